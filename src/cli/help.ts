@@ -1,0 +1,23 @@
+import { SETTINGS } from './config.js';
+
+export function helpText(version: string): string {
+  const width = Math.max(...SETTINGS.map((s) => s.flag.length)) + 10;
+  const options = SETTINGS.map((s) => `  --${`${s.flag} <value>`.padEnd(width)}${s.help}  [${s.env}]`);
+  return `ringlb ${version}: a consistent-hashing HTTP load balancer
+
+Usage:
+  ringlb start [options]    start the balancer and its replicas (local processes)
+  ringlb replica            run one replica server (SERVER_ID, PORT, HOST from the environment)
+  ringlb --help | --version
+
+Options for start (flags beat environment variables, which beat the config file):
+  --${'config <file>'.padEnd(width)}JSON file with any of the settings below, in camelCase  [RINGLB_CONFIG]
+${options.join('\n')}
+
+Control API (on the same port):
+  GET /rep                          list replicas
+  POST /add     {"n":2,"hostnames":["S5","S6"]}   add replicas (body optional)
+  POST|DELETE /rm {"n":1,"hostnames":["S5"]}       remove replicas (body optional)
+  any other path                    proxied to the replica the ring picks for x-request-id
+`;
+}

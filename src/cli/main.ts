@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { runReplica } from '../replica/main.js';
+import { startBalancer } from './balancer.js';
+import { ConfigError, loadConfig } from './config.js';
+import { helpText } from './help.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+async function start(argv: string[]): Promise<void> {
+  const config = loadConfig(argv);
+  const logger = pino({ level: config.logLevel, base: { service: 'ringlb' } });
+  const balancer = await startBalancer(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, 'shutting down: stopping replicas');
+    balancer.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception; exiting (replicas are killed on exit)');
+    process.exit(1);
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(helpText(version));
+    return;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${version}\n`);
+    return;
+  }
+  if (command === 'start') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(helpText(version));
+      return;
+    }
+    return start(rest);
+  }
+  if (command === 'replica') {
+    runReplica();
+    return;
+  }
+  throw new ConfigError(`unknown command "${command}" (see ringlb --help)`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const message = error instanceof ConfigError ? error.message : ((error as Error)?.stack ?? String(error));
+  process.stderr.write(`ringlb: ${message}\n`);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+});

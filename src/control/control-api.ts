@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RinglbError, seedMessage } from '../core/errors.js';
+import { sendFailure, sendJson } from '../core/json-response.js';
+import type { Cluster } from '../membership/cluster.js';
+import { readBody } from './read-body.js';
+import { parseAddBody, parseBodyText, parseRemoveBody } from './validation.js';
+
+/** The seed's control endpoints and the methods each accepts. */
+const ROUTES: Record<string, readonly string[]> = {
+  '/rep': ['GET', 'HEAD'],
+  '/add': ['POST'],
+  '/rm': ['POST', 'DELETE'],
+};
+
+export function isControlPath(pathname: string): boolean {
+  return Object.hasOwn(ROUTES, pathname);
+}
+
+function replicasBody(cluster: Cluster) {
+  const replicas = cluster.names();
+  return { message: { N: replicas.length, replicas }, status: 'successful' };
+}
+
+/** Serves `/rep`, `/add` and `/rm`; every failure is the seed's JSON failure body. */
+export async function handleControl(
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+  cluster: Cluster,
+): Promise<void> {
+  const allowed = ROUTES[pathname]!;
+  const method = req.method ?? 'GET';
+  try {
+    if (!allowed.includes(method)) {
+      req.resume();
+      throw new RinglbError(
+        'ERR_METHOD_NOT_ALLOWED',
+        seedMessage(`method ${method} is not allowed on ${pathname}; use ${allowed.join(' or ')}`),
+        405,
+      );
+    }
+    if (pathname === '/rep') {
+      req.resume();
+      sendJson(res, 200, replicasBody(cluster));
+      return;
+    }
+    const body = parseBodyText(await readBody(req));
+    if (pathname === '/add') {
+      const change = parseAddBody(body);
+      await cluster.add(change);
+    } else {
+      const change = parseRemoveBody(body);
+      await cluster.remove(change.n, change.hostnames);
+    }
+    sendJson(res, 200, replicasBody(cluster));
+  } catch (error) {
+    sendFailure(
+      res,
+      error,
+      error instanceof RinglbError && error.status === 405 ? { allow: allowed.join(', ') } : {},
+    );
+  }
+}

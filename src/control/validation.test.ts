@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { RinglbError } from '../core/errors.js';
+import { parseAddBody, parseBodyText, parseRemoveBody } from './validation.js';
+
+function failure(fn: () => unknown): { code: string; message: string; status: number } {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(RinglbError);
+    const { code, message, status } = error as RinglbError;
+    return { code, message, status };
+  }
+  throw new Error('expected a failure');
+}
+
+describe('control body validation', () => {
+  it('defaults to one replica with no names', () => {
+    expect(parseAddBody(parseBodyText(''))).toEqual({ n: 1, hostnames: [] });
+    expect(parseRemoveBody(parseBodyText('  \n'))).toEqual({ n: 1, hostnames: [] });
+    expect(parseAddBody({})).toEqual({ n: 1, hostnames: [] });
+  });
+
+  it('takes n and hostnames, and n from the names when n is absent', () => {
+    expect(parseAddBody({ n: 2, hostnames: ['S5', 'S6'] })).toEqual({ n: 2, hostnames: ['S5', 'S6'] });
+    expect(parseAddBody({ n: 3, hostnames: ['S5'] })).toEqual({ n: 3, hostnames: ['S5'] });
+    expect(parseAddBody({ hostnames: ['a', 'b'] })).toEqual({ n: 2, hostnames: ['a', 'b'] });
+    expect(parseRemoveBody({ n: 1, hostnames: ['Server 1'] })).toEqual({ n: 1, hostnames: ['Server 1'] });
+  });
+
+  it("keeps the seed's messages for more names than instances", () => {
+    expect(failure(() => parseAddBody({ n: 1, hostnames: ['a', 'b'] }))).toEqual({
+      code: 'ERR_HOSTNAMES_EXCEED_N',
+      status: 400,
+      message: '<Error> Length of hostname list is more than newly added instances',
+    });
+    expect(failure(() => parseRemoveBody({ n: 1, hostnames: ['a', 'b'] })).message).toBe(
+      '<Error> Length of hostname list is more than removable instances',
+    );
+  });
+
+  it('refuses bad JSON, bad n, bad names, unknown fields and duplicates with a message that says so', () => {
+    expect(failure(() => parseBodyText('{"n":')).message).toBe('<Error> the body is not valid JSON');
+    for (const n of [0, -1, 1.5, '2', null, true]) {
+      expect(failure(() => parseAddBody({ n })).message).toBe("<Error> 'n' must be a positive integer");
+    }
+    expect(failure(() => parseAddBody({ n: 1001 })).message).toBe("<Error> 'n' must be at most 1000");
+    expect(failure(() => parseAddBody([1])).message).toBe('<Error> the body must be a JSON object');
+    expect(failure(() => parseAddBody('x')).message).toBe('<Error> the body must be a JSON object');
+    expect(failure(() => parseAddBody(null)).message).toBe('<Error> the body must be a JSON object');
+    expect(failure(() => parseAddBody({ hostnames: 'S1' })).message).toBe(
+      "<Error> 'hostnames' must be a list of strings",
+    );
+    expect(failure(() => parseAddBody({ hostnames: [5] })).message).toBe(
+      "<Error> 'hostnames' must be a list of strings",
+    );
+    for (const bad of ['', 'has space', '../etc', '-lead', 'a'.repeat(64), 'x;rm -rf /', 'ü']) {
+      expect(failure(() => parseAddBody({ hostnames: [bad] })).message).toMatch(/is not a safe name/);
+    }
+    expect(failure(() => parseAddBody({ n: 1, extra: 1 })).message).toBe(
+      "<Error> unknown field 'extra': expected 'n' and 'hostnames'",
+    );
+    expect(failure(() => parseAddBody({ hostnames: ['a', 'a'] }))).toMatchObject({
+      code: 'ERR_DUPLICATE_HOSTNAME',
+      message: "<Error> hostname 'a' is listed twice",
+    });
+    expect(failure(() => parseRemoveBody({ hostnames: [''] })).message).toBe(
+      '<Error> a hostname cannot be empty',
+    );
+  });
+});

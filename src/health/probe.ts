@@ -1,0 +1,36 @@
+import { Agent, request } from 'undici';
+
+/**
+ * One `GET /heartbeat`: healthy means a 2xx within the timeout. Uses its own connection pool so that
+ * heartbeats never queue behind client traffic.
+ */
+export class HeartbeatProbe {
+  readonly #agent = new Agent({ keepAliveTimeout: 10_000, connections: 1 });
+  readonly #timeoutMs: number;
+
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Resolves to null when healthy, or to the reason it is not. */
+  async check(origin: string): Promise<string | null> {
+    try {
+      const response = await request(`${origin}/heartbeat`, {
+        dispatcher: this.#agent,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      await response.body.dump();
+      return response.statusCode >= 200 && response.statusCode < 300 ? null : `status ${response.statusCode}`;
+    } catch (error) {
+      const { name, code, message } = error as { name?: string; code?: unknown; message?: string };
+      if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${this.#timeoutMs} ms`;
+      return typeof code === 'string' ? code : (message ?? String(error));
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#agent.close();
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Where replicas run: local child processes, Docker containers, or a fixed list of URLs. The
+ * membership layer asks a provider to start and stop replicas and hears from it when one exits on
+ * its own; it never knows which kind it talks to.
+ */
+export interface ReplicaSpec {
+  readonly number: number;
+  readonly name: string;
+}
+
+export interface RunningReplica {
+  readonly spec: ReplicaSpec;
+  /** Origin the balancer reaches the replica at, e.g. `http://127.0.0.1:40123`. */
+  readonly origin: string;
+  /** Distinguishes this run of the replica from an earlier one with the same name. */
+  readonly instance: number;
+}
+
+export interface Provider {
+  readonly kind: string;
+  /** Starts the replica and resolves once it accepts connections. */
+  start(spec: ReplicaSpec): Promise<RunningReplica>;
+  /**
+   * Stops the named replica, gracefully (then by force after a timeout) or, with `force`, at once (a
+   * failed replica may be hung and would only make the graceful path wait). Resolves when it is gone.
+   */
+  stop(name: string, options?: { force?: boolean }): Promise<void>;
+  list(): RunningReplica[];
+  /** Called when a replica exits without being asked to. */
+  onExit(listener: (replica: RunningReplica, reason: string) => void): void;
+  /** Stops every replica this provider started. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,56 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus the ones undici sets itself. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+]);
+
+function connectionTokens(value: string | string[] | undefined): Set<string> {
+  const joined = Array.isArray(value) ? value.join(',') : (value ?? '');
+  return new Set(
+    joined
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+/** What the replica sees: the client's end-to-end headers plus X-Forwarded-For/-Host/-Proto. */
+export function upstreamRequestHeaders(
+  headers: IncomingHttpHeaders,
+  clientAddress: string | undefined,
+): Record<string, string | string[]> {
+  const named = connectionTokens(headers.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    out[name] = value;
+  }
+  const forwardedFor = headers['x-forwarded-for'];
+  out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${clientAddress ?? ''}` : (clientAddress ?? '');
+  if (headers.host !== undefined) out['x-forwarded-host'] = headers.host;
+  out['x-forwarded-proto'] = 'http';
+  return out;
+}
+
+/** What the client sees: the replica's headers without its hop-by-hop ones. */
+export function downstreamResponseHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
+  const named = connectionTokens(headers.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}

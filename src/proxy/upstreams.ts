@@ -1,0 +1,52 @@
+import { Pool } from 'undici';
+import type { RoutingTable } from '../membership/cluster.js';
+
+export interface UpstreamOptions {
+  /** Keep-alive connections per replica. */
+  readonly connections: number;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+}
+
+/**
+ * One keep-alive connection pool per replica origin, kept in step with the routing table: a pool is
+ * created when its replica joins and closed (after its in-flight requests) when it leaves.
+ */
+export class Upstreams {
+  readonly #pools = new Map<string, Pool>();
+  readonly #options: UpstreamOptions;
+
+  constructor(options: UpstreamOptions) {
+    this.#options = options;
+  }
+
+  sync(table: RoutingTable): void {
+    const wanted = new Set(table.routes.map((route) => route.origin));
+    for (const origin of wanted) this.poolFor(origin);
+    for (const [origin, pool] of this.#pools) {
+      if (wanted.has(origin)) continue;
+      this.#pools.delete(origin);
+      void pool.close().catch(() => undefined);
+    }
+  }
+
+  poolFor(origin: string): Pool {
+    let pool = this.#pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: this.#options.connections,
+        headersTimeout: this.#options.headersTimeoutMs,
+        bodyTimeout: this.#options.bodyTimeoutMs,
+        keepAliveTimeout: 30_000,
+      });
+      this.#pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.destroy().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,3 @@
+import { runReplica } from './main.js';
+
+runReplica();

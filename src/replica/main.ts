@@ -1,0 +1,32 @@
+import { createReplicaServer } from './server.js';
+
+/**
+ * Runs one replica from `SERVER_ID`, `PORT` (0 picks a free port) and `HOST`. When started by the
+ * balancer over IPC it reports its port once listening, and exits when the balancer goes away, so a
+ * balancer killed with SIGKILL leaves no replica behind.
+ */
+export function runReplica(env: NodeJS.ProcessEnv = process.env): void {
+  const serverId = env.SERVER_ID ?? '0';
+  const port = Number(env.PORT ?? 5000);
+  const host = env.HOST ?? '0.0.0.0';
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`replica: PORT must be an integer from 0 to 65535, not ${JSON.stringify(env.PORT)}`);
+    process.exit(2);
+  }
+  const server = createReplicaServer(serverId);
+  server.keepAliveTimeout = 65_000;
+  server.listen(port, host, () => {
+    const address = server.address();
+    const actual = typeof address === 'object' && address ? address.port : port;
+    if (process.send) process.send({ type: 'listening', port: actual });
+    else console.log(JSON.stringify({ msg: 'replica listening', serverId, host, port: actual }));
+  });
+  const stop = () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 1000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('disconnect', () => process.exit(0));
+}

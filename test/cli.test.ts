@@ -1,0 +1,104 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { call, isAlive, waitFor } from './helpers.js';
+
+const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const running: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `ringlb start` as its own process and waits for its "listening" log line. */
+async function startCli(...args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, [MAIN, 'start', '--host', '127.0.0.1', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  running.push(child);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (const line of buffered.split('\n')) {
+        if (line.includes('"ringlb listening"')) resolve(JSON.parse(line).port);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`ringlb exited with ${code} before listening`)));
+  });
+  return { child, port, url: `http://127.0.0.1:${port}`, exited };
+}
+
+function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(/\s+/).map(Number);
+}
+
+describe('the ringlb command', () => {
+  it('prints help and its version', () => {
+    const help = spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/Usage:\n  ringlb start \[options\]/);
+    expect(help.stdout).toMatch(/--ring-size/);
+    const version = spawnSync(process.execPath, [MAIN, '--version'], { encoding: 'utf8' });
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('refuses bad settings with exit code 2 and a message naming the setting', () => {
+    const bad = spawnSync(process.execPath, [MAIN, 'start', '--vnodes', 'many'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/vnodes \(--vnodes, RINGLB_VNODES\)/);
+    const unknown = spawnSync(process.execPath, [MAIN, 'launch'], { encoding: 'utf8' });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "launch"/);
+  });
+
+  it('serves the seed API and leaves no replica behind on SIGTERM', async () => {
+    const lb = await startCli('--replicas', '2');
+    expect((await call(`${lb.url}/rep`)).body.message).toEqual({ N: 2, replicas: ['Server 1', 'Server 2'] });
+    expect((await call(`${lb.url}/home`)).status).toBe(200);
+    const replicas = childrenOf(lb.child.pid!);
+    expect(replicas).toHaveLength(2);
+    lb.child.kill('SIGTERM');
+    expect(await lb.exited).toBe(0);
+    for (const pid of replicas) expect(isAlive(pid)).toBe(false);
+  });
+
+  it('leaves no replica behind when it is killed with SIGKILL', async () => {
+    const lb = await startCli();
+    const replicas = childrenOf(lb.child.pid!);
+    expect(replicas).toHaveLength(3);
+    lb.child.kill('SIGKILL');
+    await lb.exited;
+    await waitFor('replicas to exit', () => (replicas.some(isAlive) ? undefined : true), 5_000);
+  });
+
+  it('exits with an error when the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const child = spawn(process.execPath, [MAIN, 'start', '--host', '127.0.0.1', '--port', String(port)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      running.push(child);
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/EADDRINUSE/);
+    } finally {
+      blocker.close();
+    }
+  });
+});
