@@ -4,7 +4,7 @@ import { RinglbError, seedMessage } from '../core/errors.js';
 import type { HealthSink, HeartbeatTarget } from '../health/heartbeat.js';
 import type { HeartbeatProbe } from '../health/probe.js';
 import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provider.js';
-import type { Ring, RingMember } from '../ring/ring.js';
+import type { BuildRing, Ring } from '../ring/ring.js';
 import { defaultReplicaName, lowestFreeNumber } from './numbering.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -29,11 +29,13 @@ export interface Route {
 export interface RoutingTable {
   readonly ring: Ring;
   readonly routes: readonly Route[];
+  /** In-flight requests per member (indexed like `routes`), kept by the data path. */
+  readonly loads: Int32Array;
 }
 
 export interface ClusterOptions {
   readonly provider: Provider;
-  readonly buildRing: (members: readonly RingMember[]) => Ring;
+  readonly buildRing: BuildRing;
   /** The most replicas the ring can hold. */
   readonly capacity: number;
   readonly probe: HeartbeatProbe;
@@ -63,7 +65,7 @@ export class Cluster implements HealthSink {
 
   constructor(options: ClusterOptions) {
     this.#options = options;
-    this.#table = { ring: options.buildRing([]), routes: [] };
+    this.#table = { ring: options.buildRing([], new Int32Array(0)), routes: [], loads: new Int32Array(0) };
     options.provider.onExit((replica, reason) =>
       this.reportDown(
         { name: replica.spec.name, origin: replica.origin, instance: replica.instance },
@@ -285,13 +287,17 @@ export class Cluster implements HealthSink {
   #rebuild(): void {
     const healthy = this.#records().filter((r) => r.state === 'healthy' && r.running);
     const origins = new Map(healthy.map((r) => [r.spec.name, r.running!.origin]));
-    const ring = this.#options.buildRing(healthy.map((r) => r.spec));
+    const loads = new Int32Array(healthy.length);
+    const ring = this.#options.buildRing(
+      healthy.map((r) => r.spec),
+      loads,
+    );
     const routes = ring.members.map((m) => ({
       name: m.name,
       number: m.number,
       origin: origins.get(m.name)!,
     }));
-    this.#table = { ring, routes };
+    this.#table = { ring, routes, loads };
     for (const listener of this.#listeners) listener(this.#table);
   }
 

@@ -7,6 +7,8 @@ export interface RingMember {
   /** Stable identity on the ring: the replica number (a replacement keeps it). */
   readonly number: number;
   readonly name: string;
+  /** Relative share of keys (default 1); honoured by algorithms that support weights. */
+  readonly weight?: number;
 }
 
 export interface Ring {
@@ -20,6 +22,12 @@ export interface Ring {
   /** Each member's share of the key space, indexed like `members`; sums to 1 when non-empty. */
   shares(): number[];
 }
+
+/**
+ * Builds a ring from the healthy members. `loads` holds each member's in-flight requests, indexed like
+ * the built ring's `members`; the data path keeps it current and bounded-load rings read it.
+ */
+export type BuildRing = (members: readonly RingMember[], loads: Int32Array) => Ring;
 
 export function byNumber(a: RingMember, b: RingMember): number {
   return a.number - b.number;
