@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { handleControl, isControlPath } from '../control/control-api.js';
 import { Heartbeat } from '../health/heartbeat.js';
@@ -8,6 +8,10 @@ import { Cluster } from '../membership/cluster.js';
 import { ProcessProvider } from '../providers/process-provider.js';
 import type { Provider } from '../providers/provider.js';
 import { forward } from '../proxy/forward.js';
+import { createFastServer } from '../proxy/fast/fast-server.js';
+import { UpstreamPools } from '../proxy/fast/upstream-pools.js';
+import { requestIdFrom } from '../proxy/request-id.js';
+import { noTelemetry } from '../ops/telemetry.js';
 import { Upstreams } from '../proxy/upstreams.js';
 import { ClassicRing, classicCapacity } from '../ring/classic/classic-ring.js';
 import type { Config } from './config.js';
@@ -16,7 +20,10 @@ export interface Balancer {
   readonly port: number;
   readonly cluster: Cluster;
   readonly provider: Provider;
-  readonly server: Server;
+  /** The listening server (the fast path). */
+  readonly server: NetServer;
+  /** The general-purpose server that connections are handed to (control API, bodies, upgrades). */
+  readonly http: Server;
   close(): Promise<void>;
 }
 
@@ -36,7 +43,18 @@ export async function startBalancer(
     logger,
   });
   const upstreams = new Upstreams({ connections: 64, headersTimeoutMs: 30_000, bodyTimeoutMs: 60_000 });
-  cluster.onChange((table) => upstreams.sync(table));
+  const pools = new UpstreamPools({
+    maxConnections: 64,
+    maxPipelineDepth: 8,
+    connectTimeoutMs: 2_000,
+    responseTimeoutMs: 30_000,
+    idleTimeoutMs: 4_000,
+    maxHeadBytes: 64 * 1024,
+  });
+  cluster.onChange((table) => {
+    upstreams.sync(table);
+    pools.sync(table);
+  });
   const heartbeat = new Heartbeat(cluster, probe, {
     intervalMs: config.heartbeatIntervalMs,
     threshold: config.heartbeatThreshold,
@@ -48,7 +66,7 @@ export async function startBalancer(
     retries: config.retries,
     seedNotFound: provider.kind === 'process',
   };
-  const server = createServer((req, res) => {
+  const http = createServer((req, res) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const pathname = query < 0 ? url : url.slice(0, query);
@@ -60,15 +78,39 @@ export async function startBalancer(
       res.destroy();
     });
   });
-  server.keepAliveTimeout = 65_000;
+  http.keepAliveTimeout = 65_000;
+  const sockets = new Set<Socket>();
+  const server = createFastServer(
+    {
+      table: () => cluster.table,
+      pool: (origin) => pools.get(origin),
+      keyOf: (view) => requestIdFrom(view.header('x-request-id')),
+      isLocalPath: isControlPath,
+      retries: config.retries,
+      seedNotFound: forwardOptions.seedNotFound,
+      telemetry: noTelemetry,
+      limits: {
+        maxHeadBytes: 16 * 1024,
+        maxHeaders: 128,
+        headerTimeoutMs: 10_000,
+        keepAliveTimeoutMs: 65_000,
+      },
+    },
+    http,
+  );
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
 
   const close = async () => {
     heartbeat.stop();
     server.close();
-    server.closeIdleConnections();
+    http.closeIdleConnections();
     await cluster.close();
+    pools.close();
     await Promise.all([upstreams.close(), probe.close()]);
-    server.closeAllConnections();
+    for (const socket of sockets) socket.destroy();
   };
 
   try {
@@ -87,5 +129,5 @@ export async function startBalancer(
   heartbeat.start();
   const port = (server.address() as AddressInfo).port;
   logger.info({ host: config.host, port, replicas: cluster.names() }, 'ringlb listening');
-  return { port, cluster, provider, server, close };
+  return { port, cluster, provider, server, http, close };
 }

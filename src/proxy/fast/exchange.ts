@@ -1,0 +1,45 @@
+import type { ResponseHead } from '../http1/response-head.js';
+import type { UpstreamConnection } from './upstream-connection.js';
+
+/**
+ * One request on its way to a replica, as the upstream connection sees it: the bytes to send and
+ * where the answer goes. The front connection implements the callbacks.
+ */
+export interface Exchange {
+  /** The whole upstream request (head, and body when it has a fixed length already read). */
+  readonly bytes: Buffer;
+  /** HEAD responses have no body whatever their headers say. */
+  readonly isHead: boolean;
+  /** May ride on a connection behind other requests (safe, bodyless). */
+  readonly pipelinable: boolean;
+  /** Set once the client has gone: the response is read and dropped. */
+  abandoned: boolean;
+  /** The connection the request was written to (it may have waited for one). */
+  attach(connection: UpstreamConnection): void;
+  onResponseHead(head: ResponseHead, rawHeadLength: number): void;
+  onResponseData(buf: Buffer, start: number, end: number): void;
+  onResponseEnd(): void;
+  /**
+   * The exchange failed. `sent` is false when the bytes provably never reached the replica (the
+   * connection was never established), `responded` is true once response bytes reached the client.
+   */
+  onFailure(error: UpstreamError): void;
+}
+
+export type UpstreamFailure = 'connect' | 'reset' | 'timeout' | 'protocol' | 'closed';
+
+export class UpstreamError extends Error {
+  readonly kind: UpstreamFailure;
+  /** Whether the request may have reached the replica. */
+  readonly sent: boolean;
+  /** Whether part of the response was already passed to the client. */
+  readonly responded: boolean;
+
+  constructor(kind: UpstreamFailure, message: string, sent: boolean, responded: boolean) {
+    super(message);
+    this.name = 'UpstreamError';
+    this.kind = kind;
+    this.sent = sent;
+    this.responded = responded;
+  }
+}

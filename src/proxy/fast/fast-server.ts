@@ -1,0 +1,18 @@
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { FrontConnection, type FrontContext } from './front-connection.js';
+
+/**
+ * The listener clients connect to: every connection starts on the fast path and is handed to the
+ * general-purpose `http.Server` (not listening itself) when a request needs it.
+ */
+export function createFastServer(ctx: Omit<FrontContext, 'handOver'>, general: HttpServer): NetServer {
+  const handOver = (socket: Socket, pending: Buffer | null) => {
+    if (pending) socket.unshift(pending);
+    general.emit('connection', socket);
+    socket.resume();
+  };
+  const context: FrontContext = { ...ctx, handOver };
+  const server = createNetServer({ noDelay: true }, (socket) => new FrontConnection(socket, context));
+  return server;
+}

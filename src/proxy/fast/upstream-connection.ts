@@ -1,0 +1,278 @@
+import { Socket } from 'node:net';
+import { ChunkedScanner } from '../http1/chunked-scanner.js';
+import { HttpParseError } from '../http1/parse-error.js';
+import { parseResponseHead, type ResponseHead } from '../http1/response-head.js';
+import { UpstreamError, type Exchange } from './exchange.js';
+
+export interface UpstreamConnectionOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly connectTimeoutMs: number;
+  /** Longest silence from the replica while requests are outstanding (per-try timeout). */
+  readonly responseTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this, before the replica closes them under us. */
+  readonly idleTimeoutMs: number;
+  readonly maxHeadBytes: number;
+}
+
+const enum Body {
+  None,
+  Length,
+  Chunked,
+  UntilClose,
+}
+
+/**
+ * One keep-alive connection to a replica. Requests are written as they come (pipelined when safe)
+ * and answered in order; the parser follows each response's framing to find where the next begins.
+ * When the connection breaks, every request that got no answer is handed back for another try.
+ */
+export class UpstreamConnection {
+  readonly #socket: Socket;
+  readonly #options: UpstreamConnectionOptions;
+  readonly #queue: Exchange[] = [];
+  readonly #onIdle: (connection: UpstreamConnection) => void;
+  readonly #onClose: (connection: UpstreamConnection) => void;
+  #connected = false;
+  #closed = false;
+  /** The replica said it will close after the current response: send nothing more. */
+  #draining = false;
+  /** The replica left the ring: finish what is in flight, then close. */
+  #retiring = false;
+  #pending: Buffer | null = null;
+  #body = Body.None;
+  #remaining = 0;
+  #chunked: ChunkedScanner | null = null;
+  #headSeen = false;
+  #corked = false;
+  #served = 0;
+  /** The pool has been told this connection is gone (exactly once). */
+  #reported = false;
+
+  constructor(
+    options: UpstreamConnectionOptions,
+    onIdle: (connection: UpstreamConnection) => void,
+    onClose: (connection: UpstreamConnection) => void,
+  ) {
+    this.#options = options;
+    this.#onIdle = onIdle;
+    this.#onClose = onClose;
+    this.#socket = new Socket();
+    this.#socket.setNoDelay(true);
+    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.#socket.on('error', (error: NodeJS.ErrnoException) => this.#fail(error));
+    this.#socket.on('close', () => this.#fail(null));
+    this.#socket.on('timeout', () => this.#onTimeout());
+    this.#socket.setTimeout(options.connectTimeoutMs);
+    this.#socket.connect(options.port, options.host, () => {
+      this.#connected = true;
+      this.#socket.setTimeout(this.#queue.length > 0 ? options.responseTimeoutMs : options.idleTimeoutMs);
+    });
+  }
+
+  /** Requests written and not yet fully answered. */
+  get depth(): number {
+    return this.#queue.length;
+  }
+
+  get usable(): boolean {
+    return !this.#closed && !this.#draining && !this.#retiring;
+  }
+
+  /** Takes no new requests and closes once those in flight are answered. */
+  retire(): void {
+    this.#retiring = true;
+    if (this.#queue.length === 0) this.close();
+  }
+
+  /** Whether another request may be written now. */
+  accepts(exchange: Exchange, maxDepth: number): boolean {
+    if (!this.usable) return false;
+    if (this.#queue.length === 0) return true;
+    return (
+      exchange.pipelinable &&
+      this.#queue[this.#queue.length - 1]!.pipelinable &&
+      this.#queue.length < maxDepth
+    );
+  }
+
+  send(exchange: Exchange): void {
+    if (this.#queue.length === 0 && this.#connected) this.#socket.setTimeout(this.#options.responseTimeoutMs);
+    this.#queue.push(exchange);
+    exchange.attach(this);
+    // Writes issued in the same event-loop turn leave in one system call.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    this.#socket.write(exchange.bytes);
+  }
+
+  /** The client of the only request in flight went away: stop the replica's work too. */
+  abort(exchange: Exchange): void {
+    exchange.abandoned = true;
+    if (this.#queue.length === 1 && this.#queue[0] === exchange) this.#socket.destroy();
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.#pending) {
+      buf = Buffer.concat([this.#pending, chunk]);
+      this.#pending = null;
+    }
+    try {
+      this.#consume(buf);
+    } catch (error) {
+      const message = error instanceof HttpParseError ? error.message : String(error);
+      this.#fail(Object.assign(new Error(message), { code: 'EPROTO' }));
+    }
+  }
+
+  #consume(buf: Buffer): void {
+    let at = 0;
+    while (at < buf.length) {
+      const exchange = this.#queue[0];
+      if (!exchange) throw new HttpParseError(502, 'replica sent bytes nobody asked for');
+      if (!this.#headSeen) {
+        const end = buf.indexOf('\r\n\r\n', at, 'latin1');
+        if (end < 0) {
+          if (buf.length - at > this.#options.maxHeadBytes)
+            throw new HttpParseError(502, 'replica response head too large');
+          this.#pending = buf.subarray(at);
+          return;
+        }
+        const head = parseResponseHead(buf.toString('latin1', at, end));
+        const headLength = end + 4 - at;
+        if (head.status < 200) {
+          // Interim responses (100 Continue, 103 Early Hints) are not passed on.
+          if (head.status === 101) throw new HttpParseError(502, 'replica switched protocols unasked');
+          at = end + 4;
+          continue;
+        }
+        this.#startBody(exchange, head);
+        this.#headSeen = true;
+        if (head.close) this.#draining = true;
+        if (!exchange.abandoned) exchange.onResponseHead(head, headLength);
+        at = end + 4;
+        if (this.#body === Body.None) {
+          this.#finish();
+          continue;
+        }
+      }
+      at = this.#consumeBody(exchange, buf, at);
+    }
+  }
+
+  #startBody(exchange: Exchange, head: ResponseHead): void {
+    const bodyless = exchange.isHead || head.status === 204 || head.status === 304;
+    if (bodyless) this.#body = Body.None;
+    else if (head.chunked) {
+      this.#body = Body.Chunked;
+      this.#chunked = new ChunkedScanner(502);
+    } else if (head.contentLength >= 0) {
+      this.#body = head.contentLength === 0 ? Body.None : Body.Length;
+      this.#remaining = head.contentLength;
+    } else {
+      this.#body = Body.UntilClose;
+      this.#draining = true;
+    }
+  }
+
+  /** Passes body bytes on; returns where the next response starts. */
+  #consumeBody(exchange: Exchange, buf: Buffer, at: number): number {
+    let end: number;
+    let done = false;
+    if (this.#body === Body.Length) {
+      end = Math.min(buf.length, at + this.#remaining);
+      this.#remaining -= end - at;
+      done = this.#remaining === 0;
+    } else if (this.#body === Body.Chunked) {
+      const stop = this.#chunked!.scan(buf, at, buf.length);
+      done = stop >= 0;
+      end = done ? stop : buf.length;
+    } else {
+      end = buf.length;
+    }
+    if (!exchange.abandoned && end > at) exchange.onResponseData(buf, at, end);
+    if (done) this.#finish();
+    return end;
+  }
+
+  #finish(): void {
+    const exchange = this.#queue.shift()!;
+    this.#headSeen = false;
+    this.#body = Body.None;
+    this.#chunked = null;
+    this.#served++;
+    if (!exchange.abandoned) exchange.onResponseEnd();
+    if (this.#draining || (this.#retiring && this.#queue.length === 0)) {
+      this.close();
+      return;
+    }
+    if (this.#queue.length === 0) {
+      this.#socket.setTimeout(this.#options.idleTimeoutMs);
+      this.#onIdle(this);
+    }
+  }
+
+  #onTimeout(): void {
+    if (!this.#connected) {
+      this.#fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT_CONNECT' }));
+    } else if (this.#queue.length > 0) {
+      this.#fail(Object.assign(new Error('replica did not answer in time'), { code: 'ETIMEDOUT' }));
+    } else {
+      this.close();
+    }
+  }
+
+  #fail(error: NodeJS.ErrnoException | null): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    this.#closed = true;
+    this.#socket.destroy();
+    const queue = this.#queue.splice(0);
+    if (this.#body === Body.UntilClose && this.#headSeen && error === null) {
+      // A close-delimited body ends when the replica closes.
+      const exchange = queue.shift()!;
+      if (!exchange.abandoned) exchange.onResponseEnd();
+    }
+    const code = error?.code ?? '';
+    const kind = !this.#connected
+      ? 'connect'
+      : code === 'ETIMEDOUT'
+        ? 'timeout'
+        : code === 'EPROTO'
+          ? 'protocol'
+          : error
+            ? 'reset'
+            : 'closed';
+    queue.forEach((exchange, index) => {
+      const responded = index === 0 && this.#headSeen;
+      const message = error?.message ?? 'replica closed the connection';
+      exchange.onFailure(new UpstreamError(kind, message, this.#connected, responded));
+    });
+    this.#onClose(this);
+  }
+
+  /** For tests and stats: responses completed on this connection. */
+  get served(): number {
+    return this.#served;
+  }
+}
