@@ -7,6 +7,7 @@ import { HeartbeatProbe } from '../health/probe.js';
 import { Cluster } from '../membership/cluster.js';
 import { ProcessProvider } from '../providers/process-provider.js';
 import type { Provider } from '../providers/provider.js';
+import { StaticProvider } from '../providers/static-provider.js';
 import { forward } from '../proxy/forward.js';
 import { createFastServer } from '../proxy/fast/fast-server.js';
 import { UpstreamPools } from '../proxy/fast/upstream-pools.js';
@@ -28,17 +29,25 @@ export interface Balancer {
 }
 
 /** The composition root: wires provider, ring, membership, health checks, proxy and control API. */
+function createProvider(config: Config): Provider {
+  if (config.provider === 'static') return new StaticProvider(config.backends);
+  return new ProcessProvider({ host: '127.0.0.1' });
+}
+
 export async function startBalancer(
   config: Config,
   logger: Logger,
-  provider: Provider = new ProcessProvider({ host: '127.0.0.1' }),
+  provider: Provider = createProvider(config),
 ): Promise<Balancer> {
   const ringOptions = { ringSize: config.ringSize, vnodes: config.vnodes };
-  const probe = new HeartbeatProbe(config.heartbeatTimeoutMs);
+  const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath);
   const cluster = new Cluster({
     provider,
     buildRing: (members) => new ClassicRing(members, ringOptions),
-    capacity: classicCapacity(ringOptions),
+    capacity:
+      provider instanceof StaticProvider
+        ? Math.min(provider.capacity, classicCapacity(ringOptions))
+        : classicCapacity(ringOptions),
     probe,
     logger,
   });
@@ -47,7 +56,7 @@ export async function startBalancer(
     maxConnections: 64,
     maxPipelineDepth: 8,
     connectTimeoutMs: 2_000,
-    responseTimeoutMs: 30_000,
+    responseTimeoutMs: config.upstreamTimeoutMs,
     idleTimeoutMs: 4_000,
     maxHeadBytes: 64 * 1024,
   });

@@ -10,7 +10,8 @@ export const configSchema = z
   .strictObject({
     port: z.number().int().min(0).max(65535).default(5000),
     host: z.string().min(1).default('0.0.0.0'),
-    replicas: z.number().int().min(0).max(1000).default(3),
+    /** Default: 3, or every backend of the static provider. */
+    replicas: z.number().int().min(0).max(1000).optional(),
     ringSize: z
       .number()
       .int()
@@ -22,7 +23,25 @@ export const configSchema = z
     heartbeatTimeoutMs: z.number().int().min(50).max(60_000).default(500),
     heartbeatThreshold: z.number().int().min(1).max(100).default(2),
     retries: z.number().int().min(0).max(10).default(2),
+    provider: z.enum(['process', 'static']).default('process'),
+    backends: z
+      .array(z.url({ protocol: /^http$/, error: 'each backend must be an http:// URL' }))
+      .default([]),
+    healthPath: z
+      .string()
+      .regex(/^\/[^\s?#]*$/, { error: 'must be a path starting with /' })
+      .default('/heartbeat'),
+    upstreamTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .transform((c) => ({ ...c, replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3) }))
+  .refine((c) => c.provider !== 'static' || c.backends.length > 0, {
+    error: 'the static provider needs --backends URL,URL,...',
+    path: ['backends'],
+  })
+  .refine((c) => c.provider !== 'static' || c.replicas <= c.backends.length, {
+    error: 'more replicas than static backends',
+    path: ['replicas'],
   })
   .refine((c) => c.replicas <= classicCapacity(c), {
     error: 'replicas does not fit the ring: replicas × vnodes must be at most ringSize',
@@ -35,7 +54,7 @@ interface Setting {
   readonly key: keyof Config;
   readonly flag: string;
   readonly env: string;
-  readonly kind: 'int' | 'string';
+  readonly kind: 'int' | 'string' | 'list';
   readonly help: string;
 }
 
@@ -104,6 +123,34 @@ export const SETTINGS: readonly Setting[] = [
     help: 'further replicas an unreachable idempotent request is tried on (default 2)',
   },
   {
+    key: 'provider',
+    flag: 'provider',
+    env: 'RINGLB_PROVIDER',
+    kind: 'string',
+    help: 'where replicas run: process (local child processes) or static (--backends) (default process)',
+  },
+  {
+    key: 'backends',
+    flag: 'backends',
+    env: 'RINGLB_BACKENDS',
+    kind: 'list',
+    help: 'comma-separated URLs of existing servers, for --provider static',
+  },
+  {
+    key: 'healthPath',
+    flag: 'health-path',
+    env: 'RINGLB_HEALTH_PATH',
+    kind: 'string',
+    help: 'path of the heartbeat request (default /heartbeat)',
+  },
+  {
+    key: 'upstreamTimeoutMs',
+    flag: 'upstream-timeout',
+    env: 'RINGLB_UPSTREAM_TIMEOUT',
+    kind: 'int',
+    help: 'ms a replica may stay silent while a request waits, per try (default 30000)',
+  },
+  {
     key: 'logLevel',
     flag: 'log-level',
     env: 'RINGLB_LOG_LEVEL',
@@ -118,6 +165,11 @@ export class ConfigError extends Error {
 
 function convert(setting: Setting, raw: string): unknown {
   if (setting.kind === 'string') return raw;
+  if (setting.kind === 'list')
+    return raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
   return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
 }
 

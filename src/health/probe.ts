@@ -1,21 +1,23 @@
 import { Agent, request } from 'undici';
 
 /**
- * One `GET /heartbeat`: healthy means a 2xx within the timeout. Uses its own connection pool so that
+ * One `GET /heartbeat` (or the configured health path): healthy means a 2xx within the timeout. Uses its own connection pool so that
  * heartbeats never queue behind client traffic.
  */
 export class HeartbeatProbe {
   readonly #agent = new Agent({ keepAliveTimeout: 10_000, connections: 1 });
   readonly #timeoutMs: number;
+  readonly #path: string;
 
-  constructor(timeoutMs: number) {
+  constructor(timeoutMs: number, path = '/heartbeat') {
     this.#timeoutMs = timeoutMs;
+    this.#path = path;
   }
 
   /** Resolves to null when healthy, or to the reason it is not. */
   async check(origin: string): Promise<string | null> {
     try {
-      const response = await request(`${origin}/heartbeat`, {
+      const response = await request(`${origin}${this.#path}`, {
         dispatcher: this.#agent,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,

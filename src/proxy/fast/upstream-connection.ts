@@ -70,6 +70,16 @@ export class UpstreamConnection {
     });
   }
 
+  readonly #uncork = () => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
+
+  /** True while requests written in this event-loop turn are held back to leave together. */
+  get batching(): boolean {
+    return this.#corked;
+  }
+
   /** Requests written and not yet fully answered. */
   get depth(): number {
     return this.#queue.length;
@@ -100,14 +110,12 @@ export class UpstreamConnection {
     if (this.#queue.length === 0 && this.#connected) this.#socket.setTimeout(this.#options.responseTimeoutMs);
     this.#queue.push(exchange);
     exchange.attach(this);
-    // Writes issued in the same event-loop turn leave in one system call.
+    // Requests sent while the event loop handles one round of I/O leave in one system call: the
+    // socket is uncorked in the check phase, after every ready client socket has been read.
     if (!this.#corked) {
       this.#corked = true;
       this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
+      setImmediate(this.#uncork);
     }
     this.#socket.write(exchange.bytes);
   }

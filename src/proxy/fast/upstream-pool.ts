@@ -45,11 +45,15 @@ export class UpstreamPool {
 
   #choose(exchange: Exchange): UpstreamConnection | null {
     let best: UpstreamConnection | null = null;
+    let idle: UpstreamConnection | null = null;
     for (const connection of this.#connections) {
       if (!connection.accepts(exchange, this.#options.maxPipelineDepth)) continue;
-      if (connection.depth === 0) return connection;
-      if (!best || connection.depth < best.depth) best = connection;
+      // Joining a batch that leaves in this turn costs no extra system call on either side.
+      if (connection.batching && connection.depth > 0) return connection;
+      if (connection.depth === 0) idle ??= connection;
+      else if (!best || connection.depth < best.depth) best = connection;
     }
+    if (idle) return idle;
     if (this.#connections.length < this.#options.maxConnections && !this.#closed) {
       const connection = new UpstreamConnection(
         { ...this.#options, host: this.#host, port: this.#port },
