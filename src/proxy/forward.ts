@@ -43,6 +43,11 @@ export async function forward(
   const retryable = !withBody && RETRYABLE_METHODS.has(req.method ?? '');
   const headers = upstreamRequestHeaders(req.headers, req.socket.remoteAddress);
   const path = req.url ?? '/';
+  // A client that goes away cancels the request to the replica too.
+  const aborted = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) aborted.abort();
+  });
 
   for (let attempt = 0; ; attempt++) {
     const index = table.ring.pick(id, attempt);
@@ -66,8 +71,10 @@ export async function forward(
         method: req.method as 'GET',
         headers,
         body: withBody ? req : null,
+        signal: aborted.signal,
       });
     } catch (error) {
+      if (aborted.signal.aborted) return;
       const code = (error as { code?: string }).code ?? '';
       if (retryable && UNREACHABLE.has(code) && attempt < options.retries) continue;
       const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT';

@@ -244,6 +244,7 @@ class ProxiedRequest implements Exchange, RequestView {
   #discard = false;
   #keepAlive: boolean;
   #started = 0;
+  #lastFailure = '';
 
   constructor(front: FrontConnection, ctx: FrontContext, head: RequestHead, pathname: string) {
     this.#front = front;
@@ -304,8 +305,8 @@ class ProxiedRequest implements Exchange, RequestView {
     const table = this.#ctx.table();
     const index = table.ring.pick(this.#key, this.#attempt);
     if (index < 0) {
-      const none = this.#attempt === 0;
-      this.#fail(none ? 503 : 502, none ? 'no healthy replica is available' : 'no replica could be reached');
+      if (this.#attempt === 0) this.#fail(503, 'no healthy replica is available');
+      else this.#fail(502, `no other replica to try; last failure: ${this.#lastFailure}`);
       return;
     }
     const route = table.routes[index]!;
@@ -392,6 +393,7 @@ class ProxiedRequest implements Exchange, RequestView {
       this.#front.socket.destroy();
       return;
     }
+    this.#lastFailure = `replica '${replica}' failed: ${error.message}`;
     const safe = !error.sent || (IDEMPOTENT.has(this.#head.method) && error.kind !== 'protocol');
     if (safe && this.#attempt < this.#ctx.retries) {
       this.#attempt++;
