@@ -6,6 +6,7 @@ import type { HeartbeatProbe } from '../health/probe.js';
 import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provider.js';
 import type { BuildRing, Ring } from '../ring/ring.js';
 import { defaultReplicaName, lowestFreeNumber } from './numbering.js';
+import { buildRoutingTable } from './routing-table.js';
 import { SerialQueue } from './serial-queue.js';
 
 export type ReplicaState = 'starting' | 'healthy' | 'down' | 'draining';
@@ -24,6 +25,7 @@ export interface Route {
   readonly name: string;
   readonly number: number;
   readonly origin: string;
+  readonly weight?: number;
 }
 
 export interface RoutingTable {
@@ -285,19 +287,10 @@ export class Cluster implements HealthSink {
   }
 
   #rebuild(): void {
-    const healthy = this.#records().filter((r) => r.state === 'healthy' && r.running);
-    const origins = new Map(healthy.map((r) => [r.spec.name, r.running!.origin]));
-    const loads = new Int32Array(healthy.length);
-    const ring = this.#options.buildRing(
-      healthy.map((r) => r.spec),
-      loads,
-    );
-    const routes = ring.members.map((m) => ({
-      name: m.name,
-      number: m.number,
-      origin: origins.get(m.name)!,
-    }));
-    this.#table = { ring, routes, loads };
+    const routes = this.#records()
+      .filter((r) => r.state === 'healthy' && r.running)
+      .map((r) => ({ name: r.spec.name, number: r.spec.number, origin: r.running!.origin }));
+    this.#table = buildRoutingTable(this.#options.buildRing, routes);
     for (const listener of this.#listeners) listener(this.#table);
   }
 

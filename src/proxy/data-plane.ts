@@ -1,0 +1,120 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { RoutingTable } from '../membership/cluster.js';
+import type { Telemetry } from '../ops/telemetry.js';
+import { createFastServer } from './fast/fast-server.js';
+import { UpstreamPools } from './fast/upstream-pools.js';
+import { forward } from './forward.js';
+import type { RequestView } from './request-view.js';
+import { Upstreams } from './upstreams.js';
+
+export interface DataPlaneOptions {
+  readonly table: () => RoutingTable;
+  /** Paths the balancer answers itself, and how. */
+  readonly isLocalPath: (pathname: string) => boolean;
+  readonly handleLocal: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
+  readonly keyOf: (view: RequestView) => number;
+  readonly retries: number;
+  readonly upstreamTimeoutMs: number;
+  readonly seedNotFound: boolean;
+  readonly telemetry: Telemetry;
+  readonly logger: Logger;
+}
+
+export interface DataPlane {
+  readonly server: NetServer;
+  /** The general-purpose server connections are handed to (own endpoints, bodies, upgrades). */
+  readonly http: Server;
+  /** Brings connection pools in line with a new routing table. */
+  sync(table: RoutingTable): void;
+  listen(port: number, host: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything on the request path: the fast listener, the general-purpose server it hands connections
+ * to, and the connection pools to replicas. It reads the routing table and never changes it.
+ */
+export function createDataPlane(options: DataPlaneOptions): DataPlane {
+  const upstreams = new Upstreams({
+    connections: 64,
+    headersTimeoutMs: options.upstreamTimeoutMs,
+    bodyTimeoutMs: options.upstreamTimeoutMs,
+  });
+  const pools = new UpstreamPools({
+    maxConnections: 64,
+    maxPipelineDepth: 8,
+    connectTimeoutMs: 2_000,
+    responseTimeoutMs: options.upstreamTimeoutMs,
+    idleTimeoutMs: 4_000,
+    maxHeadBytes: 64 * 1024,
+  });
+  const forwardOptions = {
+    table: options.table,
+    upstreams,
+    retries: options.retries,
+    seedNotFound: options.seedNotFound,
+  };
+  const http = createServer((req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const pathname = query < 0 ? url : url.slice(0, query);
+    const handled = options.isLocalPath(pathname)
+      ? options.handleLocal(req, res, pathname)
+      : forward(req, res, forwardOptions);
+    handled.catch((error: unknown) => {
+      options.logger.error({ err: error }, 'request failed');
+      res.destroy();
+    });
+  });
+  http.keepAliveTimeout = 65_000;
+  const server = createFastServer(
+    {
+      table: options.table,
+      pool: (origin) => pools.get(origin),
+      keyOf: options.keyOf,
+      isLocalPath: options.isLocalPath,
+      retries: options.retries,
+      seedNotFound: options.seedNotFound,
+      telemetry: options.telemetry,
+      limits: {
+        maxHeadBytes: 16 * 1024,
+        maxHeaders: 128,
+        headerTimeoutMs: 10_000,
+        keepAliveTimeoutMs: 65_000,
+      },
+    },
+    http,
+  );
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  return {
+    server,
+    http,
+    sync(table) {
+      upstreams.sync(table);
+      pools.sync(table);
+    },
+    listen(port, host) {
+      return new Promise<number>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    async close() {
+      server.close();
+      http.closeIdleConnections();
+      pools.close();
+      await upstreams.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
