@@ -38,6 +38,11 @@ export function ringFromConfig(config: Config): { buildRing: BuildRing; capacity
   return { buildRing: (members) => new ClassicRing(members, options), capacity: classicCapacity(options) };
 }
 
+/** Paths the balancer answers itself rather than proxying (the same in every worker). */
+export function isLocalPath(pathname: string): boolean {
+  return isControlPath(pathname);
+}
+
 /** What identifies a request for the ring. */
 export function keyFromConfig(_config: Config): (view: RequestView) => number {
   return (view) => requestIdFrom(view.header('x-request-id'));
@@ -78,7 +83,7 @@ export function createControlPlane(
     cluster,
     provider,
     seedNotFound: provider.kind === 'process',
-    isLocalPath: isControlPath,
+    isLocalPath,
     handleLocal: (req, res, pathname) => handleControl(req, res, pathname, cluster),
     async start() {
       if (config.replicas > 0) await cluster.add({ n: config.replicas, hostnames: [] });

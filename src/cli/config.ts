@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { classicCapacity } from '../ring/classic/classic-ring.js';
 
@@ -23,6 +24,7 @@ export const configSchema = z
     heartbeatTimeoutMs: z.number().int().min(50).max(60_000).default(500),
     heartbeatThreshold: z.number().int().min(1).max(100).default(2),
     retries: z.number().int().min(0).max(10).default(2),
+    workers: z.number().int().min(1).max(64).default(Math.min(64, availableParallelism())),
     provider: z.enum(['process', 'static']).default('process'),
     backends: z
       .array(z.url({ protocol: /^http$/, error: 'each backend must be an http:// URL' }))
@@ -121,6 +123,13 @@ export const SETTINGS: readonly Setting[] = [
     env: 'RINGLB_RETRIES',
     kind: 'int',
     help: 'further replicas an unreachable idempotent request is tried on (default 2)',
+  },
+  {
+    key: 'workers',
+    flag: 'workers',
+    env: 'RINGLB_WORKERS',
+    kind: 'int',
+    help: 'processes that proxy, sharing the port (default: the number of cores; 1 = a single process)',
   },
   {
     key: 'provider',

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { runReplica } from '../replica/main.js';
 import { startBalancer } from './balancer.js';
+import { isWorkerProcess, runPrimary, runWorker } from './workers.js';
 import { ConfigError, loadConfig } from './config.js';
 import { helpText } from './help.js';
 
@@ -13,7 +14,8 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 async function start(argv: string[]): Promise<void> {
   const config = loadConfig(argv);
   const logger = pino({ level: config.logLevel, base: { service: 'ringlb' } });
-  const balancer = await startBalancer(config, logger);
+  const balancer =
+    config.workers > 1 ? await runPrimary(config, logger) : await startBalancer(config, logger);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) process.exit(1);
@@ -36,6 +38,10 @@ async function start(argv: string[]): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (isWorkerProcess()) {
+    const config = JSON.parse(process.env.RINGLB_WORKER_CONFIG!) as { logLevel: string };
+    return runWorker(pino({ level: config.logLevel, base: { service: 'ringlb', worker: process.pid } }));
+  }
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(helpText(version));

@@ -1,0 +1,153 @@
+import cluster, { type Worker } from 'node:cluster';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import type { Route } from '../membership/cluster.js';
+import { buildRoutingTable } from '../membership/routing-table.js';
+import { noTelemetry } from '../ops/telemetry.js';
+import { createDataPlane } from '../proxy/data-plane.js';
+import { relay } from '../proxy/relay.js';
+import { createControlPlane, isLocalPath, keyFromConfig, ringFromConfig } from './balancer.js';
+import type { Config } from './config.js';
+
+/** Primary → worker: the healthy replicas; every worker builds the same ring from them. */
+interface TableMessage {
+  readonly type: 'ringlb:table';
+  readonly routes: readonly Route[];
+}
+
+/** Worker → primary: the worker listens for tables (`hello`) or accepts connections (`listening`). */
+type WorkerMessage =
+  { readonly type: 'ringlb:hello' } | { readonly type: 'ringlb:listening'; readonly port: number };
+
+const CONFIG_ENV = 'RINGLB_WORKER_CONFIG';
+const CONTROL_ENV = 'RINGLB_CONTROL_ORIGIN';
+
+export function isWorkerProcess(): boolean {
+  return cluster.isWorker && process.env[CONFIG_ENV] !== undefined;
+}
+
+export interface Primary {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The primary process with `--workers N`: it owns membership, replicas and health (one control
+ * plane), serves the control API on a loopback port of its own, and pushes every routing change to
+ * N worker processes that share the public port and do all the proxying.
+ */
+export async function runPrimary(config: Config, logger: Logger): Promise<Primary> {
+  const control = createControlPlane(config, logger);
+  const internal = createServer((req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const pathname = query < 0 ? url : url.slice(0, query);
+    control.handleLocal(req, res, pathname).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve));
+  const controlOrigin = `http://127.0.0.1:${(internal.address() as AddressInfo).port}`;
+  await control.start();
+
+  const workers = new Set<Worker>();
+  let stopping = false;
+  const tableMessage = (): TableMessage => ({ type: 'ringlb:table', routes: control.cluster.table.routes });
+  control.cluster.onChange(() => {
+    const message = tableMessage();
+    for (const worker of workers) if (worker.isConnected()) worker.send(message);
+  });
+
+  let resolveFirst: (port: number) => void = () => undefined;
+  let rejectFirst: (error: Error) => void = () => undefined;
+  const firstListening = new Promise<number>((resolve, reject) => {
+    resolveFirst = resolve;
+    rejectFirst = reject;
+  });
+  let listening = 0;
+  const fork = () => {
+    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(config), [CONTROL_ENV]: controlOrigin });
+    workers.add(worker);
+    worker.on('message', (message: WorkerMessage) => {
+      if (message?.type === 'ringlb:hello') worker.send(tableMessage());
+      else if (message?.type === 'ringlb:listening' && ++listening === config.workers)
+        resolveFirst(message.port);
+    });
+    worker.on('exit', (code, signal) => {
+      workers.delete(worker);
+      if (stopping) return;
+      if (listening < config.workers) {
+        rejectFirst(new Error(`worker exited during start-up (code ${code}, signal ${signal})`));
+        return;
+      }
+      logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting another');
+      setTimeout(fork, 200).unref();
+    });
+  };
+  for (let i = 0; i < config.workers; i++) fork();
+
+  const close = async () => {
+    stopping = true;
+    await Promise.all(
+      [...workers].map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            worker.once('exit', () => resolve());
+            worker.kill('SIGTERM');
+          }),
+      ),
+    );
+    await control.close();
+    internal.close();
+  };
+  let port: number;
+  try {
+    port = await firstListening;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  logger.info(
+    { host: config.host, port, workers: config.workers, replicas: control.cluster.names() },
+    'ringlb listening',
+  );
+  return { port, close };
+}
+
+/** A worker process: the data plane only, with the routing table the primary sends. */
+export async function runWorker(logger: Logger): Promise<void> {
+  const config = JSON.parse(process.env[CONFIG_ENV]!) as Config;
+  const control = new Pool(process.env[CONTROL_ENV]!, { connections: 8 });
+  const { buildRing } = ringFromConfig(config);
+  let table = buildRoutingTable(buildRing, []);
+  const data = createDataPlane({
+    table: () => table,
+    isLocalPath,
+    handleLocal: (req, res) => relay(req, res, control),
+    keyOf: keyFromConfig(config),
+    retries: config.retries,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    seedNotFound: config.provider === 'process',
+    telemetry: noTelemetry,
+    logger,
+  });
+  // Serve only once the first table is here, so a new worker never answers "no replica".
+  const firstTable = new Promise<void>((resolve) => {
+    process.on('message', (message: TableMessage) => {
+      if (message?.type !== 'ringlb:table') return;
+      table = buildRoutingTable(buildRing, message.routes);
+      data.sync(table);
+      resolve();
+    });
+  });
+  process.send!({ type: 'ringlb:hello' } satisfies WorkerMessage);
+  await firstTable;
+  const stop = () => {
+    void data.close().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => undefined);
+  process.on('disconnect', stop);
+  const port = await data.listen(config.port, config.host);
+  process.send!({ type: 'ringlb:listening', port } satisfies WorkerMessage);
+}

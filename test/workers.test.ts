@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ClassicRing } from '../src/ring/classic/classic-ring.js';
+import { childrenOf, startCli } from './cli-process.js';
+import { call, isAlive, waitFor } from './helpers.js';
+
+/** A request on a connection of its own, so that successive calls land on different workers. */
+async function fresh(url: string, id: number): Promise<string> {
+  const response = await fetch(url, { headers: { 'x-request-id': String(id), connection: 'close' } });
+  return ((await response.json()) as { message: string }).message;
+}
+
+describe('--workers 2', () => {
+  it('routes a key to the same replica from every worker, before and after a change made through any of them', async () => {
+    const lb = await startCli('--workers', '2', '--replicas', '3');
+    try {
+      const processes = childrenOf(lb.child.pid!);
+      // 2 workers and 3 replicas, all children of the primary.
+      expect(processes).toHaveLength(5);
+      for (const id of [5, 250, 4242]) {
+        const answers = await Promise.all(Array.from({ length: 12 }, () => fresh(`${lb.url}/home`, id)));
+        expect(new Set(answers).size).toBe(1);
+        expect(answers[0]).toMatch(/^Hello from Server: [123]$/);
+      }
+      const added = await call(`${lb.url}/add`, { method: 'POST', json: { hostnames: ['W4'] } });
+      expect(added.body.message.replicas).toEqual(['Server 1', 'Server 2', 'Server 3', 'W4']);
+      const ring = new ClassicRing([1, 2, 3, 4].map((number) => ({ number, name: `r${number}` })));
+      const id = [...Array(100_000).keys()].find((k) => ring.members[ring.pick(k)]!.number === 4)!;
+      await waitFor('every worker to route to W4', async () => {
+        const answers = await Promise.all(Array.from({ length: 8 }, () => fresh(`${lb.url}/home`, id)));
+        return answers.every((answer) => answer === 'Hello from Server: 4') ? true : undefined;
+      });
+    } finally {
+      lb.child.kill('SIGTERM');
+      expect(await lb.exited).toBe(0);
+    }
+  });
+
+  it('replaces a worker that dies, keeps serving, and leaves nothing behind', async () => {
+    const lb = await startCli('--workers', '2', '--replicas', '1');
+    const before = childrenOf(lb.child.pid!);
+    const workers: number[] = [];
+    for (const pid of before) {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmdline.includes('replica/entry')) workers.push(pid);
+    }
+    expect(workers).toHaveLength(2);
+    process.kill(workers[0]!, 'SIGKILL');
+    await waitFor('a new worker', () => {
+      const now = childrenOf(lb.child.pid!);
+      return now.length === before.length && !now.includes(workers[0]!) ? true : undefined;
+    });
+    const answers = await Promise.all(Array.from({ length: 6 }, () => fresh(`${lb.url}/home`, 1)));
+    expect(answers).toEqual(new Array(6).fill('Hello from Server: 1'));
+    const all = childrenOf(lb.child.pid!);
+    lb.child.kill('SIGTERM');
+    expect(await lb.exited).toBe(0);
+    for (const pid of all) expect(isAlive(pid)).toBe(false);
+  });
+});
