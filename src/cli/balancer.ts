@@ -9,7 +9,7 @@ import { noTelemetry } from '../ops/telemetry.js';
 import { ProcessProvider } from '../providers/process-provider.js';
 import type { Provider } from '../providers/provider.js';
 import { StaticProvider } from '../providers/static-provider.js';
-import { createDataPlane } from '../proxy/data-plane.js';
+import { createDataPlane, type DataPlane } from '../proxy/data-plane.js';
 import { requestIdFrom } from '../proxy/request-id.js';
 import type { RequestView } from '../proxy/request-view.js';
 import { ClassicRing, classicCapacity } from '../ring/classic/classic-ring.js';
@@ -65,6 +65,7 @@ export function createControlPlane(
   config: Config,
   logger: Logger,
   provider: Provider = createProvider(config),
+  drain?: (origin: string) => Promise<void>,
 ): ControlPlane {
   const ring = ringFromConfig(config);
   const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath);
@@ -74,6 +75,13 @@ export function createControlPlane(
     capacity: provider instanceof StaticProvider ? Math.min(provider.capacity, ring.capacity) : ring.capacity,
     probe,
     logger,
+    ...(drain ? { drain } : {}),
+    ejection: {
+      maxShare: config.maxEjectionPercent / 100,
+      baseMs: 5_000,
+      rise: config.heartbeatRise,
+      intervalMs: config.heartbeatIntervalMs,
+    },
   });
   const heartbeat = new Heartbeat(cluster, probe, {
     intervalMs: config.heartbeatIntervalMs,
@@ -99,9 +107,12 @@ export function createControlPlane(
 
 /** The composition root for one process: control plane and data plane together. */
 export async function startBalancer(config: Config, logger: Logger, provider?: Provider): Promise<Balancer> {
-  const control = createControlPlane(config, logger, provider);
+  // The data plane is created below; removals wait for it to finish requests to the leaving replica.
+  let data: DataPlane | undefined;
+  const drain = (origin: string) => data?.drained(origin, config.drainTimeoutMs) ?? Promise.resolve();
+  const control = createControlPlane(config, logger, provider, drain);
   const { cluster } = control;
-  const data = createDataPlane({
+  data = createDataPlane({
     table: () => cluster.table,
     isLocalPath: control.isLocalPath,
     handleLocal: control.handleLocal,
@@ -111,20 +122,23 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
     seedNotFound: control.seedNotFound,
     telemetry: noTelemetry,
     logger,
+    outlierFailures: config.outlierFailures,
+    onOutlier: (replica, reason) => cluster.eject(replica, reason),
   });
-  cluster.onChange((table) => data.sync(table));
+  const dataPlane = data;
+  cluster.onChange((table) => dataPlane.sync(table));
   const close = async () => {
+    await dataPlane.close(config.drainTimeoutMs);
     await control.close();
-    await data.close();
   };
   let port: number;
   try {
     await control.start();
-    port = await data.listen(config.port, config.host);
+    port = await dataPlane.listen(config.port, config.host);
   } catch (error) {
     await close();
     throw error;
   }
   logger.info({ host: config.host, port, replicas: cluster.names() }, 'ringlb listening');
-  return { port, cluster, provider: control.provider, server: data.server, http: data.http, close };
+  return { port, cluster, provider: control.provider, server: dataPlane.server, http: dataPlane.http, close };
 }

@@ -17,9 +17,22 @@ interface TableMessage {
   readonly routes: readonly Route[];
 }
 
-/** Worker → primary: the worker listens for tables (`hello`) or accepts connections (`listening`). */
+/** Primary → worker: answer once no request is in flight to `origin`. */
+interface DrainMessage {
+  readonly type: 'ringlb:drain';
+  readonly id: number;
+  readonly origin: string;
+}
+
+/**
+ * Worker → primary: it listens for tables (`hello`), accepts connections (`listening`), has
+ * drained an origin (`drained`), or saw a replica fail request after request (`outlier`).
+ */
 type WorkerMessage =
-  { readonly type: 'ringlb:hello' } | { readonly type: 'ringlb:listening'; readonly port: number };
+  | { readonly type: 'ringlb:hello' }
+  | { readonly type: 'ringlb:listening'; readonly port: number }
+  | { readonly type: 'ringlb:drained'; readonly id: number }
+  | { readonly type: 'ringlb:outlier'; readonly replica: string; readonly reason: string };
 
 const CONFIG_ENV = 'RINGLB_WORKER_CONFIG';
 const CONTROL_ENV = 'RINGLB_CONTROL_ORIGIN';
@@ -39,7 +52,25 @@ export interface Primary {
  * N worker processes that share the public port and do all the proxying.
  */
 export async function runPrimary(config: Config, logger: Logger): Promise<Primary> {
-  const control = createControlPlane(config, logger);
+  const workers = new Set<Worker>();
+  const drains = new Map<number, { waiting: number; done: () => void }>();
+  let drainIds = 0;
+  // A replica leaving the ring stops only once every worker has finished its requests to it.
+  const drain = (origin: string) =>
+    new Promise<void>((resolve) => {
+      const live = [...workers].filter((worker) => worker.isConnected());
+      if (live.length === 0) return resolve();
+      const id = ++drainIds;
+      const timer = setTimeout(finish, config.drainTimeoutMs + 1_000);
+      function finish() {
+        clearTimeout(timer);
+        drains.delete(id);
+        resolve();
+      }
+      drains.set(id, { waiting: live.length, done: finish });
+      for (const worker of live) worker.send({ type: 'ringlb:drain', id, origin } satisfies DrainMessage);
+    });
+  const control = createControlPlane(config, logger, undefined, drain);
   const internal = createServer((req, res) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
@@ -50,7 +81,6 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
   const controlOrigin = `http://127.0.0.1:${(internal.address() as AddressInfo).port}`;
   await control.start();
 
-  const workers = new Set<Worker>();
   let stopping = false;
   const tableMessage = (): TableMessage => ({ type: 'ringlb:table', routes: control.cluster.table.routes });
   control.cluster.onChange(() => {
@@ -130,6 +160,16 @@ export async function runWorker(logger: Logger): Promise<void> {
     seedNotFound: config.provider === 'process',
     telemetry: noTelemetry,
     logger,
+    outlierFailures: config.outlierFailures,
+    onOutlier: (replica, reason) =>
+      process.send!({ type: 'ringlb:outlier', replica, reason } satisfies WorkerMessage),
+  });
+  process.on('message', (message: DrainMessage) => {
+    if (message?.type !== 'ringlb:drain') return;
+    void data.drained(message.origin, config.drainTimeoutMs).then(() => {
+      if (process.connected)
+        process.send!({ type: 'ringlb:drained', id: message.id } satisfies WorkerMessage);
+    });
   });
   // Serve only once the first table is here, so a new worker never answers "no replica".
   const firstTable = new Promise<void>((resolve) => {
@@ -143,7 +183,7 @@ export async function runWorker(logger: Logger): Promise<void> {
   process.send!({ type: 'ringlb:hello' } satisfies WorkerMessage);
   await firstTable;
   const stop = () => {
-    void data.close().finally(() => process.exit(0));
+    void data.close(config.drainTimeoutMs).finally(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', () => undefined);

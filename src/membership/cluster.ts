@@ -9,7 +9,7 @@ import { defaultReplicaName, lowestFreeNumber } from './numbering.js';
 import { buildRoutingTable } from './routing-table.js';
 import { SerialQueue } from './serial-queue.js';
 
-export type ReplicaState = 'starting' | 'healthy' | 'down' | 'draining';
+export type ReplicaState = 'starting' | 'healthy' | 'ejected' | 'down' | 'draining';
 
 interface ReplicaRecord {
   readonly spec: ReplicaSpec;
@@ -18,6 +18,10 @@ interface ReplicaRecord {
   /** When the replica was last seen to fail, for measuring how long replacement takes. */
   failedAt: number | undefined;
   replaceAttempts: number;
+  /** When the replica failed lately: a replica that keeps failing is replaced with growing delays. */
+  failures: number[];
+  /** How often passive health has ejected it: each ejection lasts longer. */
+  ejections: number;
 }
 
 /** Where a ring member is reached; `routes[i]` belongs to `ring.members[i]`. */
@@ -44,7 +48,24 @@ export interface ClusterOptions {
   readonly logger: Logger;
   /** How long a new or replacement replica may take to answer its first heartbeat. */
   readonly readyTimeoutMs?: number;
+  /** Waits until no request is in flight to a replica that left the ring (bounded by the caller). */
+  readonly drain?: (origin: string) => Promise<void>;
+  readonly ejection?: EjectionPolicy;
 }
+
+/** Passive health: how many replicas may be out at once, for how long, and how they come back. */
+export interface EjectionPolicy {
+  /** Largest share of the replicas that may be ejected at the same time. */
+  readonly maxShare: number;
+  /** First ejection's length; each further one doubles it (up to 5 minutes). */
+  readonly baseMs: number;
+  /** Heartbeats in a row that must succeed before an ejected replica returns. */
+  readonly rise: number;
+  readonly intervalMs: number;
+}
+
+const DEFAULT_EJECTION: EjectionPolicy = { maxShare: 0.5, baseMs: 5_000, rise: 2, intervalMs: 500 };
+const FLAP_WINDOW_MS = 60_000;
 
 export interface AddRequest {
   readonly n: number;
@@ -186,11 +207,18 @@ export class Cluster implements HealthSink {
         chosen.add(name!);
       }
       // Out of the ring first, so no new request reaches a replica that is being stopped.
+      const removed = new Map<string, ReplicaRecord>();
       for (const name of chosen) {
-        this.#replicas.get(name)!.state = 'draining';
+        const record = this.#replicas.get(name)!;
+        record.state = 'draining';
+        removed.set(name, record);
         this.#replicas.delete(name);
       }
       this.#rebuild();
+      // Requests already on their way to these replicas finish before the replicas stop.
+      const drain = this.#options.drain;
+      const records = [...chosen].map((name) => removed.get(name)!);
+      if (drain) await Promise.all(records.map((r) => (r.running ? drain(r.running.origin) : undefined)));
       await Promise.all([...chosen].map((name) => this.#options.provider.stop(name)));
       this.#options.logger.info({ removed: [...chosen], n: this.#replicas.size }, 'replicas removed');
     });
@@ -214,12 +242,74 @@ export class Cluster implements HealthSink {
   reportDown(target: HeartbeatTarget, reason: string): void {
     const { name } = target;
     const record = this.#replicas.get(name);
-    if (!record || record.running?.instance !== target.instance || record.state !== 'healthy') return;
+    if (!record || record.running?.instance !== target.instance) return;
+    if (record.state !== 'healthy' && record.state !== 'ejected') return;
+    const now = Date.now();
     record.state = 'down';
-    record.failedAt = Date.now();
+    record.failedAt = now;
+    record.failures = [...record.failures.filter((t) => now - t < FLAP_WINDOW_MS), now];
     this.#rebuild();
-    this.#options.logger.warn({ replica: name, reason }, 'replica down; taken out of the ring');
-    this.#scheduleReplace(record, 0);
+    // A replica that keeps dying is replaced with growing delays rather than in a tight loop.
+    const flaps = record.failures.length - 1;
+    const delayMs = flaps === 0 ? 0 : Math.min(30_000, 500 * 2 ** (flaps - 1));
+    this.#options.logger.warn(
+      { replica: name, reason, replaceInMs: delayMs },
+      'replica down; taken out of the ring',
+    );
+    this.#scheduleReplace(record, delayMs);
+  }
+
+  /**
+   * Passive health saw a replica fail requests: it leaves the ring for a while (longer each time),
+   * unless that would put more than the allowed share of replicas out at once. Returns whether it
+   * was ejected.
+   */
+  eject(name: string, reason: string): boolean {
+    const record = this.#replicas.get(name);
+    if (!record || record.state !== 'healthy' || !record.running) return false;
+    const policy = this.#options.ejection ?? DEFAULT_EJECTION;
+    const ejected = [...this.#replicas.values()].filter((r) => r.state === 'ejected').length;
+    if (ejected + 1 > Math.floor(policy.maxShare * this.#replicas.size)) {
+      this.#options.logger.warn(
+        { replica: name, reason, ejected },
+        'not ejecting: too many replicas are out already',
+      );
+      return false;
+    }
+    record.state = 'ejected';
+    record.ejections++;
+    const forMs = Math.min(300_000, policy.baseMs * 2 ** (record.ejections - 1));
+    this.#rebuild();
+    this.#options.logger.warn({ replica: name, reason, forMs }, 'replica ejected by passive health checks');
+    const instance = record.running.instance;
+    const timer = setTimeout(() => void this.#readmit(record, instance, policy), forMs);
+    timer.unref();
+    return true;
+  }
+
+  /** After an ejection: back into the ring once `rise` heartbeats in a row succeed. */
+  async #readmit(record: ReplicaRecord, instance: number, policy: EjectionPolicy): Promise<void> {
+    let successes = 0;
+    let failures = 0;
+    while (!this.#closed && record.state === 'ejected' && record.running?.instance === instance) {
+      const reason = await this.#options.probe.check(record.running.origin);
+      if (reason === null) {
+        failures = 0;
+        if (++successes >= policy.rise) {
+          record.state = 'healthy';
+          this.#rebuild();
+          this.#options.logger.info({ replica: record.spec.name }, 'ejected replica back in the ring');
+          return;
+        }
+      } else {
+        successes = 0;
+        if (++failures >= policy.rise) {
+          this.reportDown({ name: record.spec.name, origin: record.running.origin, instance }, reason);
+          return;
+        }
+      }
+      await sleep(policy.intervalMs);
+    }
   }
 
   #scheduleReplace(record: ReplicaRecord, delayMs: number): void {
@@ -277,6 +367,8 @@ export class Cluster implements HealthSink {
       running: undefined,
       failedAt: undefined,
       replaceAttempts: 0,
+      failures: [],
+      ejections: 0,
     };
     this.#replicas.set(spec.name, record);
     return record;

@@ -3,6 +3,7 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RoutingTable } from '../membership/cluster.js';
 import type { Telemetry } from '../ops/telemetry.js';
+import { OutlierDetector } from '../health/outlier-detector.js';
 import { createFastServer } from './fast/fast-server.js';
 import { UpstreamPools } from './fast/upstream-pools.js';
 import { forward } from './forward.js';
@@ -20,6 +21,9 @@ export interface DataPlaneOptions {
   readonly seedNotFound: boolean;
   readonly telemetry: Telemetry;
   readonly logger: Logger;
+  /** Failed requests in a row that make a replica an outlier, and whom to tell. */
+  readonly outlierFailures: number;
+  readonly onOutlier: (replica: string, reason: string) => void;
 }
 
 export interface DataPlane {
@@ -29,7 +33,15 @@ export interface DataPlane {
   /** Brings connection pools in line with a new routing table. */
   sync(table: RoutingTable): void;
   listen(port: number, host: string): Promise<number>;
-  close(): Promise<void>;
+  /** Resolves once no request is in flight to `origin` (or after `timeoutMs`). */
+  drained(origin: string, timeoutMs: number): Promise<void>;
+  /** Stops accepting, lets requests in flight finish (at most `drainTimeoutMs`), then closes. */
+  close(drainTimeoutMs?: number): Promise<void>;
+}
+
+async function until(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /**
@@ -78,6 +90,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       retries: options.retries,
       seedNotFound: options.seedNotFound,
       telemetry: options.telemetry,
+      outliers: new OutlierDetector(options.outlierFailures, options.onOutlier),
       limits: {
         maxHeadBytes: 16 * 1024,
         maxHeaders: 128,
@@ -109,9 +122,15 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
         });
       });
     },
-    async close() {
+    drained(origin, timeoutMs) {
+      return until(() => pools.inFlight(origin) === 0 && !upstreams.draining(origin), timeoutMs);
+    },
+    async close(drainTimeoutMs = 0) {
       server.close();
       http.closeIdleConnections();
+      if (drainTimeoutMs > 0) {
+        await until(() => pools.totalInFlight() === 0 && upstreams.totalInFlight() === 0, drainTimeoutMs);
+      }
       pools.close();
       await upstreams.close();
       for (const socket of sockets) socket.destroy();

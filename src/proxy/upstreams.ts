@@ -14,6 +14,8 @@ export interface UpstreamOptions {
  */
 export class Upstreams {
   readonly #pools = new Map<string, Pool>();
+  /** Pools of replicas that left the ring, closing once their requests are answered. */
+  readonly #closing = new Map<string, Promise<void>>();
   readonly #options: UpstreamOptions;
 
   constructor(options: UpstreamOptions) {
@@ -26,7 +28,9 @@ export class Upstreams {
     for (const [origin, pool] of this.#pools) {
       if (wanted.has(origin)) continue;
       this.#pools.delete(origin);
-      void pool.close().catch(() => undefined);
+      const closed = pool.close().catch(() => undefined);
+      this.#closing.set(origin, closed);
+      void closed.then(() => this.#closing.delete(origin));
     }
   }
 
@@ -42,6 +46,18 @@ export class Upstreams {
       this.#pools.set(origin, pool);
     }
     return pool;
+  }
+
+  /** Whether requests to an origin that left the ring are still being answered. */
+  draining(origin: string): boolean {
+    return this.#closing.has(origin);
+  }
+
+  /** Requests in flight or queued on every pool. */
+  totalInFlight(): number {
+    let total = this.#closing.size;
+    for (const pool of this.#pools.values()) total += pool.stats.running + pool.stats.pending;
+    return total;
   }
 
   async close(): Promise<void> {

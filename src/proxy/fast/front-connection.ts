@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { seedMessage } from '../../core/errors.js';
 import type { RoutingTable } from '../../membership/cluster.js';
+import type { OutlierDetector } from '../../health/outlier-detector.js';
 import type { Telemetry } from '../../ops/telemetry.js';
 import { hasBareLineBreak } from '../http1/header-lines.js';
 import { HttpParseError } from '../http1/parse-error.js';
@@ -31,6 +32,7 @@ export interface FrontContext {
   readonly retries: number;
   readonly seedNotFound: boolean;
   readonly telemetry: Telemetry;
+  readonly outliers: OutlierDetector;
   readonly limits: FrontLimits;
 }
 
@@ -335,6 +337,9 @@ class ProxiedRequest implements Exchange, RequestView {
 
   onResponseHead(head: ResponseHead): void {
     this.#status = head.status;
+    const replica = this.#table!.routes[this.#index]!.name;
+    if (head.status >= 500) this.#ctx.outliers.failure(replica, `status ${head.status}`);
+    else this.#ctx.outliers.success(replica);
     if (head.status === 404 && this.#ctx.seedNotFound) {
       this.#discard = true;
       return;
@@ -394,6 +399,7 @@ class ProxiedRequest implements Exchange, RequestView {
       return;
     }
     this.#lastFailure = `replica '${replica}' failed: ${error.message}`;
+    if (replica && error.kind !== 'closed') this.#ctx.outliers.failure(replica, error.message);
     const safe = !error.sent || (IDEMPOTENT.has(this.#head.method) && error.kind !== 'protocol');
     if (safe && this.#attempt < this.#ctx.retries) {
       this.#attempt++;
