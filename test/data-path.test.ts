@@ -114,7 +114,8 @@ describe('data path with existing servers (static provider)', () => {
     expect(out).toMatch(/\r\nx-backend: [ab]\r\n/i);
     const seen = last();
     expect(seen.headers.host).toBe('lb.test');
-    expect(seen.headers['x-forwarded-for']).toBe('10.1.1.1, 127.0.0.1');
+    // Without --trust-forwarded the client's own X-Forwarded-For is replaced, not appended to.
+    expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(seen.headers['x-forwarded-host']).toBe('lb.test');
     expect(seen.headers['keep-alive']).toBeUndefined();
     expect(seen.headers['x-forwarded-proto']).toBe('http');

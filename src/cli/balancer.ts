@@ -1,7 +1,10 @@
-import type { Server } from 'node:http';
-import type { Server as NetServer } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
+import { adminGuard } from '../control/admin-auth.js';
 import { handleControl, isControlPath } from '../control/control-api.js';
+import { RinglbError, seedMessage } from '../core/errors.js';
+import { sendFailure } from '../core/json-response.js';
 import { Heartbeat } from '../health/heartbeat.js';
 import { HeartbeatProbe } from '../health/probe.js';
 import { Cluster } from '../membership/cluster.js';
@@ -9,7 +12,7 @@ import { noTelemetry } from '../ops/telemetry.js';
 import { ProcessProvider } from '../providers/process-provider.js';
 import type { Provider } from '../providers/provider.js';
 import { StaticProvider } from '../providers/static-provider.js';
-import { createDataPlane, type DataPlane } from '../proxy/data-plane.js';
+import { createDataPlane, type DataPlane, type EdgeLimits } from '../proxy/data-plane.js';
 import { requestIdFrom } from '../proxy/request-id.js';
 import type { RequestView } from '../proxy/request-view.js';
 import { ClassicRing, classicCapacity } from '../ring/classic/classic-ring.js';
@@ -41,6 +44,18 @@ export function ringFromConfig(config: Config): { buildRing: BuildRing; capacity
 /** Paths the balancer answers itself rather than proxying (the same in every worker). */
 export function isLocalPath(pathname: string): boolean {
   return isControlPath(pathname);
+}
+
+/** The edge's limits, from the settings. */
+export function edgeLimitsFromConfig(config: Config): EdgeLimits {
+  return {
+    maxHeaderSize: config.maxHeaderSize,
+    maxBodySize: config.maxBodySize,
+    headersTimeoutMs: config.headersTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    maxConnections: config.maxConnections,
+    trustForwarded: config.trustForwarded,
+  };
 }
 
 /** What identifies a request for the ring. */
@@ -83,6 +98,12 @@ export function createControlPlane(
       intervalMs: config.heartbeatIntervalMs,
     },
   });
+  const guard = adminGuard(config.adminToken);
+  if (config.adminToken === undefined && config.adminListen === undefined) {
+    logger.warn(
+      'the control API (/add, /rm) is open to anyone who can reach the port: set --admin-token or --admin-listen',
+    );
+  }
   const heartbeat = new Heartbeat(cluster, probe, {
     intervalMs: config.heartbeatIntervalMs,
     threshold: config.heartbeatThreshold,
@@ -92,7 +113,16 @@ export function createControlPlane(
     provider,
     seedNotFound: provider.kind === 'process',
     isLocalPath,
-    handleLocal: (req, res, pathname) => handleControl(req, res, pathname, cluster),
+    handleLocal: async (req, res, pathname) => {
+      try {
+        guard(req);
+      } catch (error) {
+        req.resume();
+        sendFailure(res, error, { 'www-authenticate': 'Bearer' });
+        return;
+      }
+      await handleControl(req, res, pathname, cluster);
+    },
     async start() {
       if (config.replicas > 0) await cluster.add({ n: config.replicas, hostnames: [] });
       heartbeat.start();
@@ -105,6 +135,43 @@ export function createControlPlane(
   };
 }
 
+/** An HTTP server for the balancer's own endpoints only (the admin listener). */
+export function createLocalServer(control: ControlPlane): Server {
+  return createServer((req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const pathname = query < 0 ? url : url.slice(0, query);
+    if (!control.isLocalPath(pathname)) {
+      req.resume();
+      sendFailure(
+        res,
+        new RinglbError(
+          'ERR_ENDPOINT_NOT_FOUND',
+          seedMessage(`'${pathname}' is not a control endpoint`),
+          404,
+        ),
+      );
+      return;
+    }
+    control.handleLocal(req, res, pathname).catch(() => res.destroy());
+  });
+}
+
+/** Listens on `HOST:PORT` and resolves to the origin actually bound, e.g. `http://127.0.0.1:9000`. */
+export function listenOn(server: Server, hostPort: string): Promise<string> {
+  const colon = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(hostPort.slice(colon + 1));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const { address, port: bound } = server.address() as AddressInfo;
+      resolve(`http://${address.includes(':') ? `[${address}]` : address}:${bound}`);
+    });
+  });
+}
+
 /** The composition root for one process: control plane and data plane together. */
 export async function startBalancer(config: Config, logger: Logger, provider?: Provider): Promise<Balancer> {
   // The data plane is created below; removals wait for it to finish requests to the leaving replica.
@@ -112,9 +179,12 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
   const drain = (origin: string) => data?.drained(origin, config.drainTimeoutMs) ?? Promise.resolve();
   const control = createControlPlane(config, logger, provider, drain);
   const { cluster } = control;
+  const admin = config.adminListen === undefined ? undefined : createLocalServer(control);
   data = createDataPlane({
+    limits: edgeLimitsFromConfig(config),
     table: () => cluster.table,
-    isLocalPath: control.isLocalPath,
+    // With an admin listener the public port serves no endpoint of the balancer's own.
+    isLocalPath: admin ? () => false : control.isLocalPath,
     handleLocal: control.handleLocal,
     keyOf: keyFromConfig(config),
     retries: config.retries,
@@ -128,6 +198,8 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
   const dataPlane = data;
   cluster.onChange((table) => dataPlane.sync(table));
   const close = async () => {
+    admin?.close();
+    admin?.closeAllConnections();
     await dataPlane.close(config.drainTimeoutMs);
     await control.close();
   };
@@ -135,6 +207,10 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
   try {
     await control.start();
     port = await dataPlane.listen(config.port, config.host);
+    if (admin) {
+      const address = await listenOn(admin, config.adminListen!);
+      logger.info({ admin: address }, 'control API on its own listener');
+    }
   } catch (error) {
     await close();
     throw error;

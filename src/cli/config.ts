@@ -28,6 +28,23 @@ export const configSchema = z
     outlierFailures: z.number().int().min(1).max(1000).default(5),
     maxEjectionPercent: z.number().int().min(0).max(100).default(50),
     drainTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
+    headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    keepAliveTimeoutMs: z.number().int().min(100).max(3_600_000).default(5_000),
+    maxConnections: z.number().int().min(0).max(1_000_000).default(10_000),
+    maxHeaderSize: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024)
+      .default(16 * 1024),
+    maxBodySize: z.number().int().min(0).default(0),
+    trustForwarded: z.boolean().default(false),
+    adminToken: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+    adminTokenFile: z.string().optional(),
+    adminListen: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 127.0.0.1:9000' })
+      .optional(),
     workers: z.number().int().min(1).max(64).default(Math.min(64, availableParallelism())),
     provider: z.enum(['process', 'static']).default('process'),
     backends: z
@@ -41,6 +58,17 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .transform((c) => ({ ...c, replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3) }))
+  .transform((c, ctx) => {
+    if (c.adminTokenFile === undefined || c.adminToken !== undefined) return c;
+    try {
+      const token = readFileSync(c.adminTokenFile, 'utf8').trim();
+      if (token.length < 16) throw new Error('the token in it must be at least 16 characters');
+      return { ...c, adminToken: token };
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['adminTokenFile'], message: (error as Error).message });
+      return z.NEVER;
+    }
+  })
   .refine((c) => c.provider !== 'static' || c.backends.length > 0, {
     error: 'the static provider needs --backends URL,URL,...',
     path: ['backends'],
@@ -60,7 +88,7 @@ interface Setting {
   readonly key: keyof Config;
   readonly flag: string;
   readonly env: string;
-  readonly kind: 'int' | 'string' | 'list';
+  readonly kind: 'int' | 'string' | 'list' | 'bool';
   readonly help: string;
 }
 
@@ -157,6 +185,69 @@ export const SETTINGS: readonly Setting[] = [
     help: 'ms that requests in flight get to finish on /rm and on shutdown (default 10000)',
   },
   {
+    key: 'headersTimeoutMs',
+    flag: 'headers-timeout',
+    env: 'RINGLB_HEADERS_TIMEOUT',
+    kind: 'int',
+    help: 'ms a client has to send a whole request head (default 10000)',
+  },
+  {
+    key: 'keepAliveTimeoutMs',
+    flag: 'keepalive-timeout',
+    env: 'RINGLB_KEEPALIVE_TIMEOUT',
+    kind: 'int',
+    help: 'ms an idle client connection stays open (default 5000)',
+  },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    env: 'RINGLB_MAX_CONNECTIONS',
+    kind: 'int',
+    help: 'open client connections per process; more are refused at once (default 10000, 0 = no cap)',
+  },
+  {
+    key: 'maxHeaderSize',
+    flag: 'max-header-size',
+    env: 'RINGLB_MAX_HEADER_SIZE',
+    kind: 'int',
+    help: 'bytes of request head accepted; more is a 431 (default 16384)',
+  },
+  {
+    key: 'maxBodySize',
+    flag: 'max-body-size',
+    env: 'RINGLB_MAX_BODY_SIZE',
+    kind: 'int',
+    help: 'bytes of proxied request body accepted; more is a 413 (default 0 = no limit, streamed)',
+  },
+  {
+    key: 'trustForwarded',
+    flag: 'trust-forwarded',
+    env: 'RINGLB_TRUST_FORWARDED',
+    kind: 'bool',
+    help: "keep the client's own X-Forwarded-For and append to it (default false: replace it)",
+  },
+  {
+    key: 'adminToken',
+    flag: 'admin-token',
+    env: 'RINGLB_ADMIN_TOKEN',
+    kind: 'string',
+    help: 'require "Authorization: Bearer TOKEN" on every call that changes state (16+ characters)',
+  },
+  {
+    key: 'adminTokenFile',
+    flag: 'admin-token-file',
+    env: 'RINGLB_ADMIN_TOKEN_FILE',
+    kind: 'string',
+    help: 'read the admin token from this file',
+  },
+  {
+    key: 'adminListen',
+    flag: 'admin-listen',
+    env: 'RINGLB_ADMIN_LISTEN',
+    kind: 'string',
+    help: 'serve the control API on HOST:PORT only (the public port then serves none)',
+  },
+  {
     key: 'workers',
     flag: 'workers',
     env: 'RINGLB_WORKERS',
@@ -206,6 +297,8 @@ export class ConfigError extends Error {
 
 function convert(setting: Setting, raw: string): unknown {
   if (setting.kind === 'string') return raw;
+  if (setting.kind === 'bool')
+    return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
   if (setting.kind === 'list')
     return raw
       .split(',')
@@ -226,7 +319,10 @@ export function parseFlags(argv: readonly string[]): {
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    const boolean = SETTINGS.find((s) => s.flag === name)?.kind === 'bool';
+    // A bare boolean flag (`--trust-forwarded`) means true.
+    const bare = boolean && eq < 0 && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'));
+    const value = bare ? 'true' : eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     if (name === 'config') {
       file = value;

@@ -1,6 +1,4 @@
 import cluster, { type Worker } from 'node:cluster';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { Route } from '../membership/cluster.js';
@@ -8,7 +6,15 @@ import { buildRoutingTable } from '../membership/routing-table.js';
 import { noTelemetry } from '../ops/telemetry.js';
 import { createDataPlane } from '../proxy/data-plane.js';
 import { relay } from '../proxy/relay.js';
-import { createControlPlane, isLocalPath, keyFromConfig, ringFromConfig } from './balancer.js';
+import {
+  createControlPlane,
+  createLocalServer,
+  edgeLimitsFromConfig,
+  isLocalPath,
+  keyFromConfig,
+  listenOn,
+  ringFromConfig,
+} from './balancer.js';
 import type { Config } from './config.js';
 
 /** Primary → worker: the healthy replicas; every worker builds the same ring from them. */
@@ -71,14 +77,12 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
       for (const worker of live) worker.send({ type: 'ringlb:drain', id, origin } satisfies DrainMessage);
     });
   const control = createControlPlane(config, logger, undefined, drain);
-  const internal = createServer((req, res) => {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const pathname = query < 0 ? url : url.slice(0, query);
-    control.handleLocal(req, res, pathname).catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve));
-  const controlOrigin = `http://127.0.0.1:${(internal.address() as AddressInfo).port}`;
+  // The primary serves the control API: on the admin listener when one is set (then workers serve
+  // no control endpoint), else on a loopback port that workers relay control calls to.
+  const internal = createLocalServer(control);
+  const controlOrigin = await listenOn(internal, config.adminListen ?? '127.0.0.1:0');
+  if (config.adminListen !== undefined)
+    logger.info({ admin: controlOrigin }, 'control API on its own listener');
   await control.start();
 
   let stopping = false;
@@ -96,7 +100,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
   });
   let listening = 0;
   const fork = () => {
-    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(config), [CONTROL_ENV]: controlOrigin });
+    // Workers never check the admin token themselves: it stays in the primary.
+    const { adminToken: _secret, ...workerConfig } = config;
+    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(workerConfig), [CONTROL_ENV]: controlOrigin });
     workers.add(worker);
     worker.on('message', (message: WorkerMessage) => {
       if (message?.type === 'ringlb:hello') worker.send(tableMessage());
@@ -151,8 +157,9 @@ export async function runWorker(logger: Logger): Promise<void> {
   const { buildRing } = ringFromConfig(config);
   let table = buildRoutingTable(buildRing, []);
   const data = createDataPlane({
+    limits: edgeLimitsFromConfig(config),
     table: () => table,
-    isLocalPath,
+    isLocalPath: config.adminListen === undefined ? isLocalPath : () => false,
     handleLocal: (req, res) => relay(req, res, control),
     keyOf: keyFromConfig(config),
     retries: config.retries,

@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'ERR_UPSTREAM'
   | 'ERR_REPLICA_START'
   | 'ERR_SHUTTING_DOWN'
-  | 'ERR_INVALID_CONFIG';
+  | 'ERR_INVALID_CONFIG'
+  | 'ERR_UNAUTHORIZED';
 
 export class RinglbError extends Error {
   readonly code: ErrorCode;

@@ -5,12 +5,25 @@ import type { RoutingTable } from '../membership/cluster.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { OutlierDetector } from '../health/outlier-detector.js';
 import { createFastServer } from './fast/fast-server.js';
+import type { FrontConnection } from './fast/front-connection.js';
 import { UpstreamPools } from './fast/upstream-pools.js';
 import { forward } from './forward.js';
 import type { RequestView } from './request-view.js';
 import { Upstreams } from './upstreams.js';
 
+/** What the balancer accepts from clients: the edge's limits and timeouts. */
+export interface EdgeLimits {
+  readonly maxHeaderSize: number;
+  /** Largest proxied request body; 0 for no limit. */
+  readonly maxBodySize: number;
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly trustForwarded: boolean;
+}
+
 export interface DataPlaneOptions {
+  readonly limits: EdgeLimits;
   readonly table: () => RoutingTable;
   /** Paths the balancer answers itself, and how. */
   readonly isLocalPath: (pathname: string) => boolean;
@@ -62,25 +75,38 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     idleTimeoutMs: 4_000,
     maxHeadBytes: 64 * 1024,
   });
+  const { limits } = options;
   const forwardOptions = {
     table: options.table,
     upstreams,
     retries: options.retries,
     seedNotFound: options.seedNotFound,
+    maxBodySize: limits.maxBodySize,
+    trustForwarded: limits.trustForwarded,
   };
-  const http = createServer((req, res) => {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const pathname = query < 0 ? url : url.slice(0, query);
-    const handled = options.isLocalPath(pathname)
-      ? options.handleLocal(req, res, pathname)
-      : forward(req, res, forwardOptions);
-    handled.catch((error: unknown) => {
-      options.logger.error({ err: error }, 'request failed');
-      res.destroy();
-    });
-  });
-  http.keepAliveTimeout = 65_000;
+  const http = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: 0,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node checks its timeouts every 30 s by default: far too slow against slow clients.
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      const url = req.url ?? '/';
+      const query = url.indexOf('?');
+      const pathname = query < 0 ? url : url.slice(0, query);
+      const handled = options.isLocalPath(pathname)
+        ? options.handleLocal(req, res, pathname)
+        : forward(req, res, forwardOptions);
+      handled.catch((error: unknown) => {
+        options.logger.error({ err: error }, 'request failed');
+        res.destroy();
+      });
+    },
+  );
+  const waiting = new Set<FrontConnection>();
   const server = createFastServer(
     {
       table: options.table,
@@ -91,15 +117,24 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       seedNotFound: options.seedNotFound,
       telemetry: options.telemetry,
       outliers: new OutlierDetector(options.outlierFailures, options.onOutlier),
+      waiting,
+      trustForwarded: limits.trustForwarded,
       limits: {
-        maxHeadBytes: 16 * 1024,
+        maxHeadBytes: limits.maxHeaderSize,
         maxHeaders: 128,
-        headerTimeoutMs: 10_000,
-        keepAliveTimeoutMs: 65_000,
+        headerTimeoutMs: limits.headersTimeoutMs,
+        keepAliveTimeoutMs: limits.keepAliveTimeoutMs,
       },
     },
     http,
   );
+  if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
+  // Twice a second, connections whose request head is overdue are closed (slowloris).
+  const sweeper = setInterval(() => {
+    const now = performance.now();
+    for (const connection of waiting) if (connection.overdue(now)) connection.expire();
+  }, 500);
+  sweeper.unref();
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -126,6 +161,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       return until(() => pools.inFlight(origin) === 0 && !upstreams.draining(origin), timeoutMs);
     },
     async close(drainTimeoutMs = 0) {
+      clearInterval(sweeper);
       server.close();
       http.closeIdleConnections();
       if (drainTimeoutMs > 0) {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure } from '../core/json-response.js';
@@ -14,6 +15,21 @@ export interface ForwardOptions {
   readonly retries: number;
   /** Answer a replica's 404 with the seed's 400 "endpoint does not exist in server replicas". */
   readonly seedNotFound: boolean;
+  /** Largest request body passed on; 0 for no limit. */
+  readonly maxBodySize: number;
+  /** Keep the client's own X-Forwarded-For (appending to it) instead of replacing it. */
+  readonly trustForwarded: boolean;
+}
+
+/** The request body, streamed, cut off with a 413 once it passes `limit` bytes. */
+async function* limited(req: IncomingMessage, limit: number): AsyncGenerator<Buffer> {
+  let seen = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    seen += chunk.length;
+    if (seen > limit)
+      throw new RinglbError('ERR_BODY_TOO_LARGE', seedMessage(`the body is larger than ${limit} bytes`), 413);
+    yield chunk;
+  }
 }
 
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -41,7 +57,20 @@ export async function forward(
   const table = options.table();
   const withBody = hasBody(req);
   const retryable = !withBody && RETRYABLE_METHODS.has(req.method ?? '');
-  const headers = upstreamRequestHeaders(req.headers, req.socket.remoteAddress);
+  if (options.maxBodySize > 0 && Number(req.headers['content-length'] ?? 0) > options.maxBodySize) {
+    req.resume();
+    res.shouldKeepAlive = false;
+    sendFailure(
+      res,
+      new RinglbError(
+        'ERR_BODY_TOO_LARGE',
+        seedMessage(`the body is larger than ${options.maxBodySize} bytes`),
+        413,
+      ),
+    );
+    return;
+  }
+  const headers = upstreamRequestHeaders(req.headers, req.socket.remoteAddress, options.trustForwarded);
   const path = req.url ?? '/';
   // A client that goes away cancels the request to the replica too.
   const aborted = new AbortController();
@@ -70,11 +99,20 @@ export async function forward(
         path,
         method: req.method as 'GET',
         headers,
-        body: withBody ? req : null,
+        body: withBody
+          ? options.maxBodySize > 0
+            ? Readable.from(limited(req, options.maxBodySize))
+            : req
+          : null,
         signal: aborted.signal,
       });
     } catch (error) {
       if (aborted.signal.aborted) return;
+      if (error instanceof RinglbError) {
+        res.shouldKeepAlive = false;
+        sendFailure(res, error);
+        return;
+      }
       const code = (error as { code?: string }).code ?? '';
       if (retryable && UNREACHABLE.has(code) && attempt < options.retries) continue;
       const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT';

@@ -28,6 +28,7 @@ function connectionTokens(value: string | string[] | undefined): Set<string> {
 export function upstreamRequestHeaders(
   headers: IncomingHttpHeaders,
   clientAddress: string | undefined,
+  trustForwarded = true,
 ): Record<string, string | string[]> {
   const named = connectionTokens(headers.connection);
   const out: Record<string, string | string[]> = {};
@@ -35,7 +36,7 @@ export function upstreamRequestHeaders(
     if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
     out[name] = value;
   }
-  const forwardedFor = headers['x-forwarded-for'];
+  const forwardedFor = trustForwarded ? headers['x-forwarded-for'] : undefined;
   out['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${clientAddress ?? ''}` : (clientAddress ?? '');
   if (headers.host !== undefined) out['x-forwarded-host'] = headers.host;
   out['x-forwarded-proto'] = 'http';

@@ -33,6 +33,10 @@ export interface FrontContext {
   readonly seedNotFound: boolean;
   readonly telemetry: Telemetry;
   readonly outliers: OutlierDetector;
+  /** Client connections that are waiting for a request head, checked for their deadline. */
+  readonly waiting: Set<FrontConnection>;
+  /** Whether the client's own X-Forwarded-For is kept (appended to) or replaced. */
+  readonly trustForwarded: boolean;
   readonly limits: FrontLimits;
 }
 
@@ -44,6 +48,7 @@ const HOP_BY_HOP = new Set([
   'proxy-authenticate',
   'proxy-authorization',
   'te',
+  'trailer',
   'upgrade',
 ]);
 const REPLACED_REQUEST_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
@@ -71,11 +76,15 @@ export class FrontConnection {
   readonly #onClose = () => this.#gone();
   readonly #onError = () => this.#gone();
 
+  /** When the head being waited for started (the connection opened, or its first byte came). */
+  #headSince = 0;
+
   constructor(socket: Socket, ctx: FrontContext) {
     this.#socket = socket;
     this.#ctx = ctx;
     socket.setNoDelay(true);
     socket.setTimeout(ctx.limits.headerTimeoutMs);
+    this.#waitForHead(performance.now());
     socket.on('data', this.#onData);
     socket.on('timeout', this.#onTimeout);
     socket.on('close', this.#onClose);
@@ -90,7 +99,32 @@ export class FrontConnection {
     return this.#socket.remoteAddress;
   }
 
+  /**
+   * Whether the head has been awaited longer than the headers timeout allows: a client dribbling a
+   * byte at a time keeps resetting an idle timer, so the deadline counts from the first byte.
+   */
+  overdue(now: number): boolean {
+    return this.#headSince > 0 && now - this.#headSince > this.#ctx.limits.headerTimeoutMs;
+  }
+
+  /** Called by the sweeper for an overdue connection. */
+  expire(): void {
+    this.#ctx.waiting.delete(this);
+    this.#refuse(new HttpParseError(408, 'the request head did not arrive in time'));
+  }
+
+  #waitForHead(since: number): void {
+    this.#headSince = since;
+    this.#ctx.waiting.add(this);
+  }
+
+  #headArrived(): void {
+    this.#headSince = 0;
+    this.#ctx.waiting.delete(this);
+  }
+
   #receive(chunk: Buffer): void {
+    if (this.#headSince === 0 && !this.#current) this.#waitForHead(performance.now());
     this.#buffer = this.#buffer ? Buffer.concat([this.#buffer, chunk]) : chunk;
     if (this.#current) {
       // A pipelining client: hold its next requests until this one is answered.
@@ -129,6 +163,7 @@ export class FrontConnection {
       this.#refuse(error);
       return;
     }
+    this.#headArrived();
     const query = head.target.indexOf('?');
     const pathname = query < 0 ? head.target : head.target.slice(0, query);
     const fast =
@@ -163,6 +198,7 @@ export class FrontConnection {
   }
 
   #handOver(start: number): void {
+    this.#headArrived();
     const socket = this.#socket;
     socket.pause();
     socket.off('data', this.#onData);
@@ -177,6 +213,7 @@ export class FrontConnection {
   }
 
   #refuse(error: unknown): void {
+    this.#headArrived();
     const status = error instanceof HttpParseError ? error.status : 400;
     const message = error instanceof Error ? error.message : 'bad request';
     this.#buffer = null;
@@ -207,6 +244,7 @@ export class FrontConnection {
   }
 
   #gone(): void {
+    this.#headArrived();
     this.#closed = true;
     this.#buffer = null;
     this.#current?.clientGone();
@@ -290,8 +328,10 @@ class ProxiedRequest implements Exchange, RequestView {
       const lower = name.toLowerCase();
       if (isHopByHop(lower, head.connectionTokens)) continue;
       if (REPLACED_REQUEST_HEADERS.has(lower)) {
-        if (lower === 'x-forwarded-for')
+        // An untrusted client's own X-Forwarded-* is dropped; ours replaces it.
+        if (lower === 'x-forwarded-for' && this.#ctx.trustForwarded) {
           forwardedFor = forwardedFor ? `${forwardedFor}, ${fields[i + 1]}` : fields[i + 1];
+        }
         continue;
       }
       if (lower === 'host') host = fields[i + 1];
