@@ -5,12 +5,12 @@ import { handleControl, isControlPath } from '../control/control-api.js';
 import { Heartbeat } from '../health/heartbeat.js';
 import { HeartbeatProbe } from '../health/probe.js';
 import { Cluster } from '../membership/cluster.js';
-import { ProcessProvider } from '../providers/process-provider.js';
 import type { Provider } from '../providers/provider.js';
 import { forward } from '../proxy/forward.js';
 import { Upstreams } from '../proxy/upstreams.js';
 import { ClassicRing, classicCapacity } from '../ring/classic/classic-ring.js';
 import type { Config } from './config.js';
+import { createProvider, providerStatusHeader } from './provider-factory.js';
 
 export interface Balancer {
   readonly port: number;
@@ -24,7 +24,7 @@ export interface Balancer {
 export async function startBalancer(
   config: Config,
   logger: Logger,
-  provider: Provider = new ProcessProvider({ host: '127.0.0.1' }),
+  provider: Provider = createProvider(config, logger),
 ): Promise<Balancer> {
   const ringOptions = { ringSize: config.ringSize, vnodes: config.vnodes };
   const probe = new HeartbeatProbe(config.heartbeatTimeoutMs);
@@ -52,6 +52,7 @@ export async function startBalancer(
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const pathname = query < 0 ? url : url.slice(0, query);
+    if (pathname === '/rep') res.setHeader('x-ringlb-provider', providerStatusHeader(provider));
     const handled = isControlPath(pathname)
       ? handleControl(req, res, pathname, cluster)
       : forward(req, res, forwardOptions);
@@ -72,7 +73,10 @@ export async function startBalancer(
   };
 
   try {
-    if (config.replicas > 0) await cluster.add({ n: config.replicas, hostnames: [] });
+    // Replicas left running by an earlier balancer of this cluster count toward the ones wanted.
+    if (provider.discover) await cluster.adopt(await provider.discover());
+    const missing = config.replicas - cluster.names().length;
+    if (missing > 0) await cluster.add({ n: missing, hostnames: [] });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => {

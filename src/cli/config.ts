@@ -23,6 +23,21 @@ export const configSchema = z
     heartbeatThreshold: z.number().int().min(1).max(100).default(2),
     retries: z.number().int().min(0).max(10).default(2),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    provider: z.enum(['process', 'docker']).default('process'),
+    dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
+    dockerImage: z.string().min(1).default('ringlb:latest'),
+    dockerNetwork: z
+      .string()
+      .regex(/^([a-zA-Z0-9][a-zA-Z0-9_.-]*)?$/, { error: 'a Docker network name, or empty to publish ports' })
+      .default(''),
+    dockerPublishHost: z.string().min(1).default('127.0.0.1'),
+    dockerOnExit: z.enum(['remove', 'keep']).default('remove'),
+    clusterName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_.-]{0,30}$/, {
+        error: '1 to 31 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit',
+      })
+      .default('ringlb'),
   })
   .refine((c) => c.replicas <= classicCapacity(c), {
     error: 'replicas does not fit the ring: replicas × vnodes must be at most ringSize',
@@ -109,6 +124,55 @@ export const SETTINGS: readonly Setting[] = [
     env: 'RINGLB_LOG_LEVEL',
     kind: 'string',
     help: 'fatal … trace, or silent (default info)',
+  },
+  {
+    key: 'provider',
+    flag: 'provider',
+    env: 'RINGLB_PROVIDER',
+    kind: 'string',
+    help: 'where replicas run: process (local child processes, default) or docker (containers)',
+  },
+  {
+    key: 'dockerSocket',
+    flag: 'docker-socket',
+    env: 'RINGLB_DOCKER_SOCKET',
+    kind: 'string',
+    help: "the Docker daemon's socket (default /var/run/docker.sock)",
+  },
+  {
+    key: 'dockerImage',
+    flag: 'docker-image',
+    env: 'RINGLB_DOCKER_IMAGE',
+    kind: 'string',
+    help: 'image replica containers run, with the command "replica" (default ringlb:latest)',
+  },
+  {
+    key: 'dockerNetwork',
+    flag: 'docker-network',
+    env: 'RINGLB_DOCKER_NETWORK',
+    kind: 'string',
+    help: 'network replicas join, reached by container name (balancer in a container); empty: ports published on the host (default)',
+  },
+  {
+    key: 'dockerPublishHost',
+    flag: 'docker-publish-host',
+    env: 'RINGLB_DOCKER_PUBLISH_HOST',
+    kind: 'string',
+    help: 'host address replica ports are published on without a network (default 127.0.0.1)',
+  },
+  {
+    key: 'dockerOnExit',
+    flag: 'docker-on-exit',
+    env: 'RINGLB_DOCKER_ON_EXIT',
+    kind: 'string',
+    help: 'remove (default) or keep replica containers when the balancer exits; kept ones are adopted by the next balancer',
+  },
+  {
+    key: 'clusterName',
+    flag: 'cluster-name',
+    env: 'RINGLB_CLUSTER_NAME',
+    kind: 'string',
+    help: 'labels replica containers; a balancer adopts the running replicas of its cluster (default ringlb)',
   },
 ];
 
