@@ -17,9 +17,9 @@ interface ReplicaRecord {
   /** When the replica was last seen to fail, for measuring how long replacement takes. */
   failedAt: number | undefined;
   replaceAttempts: number;
-  /** When the replica last became healthy, to tell a crash loop from a one-off failure. */
-  healthyAt?: number;
-  /** Failures in a row, each soon after the replica came up: replaced with growing back-off. */
+  /** When the replica was last replaced, to tell a crash loop from a one-off failure. */
+  replacedAt?: number;
+  /** Failures in a row, each soon after a replacement: replaced with growing back-off. */
   quickFailures?: number;
 }
 
@@ -222,8 +222,8 @@ export class Cluster implements HealthSink {
     record.state = 'down';
     record.failedAt = Date.now();
     this.#rebuild();
-    // A replica that fails again soon after it came up is crash-looping: back off before each retry.
-    const quick = record.healthyAt !== undefined && record.failedAt - record.healthyAt < 10_000;
+    // A replacement that fails again soon after it came up is crash-looping: back off each time.
+    const quick = record.replacedAt !== undefined && record.failedAt - record.replacedAt < 10_000;
     record.quickFailures = quick ? (record.quickFailures ?? 0) + 1 : 0;
     const delayMs = record.quickFailures ? Math.min(30_000, 500 * 2 ** (record.quickFailures - 1)) : 0;
     this.#options.logger.warn(
@@ -280,6 +280,7 @@ export class Cluster implements HealthSink {
       this.replacements++;
       const tookMs = record.failedAt === undefined ? undefined : Date.now() - record.failedAt;
       record.replaceAttempts = 0;
+      record.replacedAt = Date.now();
       this.#rebuild();
       this.#options.logger.info(
         { replica: record.spec.name, tookMs },
@@ -306,7 +307,6 @@ export class Cluster implements HealthSink {
       throw new Error(`replica "${record.spec.name}" never answered its heartbeat (${reason})`);
     }
     if (this.#replicas.get(record.spec.name) === record) record.state = 'healthy';
-    record.healthyAt = Date.now();
   }
 
   /** Null once the origin answers a heartbeat, or the last reason it did not within the time. */

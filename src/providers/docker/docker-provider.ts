@@ -190,6 +190,7 @@ export class DockerProvider implements Provider {
   }
 
   async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
     if (!this.#options.keepOnClose) {
       await Promise.all([...this.#entries.keys()].map((name) => this.stop(name)));
     }
