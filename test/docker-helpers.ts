@@ -31,13 +31,30 @@ async function dockerProblem(): Promise<string | undefined> {
   return undefined;
 }
 
-const problem = await dockerProblem();
+async function composeProblem(): Promise<string | undefined> {
+  for (const [command, ...args] of [
+    ['docker', 'compose', 'version'],
+    ['docker-compose', 'version'],
+  ]) {
+    try {
+      await run(command!, args, { timeout: 30_000 });
+      return undefined;
+    } catch {
+      // try the next form
+    }
+  }
+  return 'neither "docker compose" nor "docker-compose" is installed';
+}
+
+const dockerProblemFound = await dockerProblem();
+const composeMissing = dockerProblemFound ?? (await composeProblem());
 
 /**
  * A suite that needs Docker. Without Docker it is skipped on a developer's machine, with the reason
  * in its name, and fails in CI (CI=true), where Docker must be there.
  */
-export function describeDocker(name: string, body: () => void): void {
+export function describeDocker(name: string, body: () => void, needs: { compose?: boolean } = {}): void {
+  const problem = needs.compose ? composeMissing : dockerProblemFound;
   if (problem === undefined) describe(name, body);
   else if (process.env.CI === 'true') {
     describe(name, () => {
