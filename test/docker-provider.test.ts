@@ -120,6 +120,16 @@ describeDocker('Docker provider: replicas as containers, balancer on the host', 
     expect((await running()).length).toBe(3);
   });
 
+  it('replaces a hung container (docker pause) found by heartbeat', async () => {
+    const oldId = idOf('Server 2')!;
+    const pausedAt = Date.now();
+    await docker('pause', oldId);
+    await replaced('Server 2', oldId);
+    console.log(`docker pause → Server 2 out by heartbeat and replaced in ${Date.now() - pausedAt} ms`);
+    expect((await containersOf(cluster)).map((c) => c.id)).not.toContain(oldId);
+    expect((await running()).length).toBe(3);
+  });
+
   it('replaces a container that keeps exiting on its own with growing back-off', async () => {
     // Each exit comes right after the replacement came up: a crash loop. The first exit of a
     // replica is replaced at once; each further quick one waits 500 ms, then 1000 ms, ...
