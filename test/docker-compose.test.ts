@@ -56,6 +56,8 @@ describeDocker(
     afterAll(async () => {
       await make('down').catch((error: unknown) => console.error(error));
       await removeCluster(cluster);
+      const left = await docker('network', 'ls', '-q', '--filter', `name=^${cluster}-net$`).catch(() => '');
+      if (left !== '') await docker('network', 'rm', left).catch(() => undefined);
     }, 60_000);
 
     it("brings up the balancer and 3 replica containers, and the seed's curl commands work", async () => {
