@@ -76,6 +76,11 @@ export class Cluster implements HealthSink {
         `${options.provider.kind}: ${reason}`,
       ),
     );
+    // Replacements held back by an unavailable provider need not wait out their back-off.
+    options.provider.onAvailable?.(() => {
+      for (const record of this.#replicas.values())
+        if (record.state === 'down') this.#scheduleReplace(record, 0);
+    });
   }
 
   /** The current routing table; replaced whole on every change. */

@@ -40,6 +40,8 @@ export interface Provider {
   nameProblem?(name: string): string | undefined;
   /** Whether replicas can be started and stopped right now: a Docker daemon, say, may go away. */
   status?(): ProviderStatus;
+  /** Called when the provider becomes available again after being unavailable. */
+  onAvailable?(listener: () => void): void;
 }
 
 export interface ProviderStatus {

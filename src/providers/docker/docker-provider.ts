@@ -50,6 +50,7 @@ export class DockerProvider implements Provider {
   /** Container names being created right now: not strays, whatever a reconcile sees. */
   readonly #creating = new Set<string>();
   readonly #exitListeners: ((replica: RunningReplica, reason: string) => void)[] = [];
+  readonly #availableListeners: (() => void)[] = [];
   readonly #closing = new AbortController();
   #network: Promise<void> | undefined;
   #instances = 0;
@@ -184,6 +185,10 @@ export class DockerProvider implements Provider {
     this.#exitListeners.push(listener);
   }
 
+  onAvailable(listener: () => void): void {
+    this.#availableListeners.push(listener);
+  }
+
   /** The container id of a running replica, for operators and tests. */
   containerIdOf(name: string): string | undefined {
     return this.#entries.get(name)?.id;
@@ -266,6 +271,7 @@ export class DockerProvider implements Provider {
           if (!this.#status.available) {
             this.#status = { available: true };
             this.#logger.info('Docker is available again');
+            for (const listener of this.#availableListeners) listener();
           }
           reconcile = true;
           await stream;
