@@ -9,7 +9,6 @@ import { Heartbeat } from '../health/heartbeat.js';
 import { HeartbeatProbe } from '../health/probe.js';
 import { Cluster } from '../membership/cluster.js';
 import { noTelemetry } from '../ops/telemetry.js';
-import { ProcessProvider } from '../providers/process-provider.js';
 import type { Provider } from '../providers/provider.js';
 import { StaticProvider } from '../providers/static-provider.js';
 import { createDataPlane, type DataPlane, type EdgeLimits } from '../proxy/data-plane.js';
@@ -18,6 +17,7 @@ import type { RequestView } from '../proxy/request-view.js';
 import { ClassicRing, classicCapacity } from '../ring/classic/classic-ring.js';
 import type { BuildRing } from '../ring/ring.js';
 import type { Config } from './config.js';
+import { createProvider, providerStatusHeader } from './provider-factory.js';
 
 export interface Balancer {
   readonly port: number;
@@ -28,11 +28,6 @@ export interface Balancer {
   /** The general-purpose server that connections are handed to (control API, bodies, upgrades). */
   readonly http: Server;
   close(): Promise<void>;
-}
-
-function createProvider(config: Config): Provider {
-  if (config.provider === 'static') return new StaticProvider(config.backends);
-  return new ProcessProvider({ host: '127.0.0.1' });
 }
 
 /** The ring algorithm the settings ask for, and how many replicas it can hold. */
@@ -79,7 +74,7 @@ export interface ControlPlane {
 export function createControlPlane(
   config: Config,
   logger: Logger,
-  provider: Provider = createProvider(config),
+  provider: Provider = createProvider(config, logger),
   drain?: (origin: string) => Promise<void>,
 ): ControlPlane {
   const ring = ringFromConfig(config);
@@ -121,10 +116,14 @@ export function createControlPlane(
         sendFailure(res, error, { 'www-authenticate': 'Bearer' });
         return;
       }
+      if (pathname === '/rep') res.setHeader('x-ringlb-provider', providerStatusHeader(provider));
       await handleControl(req, res, pathname, cluster);
     },
     async start() {
-      if (config.replicas > 0) await cluster.add({ n: config.replicas, hostnames: [] });
+      // Replicas left running by an earlier balancer of this cluster count toward the ones wanted.
+      if (provider.discover) await cluster.adopt(await provider.discover());
+      const missing = config.replicas - cluster.names().length;
+      if (missing > 0) await cluster.add({ n: missing, hostnames: [] });
       heartbeat.start();
     },
     async close() {

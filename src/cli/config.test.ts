@@ -40,3 +40,44 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['--config', join(dir, 'extra.json')], {})).toThrow(/prot/);
   });
 });
+
+describe('Docker provider settings', () => {
+  it('default to local processes, and the Docker settings to the seed-like layout', () => {
+    expect(loadConfig([], {})).toMatchObject({
+      provider: 'process',
+      dockerSocket: '/var/run/docker.sock',
+      dockerImage: 'ringlb:latest',
+      dockerNetwork: '',
+      dockerPublishHost: '127.0.0.1',
+      dockerOnExit: 'remove',
+      clusterName: 'ringlb',
+    });
+  });
+
+  it('come from flags and environment variables', () => {
+    const config = loadConfig(
+      ['--provider', 'docker', '--docker-network', 'ringlb-net', '--cluster-name=blue'],
+      {
+        RINGLB_DOCKER_ON_EXIT: 'keep',
+        RINGLB_DOCKER_IMAGE: 'mine:1',
+      },
+    );
+    expect(config).toMatchObject({
+      provider: 'docker',
+      dockerNetwork: 'ringlb-net',
+      clusterName: 'blue',
+      dockerOnExit: 'keep',
+      dockerImage: 'mine:1',
+    });
+  });
+
+  it('refuse values that cannot work, naming the setting', () => {
+    expect(() => loadConfig(['--provider', 'kubernetes'], {})).toThrow(
+      /provider \(--provider, RINGLB_PROVIDER\)/,
+    );
+    expect(() => loadConfig(['--cluster-name', 'Blue Team'], {})).toThrow(/clusterName/);
+    expect(() => loadConfig(['--docker-network', 'bad net'], {})).toThrow(/dockerNetwork/);
+    expect(() => loadConfig(['--docker-on-exit', 'sometimes'], {})).toThrow(/dockerOnExit/);
+    expect(() => loadConfig(['--docker-socket', ''], {})).toThrow(/dockerSocket/);
+  });
+});

@@ -46,7 +46,6 @@ export const configSchema = z
       .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { error: 'must be HOST:PORT, e.g. 127.0.0.1:9000' })
       .optional(),
     workers: z.number().int().min(1).max(64).default(Math.min(64, availableParallelism())),
-    provider: z.enum(['process', 'static']).default('process'),
     backends: z
       .array(z.url({ protocol: /^http$/, error: 'each backend must be an http:// URL' }))
       .default([]),
@@ -56,6 +55,21 @@ export const configSchema = z
       .default('/heartbeat'),
     upstreamTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    provider: z.enum(['process', 'docker', 'static']).default('process'),
+    dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
+    dockerImage: z.string().min(1).default('ringlb:latest'),
+    dockerNetwork: z
+      .string()
+      .regex(/^([a-zA-Z0-9][a-zA-Z0-9_.-]*)?$/, { error: 'a Docker network name, or empty to publish ports' })
+      .default(''),
+    dockerPublishHost: z.string().min(1).default('127.0.0.1'),
+    dockerOnExit: z.enum(['remove', 'keep']).default('remove'),
+    clusterName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_.-]{0,30}$/, {
+        error: '1 to 31 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit',
+      })
+      .default('ringlb'),
   })
   .transform((c) => ({ ...c, replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3) }))
   .transform((c, ctx) => {
@@ -255,13 +269,6 @@ export const SETTINGS: readonly Setting[] = [
     help: 'processes that proxy, sharing the port (default: the number of cores; 1 = a single process)',
   },
   {
-    key: 'provider',
-    flag: 'provider',
-    env: 'RINGLB_PROVIDER',
-    kind: 'string',
-    help: 'where replicas run: process (local child processes) or static (--backends) (default process)',
-  },
-  {
     key: 'backends',
     flag: 'backends',
     env: 'RINGLB_BACKENDS',
@@ -288,6 +295,55 @@ export const SETTINGS: readonly Setting[] = [
     env: 'RINGLB_LOG_LEVEL',
     kind: 'string',
     help: 'fatal … trace, or silent (default info)',
+  },
+  {
+    key: 'provider',
+    flag: 'provider',
+    env: 'RINGLB_PROVIDER',
+    kind: 'string',
+    help: 'where replicas run: process (local child processes, default), docker (containers) or static (--backends)',
+  },
+  {
+    key: 'dockerSocket',
+    flag: 'docker-socket',
+    env: 'RINGLB_DOCKER_SOCKET',
+    kind: 'string',
+    help: "the Docker daemon's socket (default /var/run/docker.sock)",
+  },
+  {
+    key: 'dockerImage',
+    flag: 'docker-image',
+    env: 'RINGLB_DOCKER_IMAGE',
+    kind: 'string',
+    help: 'image replica containers run, with the command "replica" (default ringlb:latest)',
+  },
+  {
+    key: 'dockerNetwork',
+    flag: 'docker-network',
+    env: 'RINGLB_DOCKER_NETWORK',
+    kind: 'string',
+    help: 'network replicas join, reached by container name (balancer in a container); empty: ports published on the host (default)',
+  },
+  {
+    key: 'dockerPublishHost',
+    flag: 'docker-publish-host',
+    env: 'RINGLB_DOCKER_PUBLISH_HOST',
+    kind: 'string',
+    help: 'host address replica ports are published on without a network (default 127.0.0.1)',
+  },
+  {
+    key: 'dockerOnExit',
+    flag: 'docker-on-exit',
+    env: 'RINGLB_DOCKER_ON_EXIT',
+    kind: 'string',
+    help: 'remove (default) or keep replica containers when the balancer exits; kept ones are adopted by the next balancer',
+  },
+  {
+    key: 'clusterName',
+    flag: 'cluster-name',
+    env: 'RINGLB_CLUSTER_NAME',
+    kind: 'string',
+    help: 'labels replica containers; a balancer adopts the running replicas of its cluster (default ringlb)',
   },
 ];
 

@@ -6,7 +6,7 @@ export function helpText(version: string): string {
   return `ringlb ${version}: a consistent-hashing HTTP load balancer
 
 Usage:
-  ringlb start [options]    start the balancer and its replicas (local processes)
+  ringlb start [options]    start the balancer and its replicas (processes or containers)
   ringlb replica            run one replica server (SERVER_ID, PORT, HOST from the environment)
   ringlb --help | --version
 

@@ -92,9 +92,14 @@ export class Cluster implements HealthSink {
     options.provider.onExit((replica, reason) =>
       this.reportDown(
         { name: replica.spec.name, origin: replica.origin, instance: replica.instance },
-        `process ${reason}`,
+        `${options.provider.kind}: ${reason}`,
       ),
     );
+    // Replacements held back by an unavailable provider need not wait out their back-off.
+    options.provider.onAvailable?.(() => {
+      for (const record of this.#replicas.values())
+        if (record.state === 'down') this.#scheduleReplace(record, 0);
+    });
   }
 
   /** The current routing table; replaced whole on every change. */
@@ -127,6 +132,8 @@ export class Cluster implements HealthSink {
       const taken = new Set(this.#replicas.keys());
       const seen = new Set<string>();
       for (const name of request.hostnames) {
+        const problem = this.#options.provider.nameProblem?.(name);
+        if (problem) throw new RinglbError('ERR_INVALID_BODY', seedMessage(problem));
         if (taken.has(name) || seen.has(name)) {
           throw new RinglbError(
             'ERR_DUPLICATE_HOSTNAME',
@@ -312,6 +319,39 @@ export class Cluster implements HealthSink {
     }
   }
 
+  /**
+   * Takes in replicas the provider found running from an earlier run of the balancer, under their
+   * names and numbers. One that does not answer its heartbeat is replaced like any failed replica.
+   */
+  adopt(replicas: readonly RunningReplica[]): Promise<void> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      const records = replicas.map((running) => {
+        const record = this.#newRecord(running.spec);
+        record.running = running;
+        return record;
+      });
+      await Promise.all(
+        records.map(async (record) => {
+          const reason = await this.#awaitHeartbeat(record.running!.origin, 3_000);
+          if (reason === null) {
+            record.state = 'healthy';
+          } else {
+            record.state = 'down';
+            record.failedAt = Date.now();
+            this.#options.logger.warn(
+              { replica: record.spec.name, reason },
+              'adopted replica is not healthy',
+            );
+            this.#scheduleReplace(record, 0);
+          }
+        }),
+      );
+      this.#rebuild();
+      if (records.length > 0) this.#options.logger.info({ adopted: this.names() }, 'replicas adopted');
+    });
+  }
+
   #scheduleReplace(record: ReplicaRecord, delayMs: number): void {
     const timer = setTimeout(() => void this.#queue.run(() => this.#replace(record)), delayMs);
     timer.unref();
@@ -346,18 +386,24 @@ export class Cluster implements HealthSink {
   async #launch(record: ReplicaRecord): Promise<void> {
     record.state = 'starting';
     record.running = await this.#options.provider.start(record.spec);
-    const deadline = Date.now() + (this.#options.readyTimeoutMs ?? 10_000);
-    let reason: string | null = 'not checked';
-    while (Date.now() < deadline) {
-      reason = await this.#options.probe.check(record.running.origin);
-      if (reason === null) break;
-      await sleep(50);
-    }
+    const reason = await this.#awaitHeartbeat(record.running.origin, this.#options.readyTimeoutMs ?? 10_000);
     if (reason !== null) {
       await this.#options.provider.stop(record.spec.name, { force: true });
       throw new Error(`replica "${record.spec.name}" never answered its heartbeat (${reason})`);
     }
     if (this.#replicas.get(record.spec.name) === record) record.state = 'healthy';
+  }
+
+  /** Null once the origin answers a heartbeat, or the last reason it did not within the time. */
+  async #awaitHeartbeat(origin: string, timeoutMs: number): Promise<string | null> {
+    const deadline = Date.now() + timeoutMs;
+    let reason: string | null = 'not checked';
+    while (Date.now() < deadline) {
+      reason = await this.#options.probe.check(origin);
+      if (reason === null) break;
+      await sleep(50);
+    }
+    return reason;
   }
 
   #newRecord(spec: ReplicaSpec): ReplicaRecord {

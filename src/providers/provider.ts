@@ -28,6 +28,24 @@ export interface Provider {
   list(): RunningReplica[];
   /** Called when a replica exits without being asked to. */
   onExit(listener: (replica: RunningReplica, reason: string) => void): void;
-  /** Stops every replica this provider started. */
+  /** Stops every replica this provider started (or lets them run on, where the provider says so). */
   close(): Promise<void>;
+  /**
+   * Replicas still running from an earlier run of the balancer, to adopt instead of starting new
+   * ones (providers whose replicas outlive the balancer, like containers). Leftovers that cannot be
+   * adopted (exited, duplicated, unreachable) are removed. Called once, before any `start`.
+   */
+  discover?(): Promise<RunningReplica[]>;
+  /** Why `name` cannot name a replica here (checked before anything starts), or undefined. */
+  nameProblem?(name: string): string | undefined;
+  /** Whether replicas can be started and stopped right now: a Docker daemon, say, may go away. */
+  status?(): ProviderStatus;
+  /** Called when the provider becomes available again after being unavailable. */
+  onAvailable?(listener: () => void): void;
+}
+
+export interface ProviderStatus {
+  readonly available: boolean;
+  /** Why not, when unavailable. */
+  readonly detail?: string;
 }

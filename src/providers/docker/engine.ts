@@ -1,0 +1,213 @@
+import { Client } from 'undici';
+
+/**
+ * A thin Docker Engine API client over the daemon's Unix socket: undici (already our HTTP client)
+ * with `socketPath`, JSON in and out, the API version pinned so that any engine from 20.10 on answers
+ * alike. Only the calls the provider makes; every failure is an `EngineError` whose `unavailable`
+ * says whether the daemon could not be reached at all (as opposed to refusing the request).
+ */
+export const API_VERSION = 'v1.41';
+
+export class EngineError extends Error {
+  override name = 'EngineError';
+  /** HTTP status of the daemon's answer; 0 when there was none. */
+  readonly status: number;
+  readonly unavailable: boolean;
+
+  constructor(message: string, status: number) {
+    super(message);
+    this.status = status;
+    this.unavailable = status === 0;
+  }
+}
+
+export interface ContainerSummary {
+  readonly Id: string;
+  readonly Names: readonly string[];
+  readonly Labels: Readonly<Record<string, string>>;
+  readonly State: string;
+  readonly Created: number;
+}
+
+export interface ContainerDetails {
+  readonly Id: string;
+  readonly Name: string;
+  readonly Config: { readonly Labels: Readonly<Record<string, string>> | null };
+  readonly State: { readonly Running: boolean; readonly ExitCode: number };
+  readonly NetworkSettings: {
+    readonly Ports: Readonly<Record<string, { HostIp: string; HostPort: string }[] | null>> | null;
+  };
+}
+
+export interface EngineEvent {
+  readonly Type?: string;
+  readonly Action?: string;
+  readonly Actor?: { readonly ID: string; readonly Attributes?: Readonly<Record<string, string>> };
+}
+
+export type LabelFilter = Readonly<Record<string, string>>;
+
+function labelFilters(labels: LabelFilter): string[] {
+  return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
+}
+
+export class Engine {
+  readonly #socketPath: string;
+  readonly #client: Client;
+
+  constructor(socketPath: string) {
+    this.#socketPath = socketPath;
+    // Docker answers slowly only when it has work to do (create, stop); nothing here should take 30 s.
+    this.#client = new Client('http://docker', {
+      socketPath,
+      pipelining: 0,
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+    });
+  }
+
+  async #call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T | undefined> {
+    let response;
+    try {
+      response = await this.#client.request({
+        method,
+        path: `/${API_VERSION}${path}`,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    } catch (error) {
+      const { code, message } = error as { code?: string; message?: string };
+      throw new EngineError(`Docker daemon unreachable at ${this.#socketPath}: ${code ?? message}`, 0);
+    }
+    const text = await response.body.text();
+    if (response.statusCode >= 400) {
+      let message = text.trim();
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? message;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new EngineError(
+        `Docker: ${message} (${method} ${path} → ${response.statusCode})`,
+        response.statusCode,
+      );
+    }
+    const json = String(response.headers['content-type'] ?? '').includes('json');
+    return json && text !== '' ? (JSON.parse(text) as T) : undefined;
+  }
+
+  async ping(): Promise<void> {
+    await this.#call('GET', '/_ping');
+  }
+
+  async createContainer(name: string, spec: object): Promise<string> {
+    const created = await this.#call<{ Id: string }>(
+      'POST',
+      `/containers/create?name=${encodeURIComponent(name)}`,
+      spec,
+    );
+    return created!.Id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.#call('POST', `/containers/${id}/start`);
+  }
+
+  /** SIGTERM, then SIGKILL after `timeoutS` seconds; a container already stopped is fine. */
+  async stopContainer(id: string, timeoutS: number): Promise<void> {
+    try {
+      await this.#call('POST', `/containers/${id}/stop?t=${timeoutS}`);
+    } catch (error) {
+      if (!(error instanceof EngineError) || (error.status !== 304 && error.status !== 404)) throw error;
+    }
+  }
+
+  /** Kills (if running) and removes; a container already gone is fine. */
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.#call('DELETE', `/containers/${id}?force=true&v=true`);
+    } catch (error) {
+      // 409: removal already in progress, which is what we want.
+      if (!(error instanceof EngineError) || (error.status !== 404 && error.status !== 409)) throw error;
+    }
+  }
+
+  async inspectContainer(id: string): Promise<ContainerDetails | undefined> {
+    try {
+      return await this.#call<ContainerDetails>('GET', `/containers/${encodeURIComponent(id)}/json`);
+    } catch (error) {
+      if (error instanceof EngineError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every container (running or not) carrying all the given labels. */
+  async listContainers(labels: LabelFilter): Promise<ContainerSummary[]> {
+    const filters = encodeURIComponent(JSON.stringify({ label: labelFilters(labels) }));
+    return (
+      (await this.#call<ContainerSummary[]>('GET', `/containers/json?all=true&filters=${filters}`)) ?? []
+    );
+  }
+
+  /** Creates the user-defined bridge network unless it exists. */
+  async ensureNetwork(name: string): Promise<void> {
+    try {
+      await this.#call('GET', `/networks/${encodeURIComponent(name)}`);
+      return;
+    } catch (error) {
+      if (!(error instanceof EngineError) || error.status !== 404) throw error;
+    }
+    try {
+      await this.#call('POST', '/networks/create', { Name: name, Driver: 'bridge', CheckDuplicate: true });
+    } catch (error) {
+      // Another balancer created it in between.
+      if (!(error instanceof EngineError) || error.status !== 409) throw error;
+    }
+  }
+
+  /**
+   * Streams container events for the labels until the daemon closes the stream or `signal` aborts;
+   * resolves when the stream ends, rejects with an `EngineError` when it cannot be opened or breaks.
+   */
+  async streamEvents(
+    labels: LabelFilter,
+    onEvent: (event: EngineEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const filters = encodeURIComponent(JSON.stringify({ type: ['container'], label: labelFilters(labels) }));
+    // Its own connection: an event stream never ends, so it must not hold up the calls above.
+    const client = new Client('http://docker', { socketPath: this.#socketPath, bodyTimeout: 0 });
+    try {
+      const response = await client.request({
+        method: 'GET',
+        path: `/${API_VERSION}/events?filters=${filters}`,
+        signal,
+      });
+      if (response.statusCode !== 200) {
+        const text = await response.body.text();
+        throw new EngineError(`Docker: events stream refused: ${text.trim()}`, response.statusCode);
+      }
+      let pending = '';
+      for await (const chunk of response.body) {
+        pending += (chunk as Buffer).toString('utf8');
+        let newline;
+        while ((newline = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, newline).trim();
+          pending = pending.slice(newline + 1);
+          if (line !== '') onEvent(JSON.parse(line) as EngineEvent);
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      if (error instanceof EngineError) throw error;
+      const { code, message } = error as { code?: string; message?: string };
+      throw new EngineError(`Docker events stream from ${this.#socketPath} broke: ${code ?? message}`, 0);
+    } finally {
+      client.destroy().catch(() => undefined);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#client.close();
+  }
+}
