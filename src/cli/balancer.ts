@@ -5,6 +5,8 @@ import { handleControl, isControlPath } from '../control/control-api.js';
 import { Heartbeat } from '../health/heartbeat.js';
 import { HeartbeatProbe } from '../health/probe.js';
 import { Cluster } from '../membership/cluster.js';
+import { handleOps, isOpsPath } from '../ops/ops-http.js';
+import { createOps, type Ops } from '../ops/ops.js';
 import { ProcessProvider } from '../providers/process-provider.js';
 import type { Provider } from '../providers/provider.js';
 import { forward } from '../proxy/forward.js';
@@ -17,6 +19,7 @@ export interface Balancer {
   readonly cluster: Cluster;
   readonly provider: Provider;
   readonly server: Server;
+  readonly ops: Ops;
   close(): Promise<void>;
 }
 
@@ -28,7 +31,20 @@ export async function startBalancer(
 ): Promise<Balancer> {
   const ringOptions = { ringSize: config.ringSize, vnodes: config.vnodes };
   const probe = new HeartbeatProbe(config.heartbeatTimeoutMs);
+  const ops = createOps({
+    metrics: config.metrics,
+    accessLog: config.accessLog,
+    logger,
+    membership: {
+      describe: () => cluster.describe(),
+      get table() {
+        return cluster.table;
+      },
+    },
+  });
+  const { telemetry, accessLog } = ops;
   const cluster = new Cluster({
+    telemetry,
     provider,
     buildRing: (members) => new ClassicRing(members, ringOptions),
     capacity: classicCapacity(ringOptions),
@@ -40,6 +56,7 @@ export async function startBalancer(
   const heartbeat = new Heartbeat(cluster, probe, {
     intervalMs: config.heartbeatIntervalMs,
     threshold: config.heartbeatThreshold,
+    onCheck: (target, failure) => ops.checks.record(target.name, failure),
   });
 
   const forwardOptions = {
@@ -47,14 +64,23 @@ export async function startBalancer(
     upstreams,
     retries: config.retries,
     seedNotFound: provider.kind === 'process',
+    telemetry,
   };
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const pathname = query < 0 ? url : url.slice(0, query);
-    const handled = isControlPath(pathname)
-      ? handleControl(req, res, pathname, cluster)
-      : forward(req, res, forwardOptions);
+    let handled: Promise<unknown>;
+    if (isOpsPath(pathname, ops.endpoints)) handled = handleOps(req, res, pathname, ops.endpoints);
+    else if (isControlPath(pathname)) handled = handleControl(req, res, pathname, cluster);
+    else {
+      const started = performance.now();
+      handled = forward(req, res, forwardOptions).then((replica) => {
+        const seconds = (performance.now() - started) / 1000;
+        telemetry.requestDone(replica, res.statusCode, seconds);
+        accessLog?.(req.method ?? '', url, req.socket.remoteAddress, replica, res.statusCode, seconds);
+      });
+    }
     handled.catch((error: unknown) => {
       logger.error({ err: error }, 'request failed');
       res.destroy();
@@ -64,6 +90,7 @@ export async function startBalancer(
 
   const close = async () => {
     heartbeat.stop();
+    ops.close();
     server.close();
     server.closeIdleConnections();
     await cluster.close();
@@ -87,5 +114,5 @@ export async function startBalancer(
   heartbeat.start();
   const port = (server.address() as AddressInfo).port;
   logger.info({ host: config.host, port, replicas: cluster.names() }, 'ringlb listening');
-  return { port, cluster, provider, server, close };
+  return { port, cluster, provider, server, ops, close };
 }

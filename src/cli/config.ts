@@ -23,6 +23,9 @@ export const configSchema = z
     heartbeatThreshold: z.number().int().min(1).max(100).default(2),
     retries: z.number().int().min(0).max(10).default(2),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    accessLog: z.boolean().default(false),
+    metrics: z.boolean().default(true),
   })
   .refine((c) => c.replicas <= classicCapacity(c), {
     error: 'replicas does not fit the ring: replicas × vnodes must be at most ringSize',
@@ -35,7 +38,7 @@ interface Setting {
   readonly key: keyof Config;
   readonly flag: string;
   readonly env: string;
-  readonly kind: 'int' | 'string';
+  readonly kind: 'int' | 'string' | 'bool';
   readonly help: string;
 }
 
@@ -110,6 +113,27 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'string',
     help: 'fatal … trace, or silent (default info)',
   },
+  {
+    key: 'logFormat',
+    flag: 'log-format',
+    env: 'RINGLB_LOG_FORMAT',
+    kind: 'string',
+    help: 'json, pretty, or auto = pretty when stdout is a terminal (default auto)',
+  },
+  {
+    key: 'accessLog',
+    flag: 'access-log',
+    env: 'RINGLB_ACCESS_LOG',
+    kind: 'bool',
+    help: 'log one line per proxied request (default false; a bare flag means true)',
+  },
+  {
+    key: 'metrics',
+    flag: 'metrics',
+    env: 'RINGLB_METRICS',
+    kind: 'bool',
+    help: 'count requests and serve GET /metrics (default true)',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -118,6 +142,10 @@ export class ConfigError extends Error {
 
 function convert(setting: Setting, raw: string): unknown {
   if (setting.kind === 'string') return raw;
+  if (setting.kind === 'bool') {
+    const value = raw.trim().toLowerCase();
+    return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : raw;
+  }
   return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
 }
 
@@ -133,7 +161,9 @@ export function parseFlags(argv: readonly string[]): {
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    // A yes/no setting given as a bare flag (`--access-log`) means yes.
+    const bare = eq < 0 && SETTINGS.find((s) => s.flag === name)?.kind === 'bool';
+    const value = bare ? 'true' : eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     if (name === 'config') {
       file = value;

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
 import { runReplica } from '../replica/main.js';
 import { startBalancer } from './balancer.js';
 import { ConfigError, loadConfig } from './config.js';
 import { helpText } from './help.js';
+import { createLogger } from './logger.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -12,7 +12,7 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 
 async function start(argv: string[]): Promise<void> {
   const config = loadConfig(argv);
-  const logger = pino({ level: config.logLevel, base: { service: 'ringlb' } });
+  const logger = createLogger(config);
   const balancer = await startBalancer(config, logger);
   let stopping = false;
   const shutdown = (signal: string) => {

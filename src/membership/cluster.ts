@@ -3,7 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import type { HealthSink, HeartbeatTarget } from '../health/heartbeat.js';
 import type { HeartbeatProbe } from '../health/probe.js';
+import { noTelemetry, type Telemetry } from '../ops/telemetry.js';
 import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provider.js';
+import { movedRatio } from '../ring/moved-keys.js';
 import type { BuildRing, Ring } from '../ring/ring.js';
 import { defaultReplicaName, lowestFreeNumber } from './numbering.js';
 import { SerialQueue } from './serial-queue.js';
@@ -42,6 +44,8 @@ export interface ClusterOptions {
   readonly logger: Logger;
   /** How long a new or replacement replica may take to answer its first heartbeat. */
   readonly readyTimeoutMs?: number;
+  /** Told of every state transition, replacement and ring change (metrics, dashboard, logs). */
+  readonly telemetry?: Telemetry;
 }
 
 export interface AddRequest {
@@ -62,9 +66,11 @@ export class Cluster implements HealthSink {
   #table: RoutingTable;
   #closed = false;
   replacements = 0;
+  readonly #telemetry: Telemetry;
 
   constructor(options: ClusterOptions) {
     this.#options = options;
+    this.#telemetry = options.telemetry ?? noTelemetry;
     this.#table = { ring: options.buildRing([], new Int32Array(0)), routes: [], loads: new Int32Array(0) };
     options.provider.onExit((replica, reason) =>
       this.reportDown(
@@ -142,16 +148,19 @@ export class Cluster implements HealthSink {
       const failure = started.find((result) => result.status === 'rejected');
       if (failure) {
         // All or nothing: a failed add leaves membership as it was.
-        for (const record of records) this.#replicas.delete(record.spec.name);
-        await Promise.all(records.map((record) => this.#options.provider.stop(record.spec.name)));
         const reason = (failure as PromiseRejectedResult).reason as Error;
+        for (const record of records) {
+          this.#replicas.delete(record.spec.name);
+          this.#setState(record, undefined, `add failed: ${reason.message}`);
+        }
+        await Promise.all(records.map((record) => this.#options.provider.stop(record.spec.name)));
         throw new RinglbError(
           'ERR_REPLICA_START',
           seedMessage(`could not start replica: ${reason.message}`),
           500,
         );
       }
-      this.#rebuild();
+      this.#rebuild('replicas added');
       this.#options.logger.info(
         { added: specs.map((s) => s.name), n: this.#replicas.size },
         'replicas added',
@@ -184,12 +193,14 @@ export class Cluster implements HealthSink {
         chosen.add(name!);
       }
       // Out of the ring first, so no new request reaches a replica that is being stopped.
-      for (const name of chosen) {
-        this.#replicas.get(name)!.state = 'draining';
-        this.#replicas.delete(name);
+      const leaving = [...chosen].map((name) => this.#replicas.get(name)!);
+      for (const record of leaving) {
+        this.#setState(record, 'draining', 'removed through the control API');
+        this.#replicas.delete(record.spec.name);
       }
-      this.#rebuild();
+      this.#rebuild('replicas removed');
       await Promise.all([...chosen].map((name) => this.#options.provider.stop(name)));
+      for (const record of leaving) this.#setState(record, undefined, 'stopped');
       this.#options.logger.info({ removed: [...chosen], n: this.#replicas.size }, 'replicas removed');
     });
   }
@@ -213,10 +224,9 @@ export class Cluster implements HealthSink {
     const { name } = target;
     const record = this.#replicas.get(name);
     if (!record || record.running?.instance !== target.instance || record.state !== 'healthy') return;
-    record.state = 'down';
+    this.#setState(record, 'down', reason);
     record.failedAt = Date.now();
-    this.#rebuild();
-    this.#options.logger.warn({ replica: name, reason }, 'replica down; taken out of the ring');
+    this.#rebuild(`${name} down`);
     this.#scheduleReplace(record, 0);
   }
 
@@ -232,15 +242,16 @@ export class Cluster implements HealthSink {
       await this.#options.provider.stop(record.spec.name, { force: true });
       await this.#launch(record);
       this.replacements++;
+      this.#telemetry.replacement(record.spec.name);
       const tookMs = record.failedAt === undefined ? undefined : Date.now() - record.failedAt;
       record.replaceAttempts = 0;
-      this.#rebuild();
+      this.#rebuild(`${record.spec.name} replaced`);
       this.#options.logger.info(
         { replica: record.spec.name, tookMs },
         'replica replaced and back in the ring',
       );
     } catch (error) {
-      record.state = 'down';
+      this.#setState(record, 'down', `replacement failed: ${(error as Error).message}`);
       const delayMs = Math.min(30_000, 250 * 2 ** record.replaceAttempts);
       this.#options.logger.error(
         { replica: record.spec.name, err: (error as Error).message, retryInMs: delayMs },
@@ -252,7 +263,7 @@ export class Cluster implements HealthSink {
 
   /** Starts the replica and waits for its first good heartbeat; marks it healthy (ring not rebuilt). */
   async #launch(record: ReplicaRecord): Promise<void> {
-    record.state = 'starting';
+    this.#setState(record, 'starting', 'replacing');
     record.running = await this.#options.provider.start(record.spec);
     const deadline = Date.now() + (this.#options.readyTimeoutMs ?? 10_000);
     let reason: string | null = 'not checked';
@@ -265,7 +276,17 @@ export class Cluster implements HealthSink {
       await this.#options.provider.stop(record.spec.name, { force: true });
       throw new Error(`replica "${record.spec.name}" never answered its heartbeat (${reason})`);
     }
-    if (this.#replicas.get(record.spec.name) === record) record.state = 'healthy';
+    if (this.#replicas.get(record.spec.name) === record) {
+      this.#setState(record, 'healthy', 'answered its first heartbeat');
+    }
+  }
+
+  /** Every state change goes through here, so each transition is reported exactly once. */
+  #setState(record: ReplicaRecord, to: ReplicaState | undefined, reason: string): void {
+    const from = record.state;
+    if (from === to) return;
+    if (to !== undefined) record.state = to;
+    this.#telemetry.replicaState(record.spec.name, from, to, reason);
   }
 
   #newRecord(spec: ReplicaSpec): ReplicaRecord {
@@ -277,6 +298,7 @@ export class Cluster implements HealthSink {
       replaceAttempts: 0,
     };
     this.#replicas.set(spec.name, record);
+    this.#telemetry.replicaState(spec.name, undefined, 'starting', 'added');
     return record;
   }
 
@@ -284,7 +306,8 @@ export class Cluster implements HealthSink {
     return [...this.#replicas.values()].sort((a, b) => a.spec.number - b.spec.number);
   }
 
-  #rebuild(): void {
+  #rebuild(reason: string): void {
+    const before = this.#table.ring;
     const healthy = this.#records().filter((r) => r.state === 'healthy' && r.running);
     const origins = new Map(healthy.map((r) => [r.spec.name, r.running!.origin]));
     const loads = new Int32Array(healthy.length);
@@ -298,6 +321,7 @@ export class Cluster implements HealthSink {
       origin: origins.get(m.name)!,
     }));
     this.#table = { ring, routes, loads };
+    this.#telemetry.membershipChange(reason, movedRatio(before, ring));
     for (const listener of this.#listeners) listener(this.#table);
   }
 
@@ -311,7 +335,7 @@ export class Cluster implements HealthSink {
     return this.#queue.run(async () => {
       this.#closed = true;
       this.#replicas.clear();
-      this.#rebuild();
+      this.#rebuild('shutting down');
       await this.#options.provider.close();
     });
   }

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure } from '../core/json-response.js';
 import type { RoutingTable } from '../membership/cluster.js';
+import type { Telemetry } from '../ops/telemetry.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { requestIdFrom } from './request-id.js';
 import type { Upstreams } from './upstreams.js';
@@ -14,6 +15,7 @@ export interface ForwardOptions {
   readonly retries: number;
   /** Answer a replica's 404 with the seed's 400 "endpoint does not exist in server replicas". */
   readonly seedNotFound: boolean;
+  readonly telemetry?: Telemetry;
 }
 
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -31,12 +33,15 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Sends one client request to the replica the ring picks for its id, streaming both ways. */
+/**
+ * Sends one client request to the replica the ring picks for its id, streaming both ways. Resolves
+ * with the name of the replica that answered (or was tried last), "(none)" when there was none.
+ */
 export async function forward(
   req: IncomingMessage,
   res: ServerResponse,
   options: ForwardOptions,
-): Promise<void> {
+): Promise<string> {
   const id = requestIdFrom(req.headers['x-request-id']);
   const table = options.table();
   const withBody = hasBody(req);
@@ -56,9 +61,10 @@ export async function forward(
           attempt === 0 ? 503 : 502,
         ),
       );
-      return;
+      return attempt === 0 ? '(none)' : table.routes[table.ring.pick(id, attempt - 1)]!.name;
     }
     const route = table.routes[index]!;
+    if (attempt > 0) options.telemetry?.retry();
     let response;
     try {
       response = await options.upstreams.poolFor(route.origin).request({
@@ -81,7 +87,7 @@ export async function forward(
           timedOut ? 504 : 502,
         ),
       );
-      return;
+      return route.name;
     }
     if (response.statusCode === 404 && options.seedNotFound) {
       await response.body.dump();
@@ -93,7 +99,7 @@ export async function forward(
           seedMessage(`'${pathname}' endpoint does not exist in server replicas`),
         ),
       );
-      return;
+      return route.name;
     }
     res.writeHead(response.statusCode, downstreamResponseHeaders(response.headers));
     try {
@@ -101,6 +107,6 @@ export async function forward(
     } catch {
       // The client went away or the replica broke off mid-body: pipeline has closed both sides.
     }
-    return;
+    return route.name;
   }
 }
