@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { runReplica } from '../replica/main.js';
 import { startBalancer } from './balancer.js';
+import { clientHelp, isClientCommand, parseClientArgs } from './client-args.js';
+import { runClient } from './client.js';
 import { ConfigError, loadConfig } from './config.js';
 import { helpText } from './help.js';
 import { createLogger } from './logger.js';
@@ -51,6 +53,14 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     return start(rest);
+  }
+  if (isClientCommand(command)) {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(clientHelp(command));
+      return;
+    }
+    process.exitCode = await runClient(parseClientArgs(command, rest));
+    return;
   }
   if (command === 'replica') {
     runReplica();
