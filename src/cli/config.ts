@@ -161,8 +161,11 @@ export function parseFlags(argv: readonly string[]): {
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    // A yes/no setting given as a bare flag (`--access-log`) means yes.
-    const bare = eq < 0 && SETTINGS.find((s) => s.flag === name)?.kind === 'bool';
+    // A yes/no setting takes an optional true/false/1/0; a bare flag (`--access-log`) means yes.
+    const bare =
+      eq < 0 &&
+      SETTINGS.find((s) => s.flag === name)?.kind === 'bool' &&
+      !/^(true|false|1|0)$/i.test(argv[i + 1] ?? '');
     const value = bare ? 'true' : eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     if (name === 'config') {

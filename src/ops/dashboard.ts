@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { EventStream } from './event-stream.js';
 import type { HealthChecks } from './health-checks.js';
 import type { MembershipView } from './metrics.js';
@@ -139,8 +139,8 @@ export class Dashboard implements Partial<Telemetry> {
   }
 
   /** `GET /events`: the current snapshot and timeline first, then every change as it happens. */
-  openStream(req: IncomingMessage, res: ServerResponse): void {
-    this.stream.open(req, res, [
+  openStream(res: ServerResponse): void {
+    this.stream.open(res, [
       ['timeline', this.#timeline],
       ['snapshot', this.snapshot()],
     ]);

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 
 /**
  * Server-Sent Events to any number of browsers. Each message is serialised once and written to every
@@ -18,7 +18,7 @@ export class EventStream {
   }
 
   /** Answers `GET /events`: sends `initial` messages to this client, then keeps it for broadcasts. */
-  open(req: IncomingMessage, res: ServerResponse, initial: readonly [event: string, data: unknown][]): void {
+  open(res: ServerResponse, initial: readonly [event: string, data: unknown][]): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -27,9 +27,8 @@ export class EventStream {
     res.write('retry: 1000\n\n');
     for (const [event, data] of initial) res.write(message(event, data));
     this.#clients.add(res);
-    const forget = () => this.#clients.delete(res);
-    req.once('close', forget);
-    res.once('close', forget);
+    // Not req's 'close': that fires as soon as the (empty) request body has been read.
+    res.once('close', () => this.#clients.delete(res));
   }
 
   send(event: string, data: unknown): void {

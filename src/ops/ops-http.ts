@@ -60,7 +60,7 @@ export async function handleOps(
     return;
   }
   if (pathname === '/events') {
-    endpoints.dashboard.openStream(req, res);
+    endpoints.dashboard.openStream(res);
     return;
   }
   if (pathname === '/dashboard/state') {

@@ -114,9 +114,9 @@ function renderTable() {
 
 function describeEvent(event) {
   if (event.kind === 'ring') {
-    return ['ring', 'ring rebuilt (' + event.reason + '): ' + (event.movedRatio * 100).toFixed(1) + ' % of keys moved'];
+    return ['ev-ring', 'ring rebuilt (' + event.reason + '): ' + (event.movedRatio * 100).toFixed(1) + ' % of keys moved'];
   }
-  return [event.to === 'down' ? 'down' : 'state',
+  return [event.to === 'down' ? 'ev-down' : 'ev-state',
     event.replica + ': ' + (event.from || 'new') + ' \u2192 ' + (event.to || 'gone') + ' (' + event.reason + ')'];
 }
 
@@ -129,7 +129,7 @@ function addEvent(event) {
   if (event.to) item.dataset.to = event.to;
   const time = document.createElement('time');
   time.dateTime = new Date(event.at).toISOString();
-  time.textContent = new Date(event.at).toLocaleTimeString();
+  time.textContent = new Date(event.at).toLocaleTimeString([], { hour12: false });
   const span = document.createElement('span');
   span.textContent = text;
   item.append(time, span);
@@ -195,8 +195,10 @@ source.addEventListener('timeline', (message) => {
 });
 source.addEventListener('event', (message) => addEvent(JSON.parse(message.data)));
 source.addEventListener('snapshot', (message) => {
+  const first = snapshot === null;
   snapshot = JSON.parse(message.data);
   drawRing();
   renderTable();
+  if (first) performance.mark('ringlb:first-snapshot');
 });
 `;

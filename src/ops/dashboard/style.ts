@@ -51,6 +51,12 @@ td.num { text-align: right; }
 .timeline { list-style: none; margin: 0; padding: 0; max-height: 18rem; overflow-y: auto; font-size: .9rem; }
 .timeline li { padding: .3rem 0; border-bottom: 1px solid var(--line); display: flex; gap: .7rem; }
 .timeline time { color: var(--muted); font-variant-numeric: tabular-nums; flex: none; }
-.timeline .down { color: var(--bad); }
-.timeline .ring { color: var(--accent); }
+.timeline .ev-down { color: var(--bad); }
+.timeline .ev-ring { color: var(--accent); }
+@media (max-width: 600px) {
+  body { font-size: 14px; }
+  th, td { padding: .35rem .3rem; }
+  /* On a phone the last check is the column to give up; its state is in the State column. */
+  #replicas th:nth-child(6), #replicas td:nth-child(6) { display: none; }
+}
 `;
