@@ -97,10 +97,11 @@ export class Dashboard implements Partial<Telemetry> {
   }
 
   #tick(): void {
+    const names = new Set(this.#options.membership.describe().map((r) => r.name));
+    this.#options.checks.retain(names);
     const requests = this.#options.requests;
     if (requests) {
       const now = Date.now();
-      const names = new Set(this.#options.membership.describe().map((r) => r.name));
       for (const name of this.#samples.keys()) if (!names.has(name)) this.#samples.delete(name);
       for (const name of names) {
         const samples = this.#samples.get(name) ?? [];
@@ -108,7 +109,6 @@ export class Dashboard implements Partial<Telemetry> {
         if (samples.length > WINDOW_TICKS + 1) samples.shift();
         this.#samples.set(name, samples);
       }
-      this.#options.checks.retain(names);
     }
     if (this.stream.clients > 0) this.stream.send('snapshot', this.snapshot());
   }
