@@ -90,7 +90,28 @@ const median = (values) => {
 };
 const round = (value, digits = 1) => Number(value.toFixed(digits));
 
+/** In-process cost of recording one request (what the data path pays per request with metrics on). */
+async function recordCost() {
+  const { Metrics } = await import('../dist/ops/metrics.js');
+  const { ClassicRing } = await import('../dist/ring/classic/classic-ring.js');
+  const members = [1, 2, 3].map((number) => ({ number, name: `Server ${number}` }));
+  const metrics = new Metrics({
+    describe: () => members.map((m) => ({ ...m, state: 'healthy' })),
+    table: { ring: new ClassicRing(members) },
+  });
+  const N = 3_000_000;
+  const results = [];
+  for (let round = 0; round < 3; round++) {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < N; i++) metrics.requestDone(members[i % 3].name, 200, 0.001 + (i % 100) * 1e-4);
+    results.push(Number(process.hrtime.bigint() - t) / N);
+  }
+  return round(median(results));
+}
+
 try {
+  const requestDoneNs = await recordCost();
+  console.log(`requestDone: ${requestDoneNs} ns per call`);
   const on = await startBalancer(true);
   const off = await startBalancer(false);
   // Warm-up (JIT, connection pools) before anything is counted.
@@ -117,6 +138,7 @@ try {
   }
   await load;
   const summary = {
+    requestDoneNs,
     rounds: ROUNDS,
     seconds: SECONDS,
     reqPerSec: {
