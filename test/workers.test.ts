@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ClassicRing } from '../src/ring/classic/classic-ring.js';
 import { childrenOf, startCli } from './cli-process.js';
 import { call, isAlive, waitFor } from './helpers.js';
+import { parseMetrics } from './prometheus-text.js';
 
 /** A request on a connection of its own, so that successive calls land on different workers. */
 async function fresh(url: string, id: number): Promise<string> {
@@ -56,5 +57,27 @@ describe('--workers 2', () => {
     lb.child.kill('SIGTERM');
     expect(await lb.exited).toBe(0);
     for (const pid of all) expect(isAlive(pid)).toBe(false);
+  });
+
+  it('counts every request in /metrics whichever worker proxied it', async () => {
+    const lb = await startCli('--workers', '2', '--replicas', '2');
+    try {
+      const total = (text: string) =>
+        [...parseMetrics(text)]
+          .filter(([key]) => key.startsWith('ringlb_requests_total{'))
+          .reduce((sum, [, v]) => sum + v, 0);
+      const before = total((await call(`${lb.url}/metrics`)).body as string);
+      // Fresh connections spread over both workers.
+      await Promise.all(Array.from({ length: 40 }, (_, k) => fresh(`${lb.url}/home`, k)));
+      await waitFor('the workers to report', async () => {
+        const after = total((await call(`${lb.url}/metrics`)).body as string);
+        return after - before === 40 ? true : undefined;
+      });
+      const lines = ((await call(`${lb.url}/metrics`)).body as string).split('\n');
+      expect(lines.some((line) => line.startsWith('ringlb_replicas{state="healthy"} 2'))).toBe(true);
+    } finally {
+      lb.child.kill('SIGTERM');
+      expect(await lb.exited).toBe(0);
+    }
   });
 });

@@ -8,7 +8,8 @@ import { sendFailure } from '../core/json-response.js';
 import { Heartbeat } from '../health/heartbeat.js';
 import { HeartbeatProbe } from '../health/probe.js';
 import { Cluster } from '../membership/cluster.js';
-import { noTelemetry } from '../ops/telemetry.js';
+import { handleOps, isOpsPath } from '../ops/ops-http.js';
+import { createOps, type Ops } from '../ops/ops.js';
 import type { Provider } from '../providers/provider.js';
 import { StaticProvider } from '../providers/static-provider.js';
 import { createDataPlane, type DataPlane, type EdgeLimits } from '../proxy/data-plane.js';
@@ -37,8 +38,13 @@ export function ringFromConfig(config: Config): { buildRing: BuildRing; capacity
 }
 
 /** Paths the balancer answers itself rather than proxying (the same in every worker). */
-export function isLocalPath(pathname: string): boolean {
-  return isControlPath(pathname);
+export function localPaths(config: Pick<Config, 'metrics'>): (pathname: string) => boolean {
+  // Only whether /metrics exists matters to isOpsPath; the dashboard is always there.
+  const shape = {
+    dashboard: undefined as never,
+    ...(config.metrics ? { renderMetrics: async () => '' } : {}),
+  };
+  return (pathname) => isControlPath(pathname) || isOpsPath(pathname, shape);
 }
 
 /** The edge's limits, from the settings. */
@@ -62,7 +68,9 @@ export interface ControlPlane {
   readonly cluster: Cluster;
   readonly provider: Provider;
   readonly seedNotFound: boolean;
-  /** Serves the balancer's own endpoints (the control API). */
+  /** Metrics, dashboard and logs: what the data path reports to. */
+  readonly ops: Ops;
+  /** Serves the balancer's own endpoints (control API, metrics, dashboard). */
   isLocalPath(pathname: string): boolean;
   handleLocal: Parameters<typeof createDataPlane>[0]['handleLocal'];
   /** Starts the initial replicas and the heartbeat. */
@@ -79,7 +87,19 @@ export function createControlPlane(
 ): ControlPlane {
   const ring = ringFromConfig(config);
   const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath);
-  const cluster = new Cluster({
+  const ops = createOps({
+    metrics: config.metrics,
+    accessLog: config.accessLog,
+    logger,
+    membership: {
+      describe: () => cluster.describe(),
+      get table() {
+        return cluster.table;
+      },
+    },
+  });
+  const cluster: Cluster = new Cluster({
+    telemetry: ops.telemetry,
     provider,
     buildRing: ring.buildRing,
     capacity: provider instanceof StaticProvider ? Math.min(provider.capacity, ring.capacity) : ring.capacity,
@@ -102,12 +122,14 @@ export function createControlPlane(
   const heartbeat = new Heartbeat(cluster, probe, {
     intervalMs: config.heartbeatIntervalMs,
     threshold: config.heartbeatThreshold,
+    onCheck: (target, failure) => ops.checks.record(target.name, failure),
   });
   return {
     cluster,
     provider,
+    ops,
     seedNotFound: provider.kind === 'process',
-    isLocalPath,
+    isLocalPath: localPaths(config),
     handleLocal: async (req, res, pathname) => {
       try {
         guard(req);
@@ -116,6 +138,7 @@ export function createControlPlane(
         sendFailure(res, error, { 'www-authenticate': 'Bearer' });
         return;
       }
+      if (isOpsPath(pathname, ops.endpoints)) return handleOps(req, res, pathname, ops.endpoints);
       if (pathname === '/rep') res.setHeader('x-ringlb-provider', providerStatusHeader(provider));
       await handleControl(req, res, pathname, cluster);
     },
@@ -128,6 +151,7 @@ export function createControlPlane(
     },
     async close() {
       heartbeat.stop();
+      ops.close();
       await cluster.close();
       await probe.close();
     },
@@ -189,7 +213,8 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
     retries: config.retries,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     seedNotFound: control.seedNotFound,
-    telemetry: noTelemetry,
+    telemetry: control.ops.telemetry,
+    accessLog: control.ops.accessLog,
     logger,
     outlierFailures: config.outlierFailures,
     onOutlier: (replica, reason) => cluster.eject(replica, reason),

@@ -70,6 +70,9 @@ export const configSchema = z
         error: '1 to 31 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit',
       })
       .default('ringlb'),
+    logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    accessLog: z.boolean().default(false),
+    metrics: z.boolean().default(true),
   })
   .transform((c) => ({ ...c, replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3) }))
   .transform((c, ctx) => {
@@ -345,6 +348,27 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'string',
     help: 'labels replica containers; a balancer adopts the running replicas of its cluster (default ringlb)',
   },
+  {
+    key: 'logFormat',
+    flag: 'log-format',
+    env: 'RINGLB_LOG_FORMAT',
+    kind: 'string',
+    help: 'json, pretty, or auto = pretty when stdout is a terminal (default auto)',
+  },
+  {
+    key: 'accessLog',
+    flag: 'access-log',
+    env: 'RINGLB_ACCESS_LOG',
+    kind: 'bool',
+    help: 'log one line per proxied request (default false; a bare flag means true)',
+  },
+  {
+    key: 'metrics',
+    flag: 'metrics',
+    env: 'RINGLB_METRICS',
+    kind: 'bool',
+    help: 'count requests and serve GET /metrics (default true)',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -353,8 +377,10 @@ export class ConfigError extends Error {
 
 function convert(setting: Setting, raw: string): unknown {
   if (setting.kind === 'string') return raw;
-  if (setting.kind === 'bool')
-    return raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
+  if (setting.kind === 'bool') {
+    const value = raw.trim().toLowerCase();
+    return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : raw;
+  }
   if (setting.kind === 'list')
     return raw
       .split(',')
@@ -375,9 +401,11 @@ export function parseFlags(argv: readonly string[]): {
     if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const boolean = SETTINGS.find((s) => s.flag === name)?.kind === 'bool';
-    // A bare boolean flag (`--trust-forwarded`) means true.
-    const bare = boolean && eq < 0 && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'));
+    // A yes/no setting takes an optional true/false/1/0; a bare flag (`--access-log`) means yes.
+    const bare =
+      eq < 0 &&
+      SETTINGS.find((s) => s.flag === name)?.kind === 'bool' &&
+      !/^(true|false|1|0)$/i.test(argv[i + 1] ?? '');
     const value = bare ? 'true' : eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     if (name === 'config') {

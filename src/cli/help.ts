@@ -8,6 +8,9 @@ export function helpText(version: string): string {
 Usage:
   ringlb start [options]    start the balancer and its replicas (processes or containers)
   ringlb replica            run one replica server (SERVER_ID, PORT, HOST from the environment)
+  ringlb status             show a running balancer's replicas   (ringlb status --help)
+  ringlb add [NAME...]      add replicas to a running balancer   (ringlb add --help)
+  ringlb rm [NAME...]       remove replicas from it              (ringlb rm --help)
   ringlb --help | --version
 
 Options for start (flags beat environment variables, which beat the config file):
@@ -19,5 +22,9 @@ Control API (on the same port):
   POST /add     {"n":2,"hostnames":["S5","S6"]}   add replicas (body optional)
   POST|DELETE /rm {"n":1,"hostnames":["S5"]}       remove replicas (body optional)
   any other path                    proxied to the replica the ring picks for x-request-id
+
+Operations (on the same port):
+  GET /metrics                      Prometheus metrics
+  GET /dashboard                    live dashboard of the ring (updated over GET /events)
 `;
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
 import { runReplica } from '../replica/main.js';
 import { startBalancer } from './balancer.js';
 import { isWorkerProcess, runPrimary, runWorker } from './workers.js';
-import { ConfigError, loadConfig } from './config.js';
+import { clientHelp, isClientCommand, parseClientArgs } from './client-args.js';
+import { runClient } from './client.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { helpText } from './help.js';
+import { createLogger } from './logger.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -13,7 +15,7 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 
 async function start(argv: string[]): Promise<void> {
   const config = loadConfig(argv);
-  const logger = pino({ level: config.logLevel, base: { service: 'ringlb' } });
+  const logger = createLogger(config);
   const balancer =
     config.workers > 1 ? await runPrimary(config, logger) : await startBalancer(config, logger);
   let stopping = false;
@@ -39,8 +41,8 @@ async function start(argv: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   if (isWorkerProcess()) {
-    const config = JSON.parse(process.env.RINGLB_WORKER_CONFIG!) as { logLevel: string };
-    return runWorker(pino({ level: config.logLevel, base: { service: 'ringlb', worker: process.pid } }));
+    const config = JSON.parse(process.env.RINGLB_WORKER_CONFIG!) as Config;
+    return runWorker(createLogger(config).child({ worker: process.pid }));
   }
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -57,6 +59,14 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     return start(rest);
+  }
+  if (isClientCommand(command)) {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(clientHelp(command));
+      return;
+    }
+    process.exitCode = await runClient(parseClientArgs(command, rest));
+    return;
   }
   if (command === 'replica') {
     runReplica();

@@ -3,14 +3,15 @@ import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { Route } from '../membership/cluster.js';
 import { buildRoutingTable } from '../membership/routing-table.js';
-import { noTelemetry } from '../ops/telemetry.js';
+import { accessLog } from '../ops/access-log.js';
+import { replayBatch, TelemetryRelay, type TelemetryBatch } from '../ops/telemetry-relay.js';
 import { createDataPlane } from '../proxy/data-plane.js';
 import { relay } from '../proxy/relay.js';
 import {
   createControlPlane,
   createLocalServer,
   edgeLimitsFromConfig,
-  isLocalPath,
+  localPaths,
   keyFromConfig,
   listenOn,
   ringFromConfig,
@@ -38,7 +39,8 @@ type WorkerMessage =
   | { readonly type: 'ringlb:hello' }
   | { readonly type: 'ringlb:listening'; readonly port: number }
   | { readonly type: 'ringlb:drained'; readonly id: number }
-  | { readonly type: 'ringlb:outlier'; readonly replica: string; readonly reason: string };
+  | { readonly type: 'ringlb:outlier'; readonly replica: string; readonly reason: string }
+  | TelemetryBatch;
 
 const CONFIG_ENV = 'RINGLB_WORKER_CONFIG';
 const CONTROL_ENV = 'RINGLB_CONTROL_ORIGIN';
@@ -105,9 +107,25 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
     const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(workerConfig), [CONTROL_ENV]: controlOrigin });
     workers.add(worker);
     worker.on('message', (message: WorkerMessage) => {
-      if (message?.type === 'ringlb:hello') worker.send(tableMessage());
-      else if (message?.type === 'ringlb:listening' && ++listening === config.workers)
-        resolveFirst(message.port);
+      switch (message?.type) {
+        case 'ringlb:hello':
+          worker.send(tableMessage());
+          break;
+        case 'ringlb:listening':
+          if (++listening === config.workers) resolveFirst(message.port);
+          break;
+        case 'ringlb:outlier':
+          control.cluster.eject(message.replica, message.reason);
+          break;
+        case 'ringlb:telemetry':
+          replayBatch(message, control.ops.telemetry);
+          break;
+        case 'ringlb:drained': {
+          const pending = drains.get(message.id);
+          if (pending && --pending.waiting === 0) pending.done();
+          break;
+        }
+      }
     });
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
@@ -156,16 +174,21 @@ export async function runWorker(logger: Logger): Promise<void> {
   const control = new Pool(process.env[CONTROL_ENV]!, { connections: 8 });
   const { buildRing } = ringFromConfig(config);
   let table = buildRoutingTable(buildRing, []);
+  // Requests are counted in the primary, where metrics and the dashboard live.
+  const telemetry = new TelemetryRelay((batch) => {
+    if (process.connected) process.send!(batch);
+  });
   const data = createDataPlane({
     limits: edgeLimitsFromConfig(config),
     table: () => table,
-    isLocalPath: config.adminListen === undefined ? isLocalPath : () => false,
+    isLocalPath: config.adminListen === undefined ? localPaths(config) : () => false,
     handleLocal: (req, res) => relay(req, res, control),
     keyOf: keyFromConfig(config),
     retries: config.retries,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     seedNotFound: config.provider === 'process',
-    telemetry: noTelemetry,
+    telemetry,
+    accessLog: config.accessLog ? accessLog(logger) : undefined,
     logger,
     outlierFailures: config.outlierFailures,
     onOutlier: (replica, reason) =>
@@ -190,7 +213,10 @@ export async function runWorker(logger: Logger): Promise<void> {
   process.send!({ type: 'ringlb:hello' } satisfies WorkerMessage);
   await firstTable;
   const stop = () => {
-    void data.close(config.drainTimeoutMs).finally(() => process.exit(0));
+    void data.close(config.drainTimeoutMs).finally(() => {
+      telemetry.close();
+      process.exit(0);
+    });
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', () => undefined);

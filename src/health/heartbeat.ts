@@ -16,6 +16,8 @@ export interface HealthSink {
 export interface HeartbeatOptions {
   readonly intervalMs: number;
   readonly threshold: number;
+  /** Told of every check's result (null = it answered); the dashboard shows the last one. */
+  readonly onCheck?: (target: HeartbeatTarget, failure: string | null) => void;
 }
 
 /**
@@ -57,6 +59,7 @@ export class Heartbeat {
 
   async #check(target: HeartbeatTarget): Promise<void> {
     const reason = await this.#probe.check(target.origin);
+    this.#options.onCheck?.(target, reason);
     const key = keyOf(target);
     if (reason === null) {
       this.#failures.delete(key);

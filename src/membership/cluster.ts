@@ -6,6 +6,8 @@ import type { HeartbeatProbe } from '../health/probe.js';
 import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provider.js';
 import type { BuildRing, Ring } from '../ring/ring.js';
 import { defaultReplicaName, lowestFreeNumber } from './numbering.js';
+import type { Telemetry } from '../ops/telemetry.js';
+import { movedRatio } from '../ring/moved-keys.js';
 import { buildRoutingTable } from './routing-table.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -51,6 +53,8 @@ export interface ClusterOptions {
   /** Waits until no request is in flight to a replica that left the ring (bounded by the caller). */
   readonly drain?: (origin: string) => Promise<void>;
   readonly ejection?: EjectionPolicy;
+  /** Told of every state change, replacement and ring change (metrics, dashboard, logs). */
+  readonly telemetry?: Telemetry;
 }
 
 /** Passive health: how many replicas may be out at once, for how long, and how they come back. */
@@ -172,7 +176,10 @@ export class Cluster implements HealthSink {
       const failure = started.find((result) => result.status === 'rejected');
       if (failure) {
         // All or nothing: a failed add leaves membership as it was.
-        for (const record of records) this.#replicas.delete(record.spec.name);
+        for (const record of records) {
+          this.#replicas.delete(record.spec.name);
+          this.#setState(record, undefined, `add failed: ${(failure as PromiseRejectedResult).reason}`);
+        }
         await Promise.all(records.map((record) => this.#options.provider.stop(record.spec.name)));
         const reason = (failure as PromiseRejectedResult).reason as Error;
         throw new RinglbError(
@@ -181,7 +188,7 @@ export class Cluster implements HealthSink {
           500,
         );
       }
-      this.#rebuild();
+      this.#rebuild('replicas added');
       this.#options.logger.info(
         { added: specs.map((s) => s.name), n: this.#replicas.size },
         'replicas added',
@@ -217,16 +224,17 @@ export class Cluster implements HealthSink {
       const removed = new Map<string, ReplicaRecord>();
       for (const name of chosen) {
         const record = this.#replicas.get(name)!;
-        record.state = 'draining';
+        this.#setState(record, 'draining', 'removed through the control API');
         removed.set(name, record);
         this.#replicas.delete(name);
       }
-      this.#rebuild();
+      this.#rebuild('replicas removed');
       // Requests already on their way to these replicas finish before the replicas stop.
       const drain = this.#options.drain;
       const records = [...chosen].map((name) => removed.get(name)!);
       if (drain) await Promise.all(records.map((r) => (r.running ? drain(r.running.origin) : undefined)));
       await Promise.all([...chosen].map((name) => this.#options.provider.stop(name)));
+      for (const record of records) this.#setState(record, undefined, 'stopped');
       this.#options.logger.info({ removed: [...chosen], n: this.#replicas.size }, 'replicas removed');
     });
   }
@@ -252,17 +260,13 @@ export class Cluster implements HealthSink {
     if (!record || record.running?.instance !== target.instance) return;
     if (record.state !== 'healthy' && record.state !== 'ejected') return;
     const now = Date.now();
-    record.state = 'down';
     record.failedAt = now;
     record.failures = [...record.failures.filter((t) => now - t < FLAP_WINDOW_MS), now];
-    this.#rebuild();
     // A replica that keeps dying is replaced with growing delays rather than in a tight loop.
     const flaps = record.failures.length - 1;
     const delayMs = flaps === 0 ? 0 : Math.min(30_000, 500 * 2 ** (flaps - 1));
-    this.#options.logger.warn(
-      { replica: name, reason, replaceInMs: delayMs },
-      'replica down; taken out of the ring',
-    );
+    this.#setState(record, 'down', delayMs > 0 ? `${reason}; replacing in ${delayMs} ms` : reason);
+    this.#rebuild(`${name} down`);
     this.#scheduleReplace(record, delayMs);
   }
 
@@ -283,11 +287,10 @@ export class Cluster implements HealthSink {
       );
       return false;
     }
-    record.state = 'ejected';
     record.ejections++;
     const forMs = Math.min(300_000, policy.baseMs * 2 ** (record.ejections - 1));
-    this.#rebuild();
-    this.#options.logger.warn({ replica: name, reason, forMs }, 'replica ejected by passive health checks');
+    this.#setState(record, 'ejected', `passive health: ${reason}; out for ${forMs} ms`);
+    this.#rebuild(`${name} ejected`);
     const instance = record.running.instance;
     const timer = setTimeout(() => void this.#readmit(record, instance, policy), forMs);
     timer.unref();
@@ -303,9 +306,8 @@ export class Cluster implements HealthSink {
       if (reason === null) {
         failures = 0;
         if (++successes >= policy.rise) {
-          record.state = 'healthy';
-          this.#rebuild();
-          this.#options.logger.info({ replica: record.spec.name }, 'ejected replica back in the ring');
+          this.#setState(record, 'healthy', `${policy.rise} heartbeats in a row after an ejection`);
+          this.#rebuild(`${record.spec.name} back from ejection`);
           return;
         }
       } else {
@@ -335,9 +337,9 @@ export class Cluster implements HealthSink {
         records.map(async (record) => {
           const reason = await this.#awaitHeartbeat(record.running!.origin, 3_000);
           if (reason === null) {
-            record.state = 'healthy';
+            this.#setState(record, 'healthy', 'adopted');
           } else {
-            record.state = 'down';
+            this.#setState(record, 'down', `adopted but unhealthy: ${reason}`);
             record.failedAt = Date.now();
             this.#options.logger.warn(
               { replica: record.spec.name, reason },
@@ -347,7 +349,7 @@ export class Cluster implements HealthSink {
           }
         }),
       );
-      this.#rebuild();
+      this.#rebuild('replicas adopted');
       if (records.length > 0) this.#options.logger.info({ adopted: this.names() }, 'replicas adopted');
     });
   }
@@ -366,13 +368,14 @@ export class Cluster implements HealthSink {
       this.replacements++;
       const tookMs = record.failedAt === undefined ? undefined : Date.now() - record.failedAt;
       record.replaceAttempts = 0;
-      this.#rebuild();
+      this.#options.telemetry?.replacement(record.spec.name);
+      this.#rebuild(`${record.spec.name} replaced`);
       this.#options.logger.info(
         { replica: record.spec.name, tookMs },
         'replica replaced and back in the ring',
       );
     } catch (error) {
-      record.state = 'down';
+      this.#setState(record, 'down', `replacement failed: ${(error as Error).message}`);
       const delayMs = Math.min(30_000, 250 * 2 ** record.replaceAttempts);
       this.#options.logger.error(
         { replica: record.spec.name, err: (error as Error).message, retryInMs: delayMs },
@@ -384,14 +387,16 @@ export class Cluster implements HealthSink {
 
   /** Starts the replica and waits for its first good heartbeat; marks it healthy (ring not rebuilt). */
   async #launch(record: ReplicaRecord): Promise<void> {
-    record.state = 'starting';
+    this.#setState(record, 'starting', record.running ? 'replacing' : 'starting');
     record.running = await this.#options.provider.start(record.spec);
     const reason = await this.#awaitHeartbeat(record.running.origin, this.#options.readyTimeoutMs ?? 10_000);
     if (reason !== null) {
       await this.#options.provider.stop(record.spec.name, { force: true });
       throw new Error(`replica "${record.spec.name}" never answered its heartbeat (${reason})`);
     }
-    if (this.#replicas.get(record.spec.name) === record) record.state = 'healthy';
+    if (this.#replicas.get(record.spec.name) === record) {
+      this.#setState(record, 'healthy', 'answered its first heartbeat');
+    }
   }
 
   /** Null once the origin answers a heartbeat, or the last reason it did not within the time. */
@@ -417,18 +422,29 @@ export class Cluster implements HealthSink {
       ejections: 0,
     };
     this.#replicas.set(spec.name, record);
+    this.#options.telemetry?.replicaState(spec.name, undefined, 'starting', 'added');
     return record;
+  }
+
+  /** Every state change goes through here, so each transition is reported exactly once. */
+  #setState(record: ReplicaRecord, to: ReplicaState | undefined, reason: string): void {
+    const from = record.state;
+    if (from === to) return;
+    if (to !== undefined) record.state = to;
+    this.#options.telemetry?.replicaState(record.spec.name, from, to, reason);
   }
 
   #records(): ReplicaRecord[] {
     return [...this.#replicas.values()].sort((a, b) => a.spec.number - b.spec.number);
   }
 
-  #rebuild(): void {
+  #rebuild(reason: string): void {
+    const before = this.#table.ring;
     const routes = this.#records()
       .filter((r) => r.state === 'healthy' && r.running)
       .map((r) => ({ name: r.spec.name, number: r.spec.number, origin: r.running!.origin }));
     this.#table = buildRoutingTable(this.#options.buildRing, routes);
+    this.#options.telemetry?.membershipChange(reason, movedRatio(before, this.#table.ring));
     for (const listener of this.#listeners) listener(this.#table);
   }
 
@@ -442,7 +458,7 @@ export class Cluster implements HealthSink {
     return this.#queue.run(async () => {
       this.#closed = true;
       this.#replicas.clear();
-      this.#rebuild();
+      this.#rebuild('shutting down');
       await this.#options.provider.close();
     });
   }

@@ -2,7 +2,7 @@
  * What the data path and membership report as it happens. The metrics module implements it; the
  * default does nothing, so the hot path pays one no-op call when metrics are off.
  */
-export type ReplicaState = 'starting' | 'healthy' | 'down' | 'draining';
+export type ReplicaState = 'starting' | 'healthy' | 'ejected' | 'down' | 'draining';
 
 export interface Telemetry {
   /** One proxied request finished (any status, errors the balancer answered included). */

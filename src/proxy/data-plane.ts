@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RoutingTable } from '../membership/cluster.js';
+import type { AccessLog } from '../ops/access-log.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { OutlierDetector } from '../health/outlier-detector.js';
 import { createFastServer } from './fast/fast-server.js';
@@ -33,6 +34,8 @@ export interface DataPlaneOptions {
   readonly upstreamTimeoutMs: number;
   readonly seedNotFound: boolean;
   readonly telemetry: Telemetry;
+  /** One line per proxied request, when `--access-log` is on. */
+  readonly accessLog?: AccessLog | undefined;
   readonly logger: Logger;
   /** Failed requests in a row that make a replica an outlier, and whom to tell. */
   readonly outlierFailures: number;
@@ -75,7 +78,15 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     idleTimeoutMs: 4_000,
     maxHeadBytes: 64 * 1024,
   });
-  const { limits } = options;
+  const { limits, telemetry, accessLog } = options;
+  // The general-purpose path reports each proxied request like the fast path does.
+  const timed = async (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const replica = await forward(req, res, forwardOptions);
+    const seconds = (performance.now() - started) / 1000;
+    telemetry.requestDone(replica, res.statusCode, seconds);
+    accessLog?.(req.method ?? '', req.url ?? '/', req.socket.remoteAddress, replica, res.statusCode, seconds);
+  };
   const forwardOptions = {
     table: options.table,
     upstreams,
@@ -83,6 +94,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     seedNotFound: options.seedNotFound,
     maxBodySize: limits.maxBodySize,
     trustForwarded: limits.trustForwarded,
+    telemetry,
   };
   const http = createServer(
     {
@@ -99,7 +111,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       const pathname = query < 0 ? url : url.slice(0, query);
       const handled = options.isLocalPath(pathname)
         ? options.handleLocal(req, res, pathname)
-        : forward(req, res, forwardOptions);
+        : timed(req, res);
       handled.catch((error: unknown) => {
         options.logger.error({ err: error }, 'request failed');
         res.destroy();
@@ -116,6 +128,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       retries: options.retries,
       seedNotFound: options.seedNotFound,
       telemetry: options.telemetry,
+      accessLog: options.accessLog,
       outliers: new OutlierDetector(options.outlierFailures, options.onOutlier),
       waiting,
       trustForwarded: limits.trustForwarded,

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure } from '../core/json-response.js';
 import type { RoutingTable } from '../membership/cluster.js';
+import type { Telemetry } from '../ops/telemetry.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { requestIdFrom } from './request-id.js';
 import type { Upstreams } from './upstreams.js';
@@ -19,6 +20,7 @@ export interface ForwardOptions {
   readonly maxBodySize: number;
   /** Keep the client's own X-Forwarded-For (appending to it) instead of replacing it. */
   readonly trustForwarded: boolean;
+  readonly telemetry?: Telemetry;
 }
 
 /** The request body, streamed, cut off with a 413 once it passes `limit` bytes. */
@@ -47,12 +49,15 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Sends one client request to the replica the ring picks for its id, streaming both ways. */
+/**
+ * Sends one client request to the replica the ring picks for its id, streaming both ways. Resolves
+ * with the name of the replica that answered (or was tried last), "(none)" when there was none.
+ */
 export async function forward(
   req: IncomingMessage,
   res: ServerResponse,
   options: ForwardOptions,
-): Promise<void> {
+): Promise<string> {
   const id = requestIdFrom(req.headers['x-request-id']);
   const table = options.table();
   const withBody = hasBody(req);
@@ -68,7 +73,7 @@ export async function forward(
         413,
       ),
     );
-    return;
+    return '(none)';
   }
   const headers = upstreamRequestHeaders(req.headers, req.socket.remoteAddress, options.trustForwarded);
   const path = req.url ?? '/';
@@ -90,9 +95,10 @@ export async function forward(
           attempt === 0 ? 503 : 502,
         ),
       );
-      return;
+      return '(none)';
     }
     const route = table.routes[index]!;
+    if (attempt > 0) options.telemetry?.retry();
     let response;
     try {
       response = await options.upstreams.poolFor(route.origin).request({
@@ -107,11 +113,11 @@ export async function forward(
         signal: aborted.signal,
       });
     } catch (error) {
-      if (aborted.signal.aborted) return;
+      if (aborted.signal.aborted) return route.name;
       if (error instanceof RinglbError) {
         res.shouldKeepAlive = false;
         sendFailure(res, error);
-        return;
+        return route.name;
       }
       const code = (error as { code?: string }).code ?? '';
       if (retryable && UNREACHABLE.has(code) && attempt < options.retries) continue;
@@ -126,7 +132,7 @@ export async function forward(
           timedOut ? 504 : 502,
         ),
       );
-      return;
+      return route.name;
     }
     if (response.statusCode === 404 && options.seedNotFound) {
       await response.body.dump();
@@ -138,7 +144,7 @@ export async function forward(
           seedMessage(`'${pathname}' endpoint does not exist in server replicas`),
         ),
       );
-      return;
+      return route.name;
     }
     res.writeHead(response.statusCode, downstreamResponseHeaders(response.headers));
     try {
@@ -146,6 +152,6 @@ export async function forward(
     } catch {
       // The client went away or the replica broke off mid-body: pipeline has closed both sides.
     }
-    return;
+    return route.name;
   }
 }

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { seedMessage } from '../../core/errors.js';
 import type { RoutingTable } from '../../membership/cluster.js';
 import type { OutlierDetector } from '../../health/outlier-detector.js';
+import type { AccessLog } from '../../ops/access-log.js';
 import type { Telemetry } from '../../ops/telemetry.js';
 import { hasBareLineBreak } from '../http1/header-lines.js';
 import { HttpParseError } from '../http1/parse-error.js';
@@ -32,6 +33,7 @@ export interface FrontContext {
   readonly retries: number;
   readonly seedNotFound: boolean;
   readonly telemetry: Telemetry;
+  readonly accessLog?: AccessLog | undefined;
   readonly outliers: OutlierDetector;
   /** Client connections that are waiting for a request head, checked for their deadline. */
   readonly waiting: Set<FrontConnection>;
@@ -415,7 +417,7 @@ class ProxiedRequest implements Exchange, RequestView {
     const replica = this.#table ? this.#table.routes[this.#index]!.name : '';
     this.#release();
     if (this.#discard) {
-      this.#ctx.telemetry.requestDone(replica, 400, (performance.now() - this.#started) / 1000);
+      this.#done(replica, 400, (performance.now() - this.#started) / 1000);
       this.#front.writeError(
         400,
         `'${this.#pathname}' endpoint does not exist in server replicas`,
@@ -424,7 +426,7 @@ class ProxiedRequest implements Exchange, RequestView {
       this.#front.finished(this.#keepAlive);
       return;
     }
-    this.#ctx.telemetry.requestDone(replica, this.#status, (performance.now() - this.#started) / 1000);
+    this.#done(replica, this.#status, (performance.now() - this.#started) / 1000);
     this.#front.finished(this.#keepAlive);
   }
 
@@ -434,7 +436,7 @@ class ProxiedRequest implements Exchange, RequestView {
     if (this.abandoned) return;
     if (error.responded) {
       // Part of the response is already with the client: all we can do is cut it off.
-      this.#ctx.telemetry.requestDone(replica, this.#status, (performance.now() - this.#started) / 1000);
+      this.#done(replica, this.#status, (performance.now() - this.#started) / 1000);
       this.#front.socket.destroy();
       return;
     }
@@ -457,9 +459,22 @@ class ProxiedRequest implements Exchange, RequestView {
   }
 
   #fail(status: number, message: string): void {
-    this.#ctx.telemetry.requestDone('', status, (performance.now() - this.#started) / 1000);
+    this.#done('', status, (performance.now() - this.#started) / 1000);
     this.#front.writeError(status, message, this.#keepAlive);
     this.#front.finished(this.#keepAlive);
+  }
+
+  /** Reports a finished request to telemetry and, when on, the access log. */
+  #done(replica: string, status: number, seconds: number): void {
+    this.#ctx.telemetry.requestDone(replica, status, seconds);
+    this.#ctx.accessLog?.(
+      this.#head.method,
+      this.#head.target,
+      this.#front.remoteAddress,
+      replica,
+      status,
+      seconds,
+    );
   }
 
   /** The client closed its connection before the response was complete. */
@@ -469,7 +484,7 @@ class ProxiedRequest implements Exchange, RequestView {
     if (this.#connection) this.#connection.abort(this);
     else this.#pool?.withdraw(this);
     const replica = this.#table ? this.#table.routes[this.#index]!.name : '';
-    this.#ctx.telemetry.requestDone(replica, 499, (performance.now() - this.#started) / 1000);
+    this.#done(replica, 499, (performance.now() - this.#started) / 1000);
     this.#release();
   }
 }

@@ -1,0 +1,82 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RinglbError, seedMessage } from '../core/errors.js';
+import { sendFailure, sendJson } from '../core/json-response.js';
+import type { Dashboard } from './dashboard.js';
+import { DASHBOARD_JS } from './dashboard/client.js';
+import { DASHBOARD_HTML } from './dashboard/page.js';
+import { DASHBOARD_CSS } from './dashboard/style.js';
+
+export interface OpsEndpoints {
+  /** The Prometheus text for `GET /metrics`; absent when metrics are off. */
+  readonly renderMetrics?: () => Promise<string>;
+  readonly metricsContentType?: string;
+  readonly dashboard: Dashboard;
+}
+
+const ASSETS: Record<string, { type: string; body: string; csp?: string }> = {
+  // The page may load nothing from anywhere but this balancer.
+  '/dashboard': {
+    type: 'text/html; charset=utf-8',
+    body: DASHBOARD_HTML,
+    csp: "default-src 'self'; img-src 'self' data:",
+  },
+  '/dashboard/app.js': { type: 'text/javascript; charset=utf-8', body: DASHBOARD_JS },
+  '/dashboard/style.css': { type: 'text/css; charset=utf-8', body: DASHBOARD_CSS },
+};
+
+/** Paths the balancer answers itself for operators; they are never proxied or counted as traffic. */
+export function isOpsPath(pathname: string, endpoints: OpsEndpoints): boolean {
+  return (
+    Object.hasOwn(ASSETS, pathname) ||
+    pathname === '/events' ||
+    pathname === '/dashboard/state' ||
+    (pathname === '/metrics' && endpoints.renderMetrics !== undefined)
+  );
+}
+
+/** Serves `/metrics`, `/dashboard` and its assets, `/dashboard/state` (JSON) and `/events` (SSE). */
+export async function handleOps(
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+  endpoints: OpsEndpoints,
+): Promise<void> {
+  req.resume();
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendFailure(
+      res,
+      new RinglbError(
+        'ERR_METHOD_NOT_ALLOWED',
+        seedMessage(`method ${req.method} is not allowed on ${pathname}; use GET`),
+        405,
+      ),
+      { allow: 'GET, HEAD' },
+    );
+    return;
+  }
+  if (pathname === '/metrics') {
+    const text = await endpoints.renderMetrics!();
+    send(res, endpoints.metricsContentType ?? 'text/plain; version=0.0.4; charset=utf-8', text);
+    return;
+  }
+  if (pathname === '/events') {
+    endpoints.dashboard.openStream(res);
+    return;
+  }
+  if (pathname === '/dashboard/state') {
+    sendJson(res, 200, endpoints.dashboard.snapshot());
+    return;
+  }
+  const asset = ASSETS[pathname]!;
+  send(res, asset.type, asset.body, asset.csp ? { 'content-security-policy': asset.csp } : {});
+}
+
+function send(res: ServerResponse, type: string, body: string, extra: Record<string, string> = {}): void {
+  res.writeHead(200, {
+    ...extra,
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-cache',
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
