@@ -75,6 +75,22 @@ describe('heartbeat and self-healing with real replica processes', () => {
     expect(reply.body).toEqual({ message: 'Hello from Server: 3', status: 'successful' });
   });
 
+  it('replaces a replica the provider lost without any exit event (heartbeat or reconcile loop)', async () => {
+    const pid = provider().pidOf('Server 2')!;
+    // A stop through the provider itself raises no exit event: only reconciling can notice.
+    await lb.provider.stop('Server 2');
+    expect(isAlive(pid)).toBe(false);
+    await waitFor(
+      'the reconcile loop to replace Server 2',
+      () => {
+        const now = provider().pidOf('Server 2');
+        const healthy = lb.cluster.describe().find((r) => r.name === 'Server 2')?.state === 'healthy';
+        return now !== undefined && now !== pid && healthy ? true : undefined;
+      },
+      6_000,
+    );
+  });
+
   it('does not replace a replica that was removed on purpose', async () => {
     await call(`${lb.url}/rm`, { method: 'POST', json: { hostnames: ['Server 1'] } });
     await new Promise((resolve) => setTimeout(resolve, 1_200));

@@ -124,6 +124,7 @@ export function createControlPlane(
     threshold: config.heartbeatThreshold,
     onCheck: (target, failure) => ops.checks.record(target.name, failure),
   });
+  let reconciler: NodeJS.Timeout | undefined;
   return {
     cluster,
     provider,
@@ -148,8 +149,11 @@ export function createControlPlane(
       const missing = config.replicas - cluster.names().length;
       if (missing > 0) await cluster.add({ n: missing, hostnames: [] });
       heartbeat.start();
+      reconciler = setInterval(() => void cluster.reconcile(), 2_000);
+      reconciler.unref();
     },
     async close() {
+      clearInterval(reconciler);
       heartbeat.stop();
       ops.close();
       await cluster.close();

@@ -239,6 +239,36 @@ export class Cluster implements HealthSink {
     });
   }
 
+  /**
+   * One pass of the reconcile loop: what the provider reports against what is wanted. A wanted
+   * replica the provider no longer runs is down (replaced like any failure, even if its exit went
+   * unnoticed); a replica the provider runs that nobody wants any more is stopped. Heartbeats and
+   * process exits drive the same transitions between passes; this pass catches what they missed.
+   */
+  reconcile(): Promise<void> {
+    if (this.#closed || this.#options.provider.status?.().available === false) return Promise.resolve();
+    const running = new Map(this.#options.provider.list().map((replica) => [replica.spec.name, replica]));
+    for (const record of this.#replicas.values()) {
+      if ((record.state !== 'healthy' && record.state !== 'ejected') || !record.running) continue;
+      const now = running.get(record.spec.name);
+      if (now?.instance === record.running.instance) continue;
+      this.reportDown(
+        { name: record.spec.name, origin: record.running.origin, instance: record.running.instance },
+        `${this.#options.provider.kind} no longer runs it`,
+      );
+    }
+    return this.#queue.run(async () => {
+      const orphans = this.#options.provider.list().filter((r) => !this.#replicas.has(r.spec.name));
+      for (const orphan of orphans) {
+        this.#options.logger.warn(
+          { replica: orphan.spec.name },
+          'stopping a replica that is no longer wanted',
+        );
+        await this.#options.provider.stop(orphan.spec.name);
+      }
+    });
+  }
+
   heartbeatTargets(): HeartbeatTarget[] {
     const targets: HeartbeatTarget[] = [];
     for (const record of this.#replicas.values()) {
