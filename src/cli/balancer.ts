@@ -2,15 +2,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { handleControl, isControlPath } from '../control/control-api.js';
+import { handleRing, RING_PATH, RingControl } from '../control/ring-api.js';
 import { Heartbeat } from '../health/heartbeat.js';
 import { HeartbeatProbe } from '../health/probe.js';
 import { Cluster } from '../membership/cluster.js';
 import { ProcessProvider } from '../providers/process-provider.js';
 import type { Provider } from '../providers/provider.js';
+import { noTelemetry } from '../ops/telemetry.js';
 import { forward } from '../proxy/forward.js';
+import { hashKeyExtractor, parseHashKey } from '../proxy/hash-key.js';
 import { Upstreams } from '../proxy/upstreams.js';
-import { ClassicRing, classicCapacity } from '../ring/classic/classic-ring.js';
-import type { Config } from './config.js';
+import { ringFactory } from '../ring/registry.js';
+import { ringSettingsOf, type Config } from './config.js';
 
 export interface Balancer {
   readonly port: number;
@@ -26,15 +29,12 @@ export async function startBalancer(
   logger: Logger,
   provider: Provider = new ProcessProvider({ host: '127.0.0.1' }),
 ): Promise<Balancer> {
-  const ringOptions = { ringSize: config.ringSize, vnodes: config.vnodes };
+  // The lead swaps in the metrics telemetry here.
+  const telemetry = noTelemetry;
+  const ringSettings = ringSettingsOf(config);
   const probe = new HeartbeatProbe(config.heartbeatTimeoutMs);
-  const cluster = new Cluster({
-    provider,
-    buildRing: (members) => new ClassicRing(members, ringOptions),
-    capacity: classicCapacity(ringOptions),
-    probe,
-    logger,
-  });
+  const cluster = new Cluster({ provider, ...ringFactory(ringSettings), probe, logger, telemetry });
+  const ringControl = new RingControl(cluster, ringSettings);
   const upstreams = new Upstreams({ connections: 64, headersTimeoutMs: 30_000, bodyTimeoutMs: 60_000 });
   cluster.onChange((table) => upstreams.sync(table));
   const heartbeat = new Heartbeat(cluster, probe, {
@@ -47,6 +47,7 @@ export async function startBalancer(
     upstreams,
     retries: config.retries,
     seedNotFound: provider.kind === 'process',
+    key: hashKeyExtractor(parseHashKey(config.hashKey), { onFallback: () => telemetry.hashKeyFallback() }),
   };
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
@@ -54,7 +55,9 @@ export async function startBalancer(
     const pathname = query < 0 ? url : url.slice(0, query);
     const handled = isControlPath(pathname)
       ? handleControl(req, res, pathname, cluster)
-      : forward(req, res, forwardOptions);
+      : pathname === RING_PATH
+        ? handleRing(req, res, ringControl)
+        : forward(req, res, forwardOptions);
     handled.catch((error: unknown) => {
       logger.error({ err: error }, 'request failed');
       res.destroy();

@@ -4,6 +4,8 @@ import { RinglbError, seedMessage } from '../core/errors.js';
 import type { HealthSink, HeartbeatTarget } from '../health/heartbeat.js';
 import type { HeartbeatProbe } from '../health/probe.js';
 import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provider.js';
+import type { Telemetry } from '../ops/telemetry.js';
+import { movedFraction } from '../ring/moved.js';
 import type { BuildRing, Ring } from '../ring/ring.js';
 import { defaultReplicaName, lowestFreeNumber } from './numbering.js';
 import { SerialQueue } from './serial-queue.js';
@@ -42,6 +44,8 @@ export interface ClusterOptions {
   readonly logger: Logger;
   /** How long a new or replacement replica may take to answer its first heartbeat. */
   readonly readyTimeoutMs?: number;
+  /** Told the moved fraction of every ring change. */
+  readonly telemetry?: Telemetry;
 }
 
 export interface AddRequest {
@@ -55,7 +59,8 @@ export interface AddRequest {
  * request path and swapped in whole.
  */
 export class Cluster implements HealthSink {
-  readonly #options: ClusterOptions;
+  /** Replaced whole by `useRing` (ring builder and capacity); read afresh by every change. */
+  #options: ClusterOptions;
   readonly #replicas = new Map<string, ReplicaRecord>();
   readonly #queue = new SerialQueue();
   readonly #listeners: ((table: RoutingTable) => void)[] = [];
@@ -98,7 +103,8 @@ export class Cluster implements HealthSink {
     }));
   }
 
-  add(request: AddRequest): Promise<void> {
+  /** Adds replicas; resolves with the fraction of the key space that moved. */
+  add(request: AddRequest): Promise<number> {
     return this.#queue.run(async () => {
       this.#assertOpen();
       const taken = new Set(this.#replicas.keys());
@@ -151,15 +157,17 @@ export class Cluster implements HealthSink {
           500,
         );
       }
-      this.#rebuild();
+      const moved = this.#rebuild('add');
       this.#options.logger.info(
-        { added: specs.map((s) => s.name), n: this.#replicas.size },
+        { added: specs.map((s) => s.name), n: this.#replicas.size, moved },
         'replicas added',
       );
+      return moved;
     });
   }
 
-  remove(n: number, hostnames: readonly string[]): Promise<void> {
+  /** Removes replicas; resolves with the fraction of the key space that moved. */
+  remove(n: number, hostnames: readonly string[]): Promise<number> {
     return this.#queue.run(async () => {
       this.#assertOpen();
       const chosen = new Set<string>();
@@ -188,9 +196,36 @@ export class Cluster implements HealthSink {
         this.#replicas.get(name)!.state = 'draining';
         this.#replicas.delete(name);
       }
-      this.#rebuild();
+      const moved = this.#rebuild('remove');
       await Promise.all([...chosen].map((name) => this.#options.provider.stop(name)));
-      this.#options.logger.info({ removed: [...chosen], n: this.#replicas.size }, 'replicas removed');
+      this.#options.logger.info({ removed: [...chosen], n: this.#replicas.size, moved }, 'replicas removed');
+      return moved;
+    });
+  }
+
+  /**
+   * Switches the ring algorithm or its settings live: the new ring is built and swapped in whole.
+   * Resolves with the fraction of the key space that moved; refused if the replicas do not fit.
+   */
+  useRing(ring: { buildRing: BuildRing; capacity: number }): Promise<number> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      if (this.#replicas.size > ring.capacity) {
+        throw new RinglbError(
+          'ERR_RING_FULL',
+          seedMessage(
+            `that ring holds at most ${ring.capacity} replicas and there are ${this.#replicas.size}`,
+          ),
+        );
+      }
+      const previous = this.#options;
+      this.#options = { ...previous, buildRing: ring.buildRing, capacity: ring.capacity };
+      try {
+        return this.#rebuild('ring settings');
+      } catch (error) {
+        this.#options = previous;
+        throw error;
+      }
     });
   }
 
@@ -215,7 +250,7 @@ export class Cluster implements HealthSink {
     if (!record || record.running?.instance !== target.instance || record.state !== 'healthy') return;
     record.state = 'down';
     record.failedAt = Date.now();
-    this.#rebuild();
+    this.#rebuild('replica down');
     this.#options.logger.warn({ replica: name, reason }, 'replica down; taken out of the ring');
     this.#scheduleReplace(record, 0);
   }
@@ -234,7 +269,7 @@ export class Cluster implements HealthSink {
       this.replacements++;
       const tookMs = record.failedAt === undefined ? undefined : Date.now() - record.failedAt;
       record.replaceAttempts = 0;
-      this.#rebuild();
+      this.#rebuild('replica replaced');
       this.#options.logger.info(
         { replica: record.spec.name, tookMs },
         'replica replaced and back in the ring',
@@ -284,7 +319,8 @@ export class Cluster implements HealthSink {
     return [...this.#replicas.values()].sort((a, b) => a.spec.number - b.spec.number);
   }
 
-  #rebuild(): void {
+  /** Builds and swaps in the ring of the healthy replicas; returns the fraction of keys that moved. */
+  #rebuild(reason: string): number {
     const healthy = this.#records().filter((r) => r.state === 'healthy' && r.running);
     const origins = new Map(healthy.map((r) => [r.spec.name, r.running!.origin]));
     const loads = new Int32Array(healthy.length);
@@ -297,8 +333,12 @@ export class Cluster implements HealthSink {
       number: m.number,
       origin: origins.get(m.name)!,
     }));
+    const moved = movedFraction(this.#table.ring, ring);
     this.#table = { ring, routes, loads };
     for (const listener of this.#listeners) listener(this.#table);
+    this.#options.telemetry?.membershipChange(reason, moved);
+    this.#options.logger.info({ reason, replicas: ring.members.length, moved }, 'ring changed');
+    return moved;
   }
 
   #assertOpen(): void {
@@ -311,7 +351,7 @@ export class Cluster implements HealthSink {
     return this.#queue.run(async () => {
       this.#closed = true;
       this.#replicas.clear();
-      this.#rebuild();
+      this.#rebuild('shutdown');
       await this.#options.provider.close();
     });
   }

@@ -5,6 +5,7 @@ import { sendFailure } from '../core/json-response.js';
 import type { RoutingTable } from '../membership/cluster.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { requestIdFrom } from './request-id.js';
+import { viewOf, type RequestView } from './request-view.js';
 import type { Upstreams } from './upstreams.js';
 
 export interface ForwardOptions {
@@ -14,6 +15,8 @@ export interface ForwardOptions {
   readonly retries: number;
   /** Answer a replica's 404 with the seed's 400 "endpoint does not exist in server replicas". */
   readonly seedNotFound: boolean;
+  /** The request's ring key (`--hash-key`); the seed's x-request-id when not given. */
+  readonly key?: (view: RequestView) => number;
 }
 
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -37,7 +40,9 @@ export async function forward(
   res: ServerResponse,
   options: ForwardOptions,
 ): Promise<void> {
-  const id = requestIdFrom(req.headers['x-request-id']);
+  const id = options.key
+    ? options.key(viewOf(req.method ?? 'GET', req.url ?? '/', req.headers, req.socket.remoteAddress))
+    : requestIdFrom(req.headers['x-request-id']);
   const table = options.table();
   const withBody = hasBody(req);
   const retryable = !withBody && RETRYABLE_METHODS.has(req.method ?? '');
@@ -59,6 +64,8 @@ export async function forward(
       return;
     }
     const route = table.routes[index]!;
+    // In flight on this replica until its reply is streamed: bounded-load rings read these counts.
+    table.loads[index]!++;
     let response;
     try {
       response = await options.upstreams.poolFor(route.origin).request({
@@ -68,6 +75,7 @@ export async function forward(
         body: withBody ? req : null,
       });
     } catch (error) {
+      table.loads[index]!--;
       const code = (error as { code?: string }).code ?? '';
       if (retryable && UNREACHABLE.has(code) && attempt < options.retries) continue;
       const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT';
@@ -85,6 +93,7 @@ export async function forward(
     }
     if (response.statusCode === 404 && options.seedNotFound) {
       await response.body.dump();
+      table.loads[index]!--;
       const pathname = path.split('?', 1)[0];
       sendFailure(
         res,
@@ -101,6 +110,7 @@ export async function forward(
     } catch {
       // The client went away or the replica broke off mid-body: pipeline has closed both sides.
     }
+    table.loads[index]!--;
     return;
   }
 }
