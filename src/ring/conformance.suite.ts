@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../core/seeded-random.js';
 import type { Ring, RingMember } from './ring.js';
+
+export const seeded = seededRandom;
 
 /**
  * The behaviour every ring algorithm is held to; each algorithm's test calls `ringConformance`. A
@@ -21,18 +24,6 @@ export interface ConformanceOptions {
 
 export function members(count: number, first = 1): RingMember[] {
   return Array.from({ length: count }, (_, k) => ({ number: first + k, name: `Server ${first + k}` }));
-}
-
-/** A fixed-seed generator (mulberry32), so every run tests the same keys. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Keys as they reach `pick`: small consecutive ids, the seed's 6-digit ids and 32-bit string hashes. */

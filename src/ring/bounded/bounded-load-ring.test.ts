@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { members, ringConformance, seeded, testKeys } from '../conformance.suite.js';
+import { members, ringConformance, testKeys } from '../conformance.suite.js';
 import { KetamaRing } from '../ketama/ketama-ring.js';
 import { MaglevRing } from '../maglev/maglev-ring.js';
 import { RendezvousRing } from '../rendezvous/rendezvous-ring.js';
 import type { Ring, RingMember } from '../ring.js';
 import { BoundedLoadRing, unbounded } from './bounded-load-ring.js';
+import { simulateLoad } from './load-simulation.js';
 
 // With no requests in flight, bounded loads must not change anything the inner ring guarantees.
 ringConformance('bounded loads over ketama (idle)', {
@@ -21,38 +22,8 @@ const inners: [string, (list: readonly RingMember[]) => Ring][] = [
   ['rendezvous', (list) => new RendezvousRing(list)],
 ];
 
-/**
- * In-flight simulation: requests arrive with keys where one hot key takes `hotShare` of the traffic,
- * each is placed by the ring (its member's load goes up) and a random in-flight request finishes
- * whenever `inFlight` are outstanding. Returns the worst (load − cap bound) seen at any arrival.
- */
 function simulate(ring: BoundedLoadRing, loads: Int32Array, inFlight: number, hotShare: number) {
-  const random = seeded(42);
-  const outstanding: number[] = [];
-  let worstExcess = -Infinity;
-  let hotOnOwner = 0;
-  let hot = 0;
-  const hotOwner = ring.inner.pick(777);
-  for (let step = 0; step < 20_000; step++) {
-    const isHot = random() < hotShare;
-    const key = isHot ? 777 : Math.floor(random() * 2 ** 32);
-    const index = ring.pick(key);
-    loads[index]!++;
-    outstanding.push(index);
-    if (isHot) {
-      hot++;
-      if (index === hotOwner) hotOnOwner++;
-    }
-    let total = 0;
-    for (const load of loads) total += load;
-    const bound = Math.ceil((1.25 * total) / loads.length) + 1;
-    worstExcess = Math.max(worstExcess, Math.max(...loads) - bound);
-    if (outstanding.length >= inFlight) {
-      const [done] = outstanding.splice(Math.floor(random() * outstanding.length), 1);
-      loads[done!]!--;
-    }
-  }
-  return { worstExcess, hotOnOwnerShare: hotOnOwner / hot };
+  return simulateLoad(ring, ring.inner, loads, { arrivals: 20_000, inFlight, hotShare, boundFactor: 1.25 });
 }
 
 describe('BoundedLoadRing', () => {
