@@ -32,6 +32,10 @@ describe('ring study', () => {
 
   it('draws the same keys for the same seed, in range', () => {
     expect(Array.from(randomKeys(100, 1))).toEqual(Array.from(randomKeys(100, 1)));
+    // Every residue mod 512 appears: the seed ring reduces keys mod 512 before hashing.
+    const residues = new Set(Array.from(randomKeys(20_000), (k) => k % 512));
+    expect(residues.size).toBe(512);
+    expect(Math.max(...randomKeys(20_000))).toBeGreaterThan(2 ** 39);
     const ids = sixDigitIds(1000);
     expect(Math.min(...ids)).toBeGreaterThanOrEqual(100_000);
     expect(Math.max(...ids)).toBeLessThanOrEqual(999_999);

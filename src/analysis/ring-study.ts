@@ -16,7 +16,10 @@ export function serverMembers(count: number): RingMember[] {
 export function randomKeys(count: number, seed = 2026): Float64Array {
   const random = seededRandom(seed);
   const keys = new Float64Array(count);
-  for (let i = 0; i < count; i++) keys[i] = Math.floor(random() * 2 ** 40);
+  // Two draws: one has only 32 random bits, which × 2^40 would leave every key a multiple of 256.
+  for (let i = 0; i < count; i++) {
+    keys[i] = Math.floor(random() * 2 ** 20) * 2 ** 20 + Math.floor(random() * 2 ** 20);
+  }
   return keys;
 }
 
