@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { xxh32Int } from '../dist/core/xxhash32.js';
 import { ringFactory, RING_DEFAULTS } from '../dist/ring/registry.js';
 
-const PICKS = 2_000_000;
+const ROUND_SECONDS = 0.15;
 const ROUNDS = 9;
 const ALGORITHMS = {
   classic: { algorithm: 'classic' },
@@ -54,22 +54,30 @@ function freshLoop() {
 function measure(target, reference, keys, attempt) {
   const loop = freshLoop();
   const referenceLoop = freshLoop();
-  // Warm up long enough for the optimising tier to settle (bounded rings are larger functions).
-  let sink = loop(target, keys, 3_000_000, attempt) + referenceLoop(reference, keys, 1_000_000, 0);
+  // Warm up for a second, not a count (the bounded rings' tiering keeps allocating for a while), then
+  // size the rounds: ~ROUND_SECONDS each, 50k..2M picks.
+  let sink = referenceLoop(reference, keys, 1_000_000, 0);
+  const warmUntil = Date.now() + 1000;
+  while (Date.now() < warmUntil) sink += loop(target, keys, 20_000, attempt);
+  let start = process.hrtime.bigint();
+  sink += loop(target, keys, 100_000, attempt);
+  const warmNs = Number(process.hrtime.bigint() - start) / 100_000;
+  const picks = Math.max(50_000, Math.min(2_000_000, Math.round((ROUND_SECONDS * 1e9) / warmNs)));
+  sink += loop(target, keys, 2 * picks, attempt);
   const times = [];
   const referenceTimes = [];
   const ratios = [];
   let bytes = Infinity;
   for (let round = 0; round < ROUNDS; round++) {
-    let start = process.hrtime.bigint();
-    sink += referenceLoop(reference, keys, PICKS, 0);
-    const referenceNs = Number(process.hrtime.bigint() - start) / PICKS;
+    start = process.hrtime.bigint();
+    sink += referenceLoop(reference, keys, picks, 0);
+    const referenceNs = Number(process.hrtime.bigint() - start) / picks;
     globalThis.gc();
     const heapBefore = process.memoryUsage().heapUsed;
     start = process.hrtime.bigint();
-    sink += loop(target, keys, PICKS, attempt);
-    const ns = Number(process.hrtime.bigint() - start) / PICKS;
-    bytes = Math.min(bytes, (process.memoryUsage().heapUsed - heapBefore) / PICKS);
+    sink += loop(target, keys, picks, attempt);
+    const ns = Number(process.hrtime.bigint() - start) / picks;
+    bytes = Math.min(bytes, (process.memoryUsage().heapUsed - heapBefore) / picks);
     times.push(ns);
     referenceTimes.push(referenceNs);
     ratios.push(ns / referenceNs);
@@ -123,7 +131,7 @@ function rebuildTimes() {
 
 function main() {
   console.log(
-    `# ring pick benchmark (node ${process.version}, ${PICKS.toLocaleString()} picks, median of ${ROUNDS})\n`,
+    `# ring pick benchmark (node ${process.version}, rounds of ~${ROUND_SECONDS} s, median of ${ROUNDS})\n`,
   );
   console.log(
     '| algorithm | N | ns per pick | reference ns | × reference | bytes per pick | ns, retry attempt 1 |',
