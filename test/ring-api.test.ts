@@ -91,7 +91,12 @@ describe('ring settings at start and live, hash keys, over real HTTP', () => {
     expect(reply.body.message.settings.balanceFactor).toBe(1.25);
     // Ownership does not change with bounded loads; only overloaded replicas are skipped.
     expect(reply.body.moved).toBe(0);
-    expect((await call(`${lb.url}/home`, { headers: { 'x-user': 'alice' } })).status).toBe(200);
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, () => call(`${lb.url}/home`, { headers: { 'x-user': 'alice' } })),
+    );
+    expect(replies.every((reply) => reply.status === 200)).toBe(true);
+    // The data path counts each request in flight on its replica and releases it when answered.
+    expect(Array.from(lb.cluster.table.loads)).toEqual([0, 0, 0, 0]);
   });
 
   it('refuses bad settings with a clear message and changes nothing', async () => {
