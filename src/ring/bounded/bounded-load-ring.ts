@@ -34,16 +34,19 @@ export class BoundedLoadRing implements Ring {
   pick(key: number, attempt = 0): number {
     const n = this.members.length;
     if (n === 0 || attempt >= n) return -1;
-    const cap = this.cap();
     const loads = this.#loads;
+    let total = 0;
+    for (let i = 0; i < loads.length; i++) total += loads[i]!;
+    // load < ceil(c × (total + 1) / n)  ⇔  load × n < c × (total + 1), for an integer load.
+    const limit = this.balanceFactor * (total + 1);
     let found = 0;
     for (let a = 0; a < n; a++) {
       const index = this.inner.pick(key, a);
-      if (loads[index]! < cap && found++ === attempt) return index;
+      if (loads[index]! * n < limit && found++ === attempt) return index;
     }
     for (let a = 0; a < n; a++) {
       const index = this.inner.pick(key, a);
-      if (loads[index]! >= cap && found++ === attempt) return index;
+      if (loads[index]! * n >= limit && found++ === attempt) return index;
     }
     return -1;
   }
