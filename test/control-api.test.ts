@@ -82,14 +82,16 @@ describe('control API over real HTTP', () => {
   });
 
   it('adds one generated replica with no body, and named ones with a body', async () => {
-    expect((await call(`${lb.url}/add`, { method: 'POST' })).body).toEqual(
-      replicas('Server 1', 'Server 2', 'Server 3', 'Server 4'),
-    );
+    expect((await call(`${lb.url}/add`, { method: 'POST' })).body).toEqual({
+      ...replicas('Server 1', 'Server 2', 'Server 3', 'Server 4'),
+      moved: expect.any(Number),
+    });
     const named = await call(`${lb.url}/add`, { method: 'POST', json: { n: 3, hostnames: ['S5', 'S6'] } });
     expect(named.status).toBe(200);
-    expect(named.body).toEqual(
-      replicas('Server 1', 'Server 2', 'Server 3', 'Server 4', 'S5', 'S6', 'Server 7'),
-    );
+    expect(named.body).toEqual({
+      ...replicas('Server 1', 'Server 2', 'Server 3', 'Server 4', 'S5', 'S6', 'Server 7'),
+      moved: expect.any(Number),
+    });
     // S5 holds number 5: its SERVER_ID is 5, and ids the ring gives number 5 reach it.
     const ring = lb.cluster.table.ring;
     const id = Array.from({ length: 100_000 }, (_, k) => k).find(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessProvider } from '../src/providers/process-provider.js';
-import { movedRatio } from '../src/ring/moved-keys.js';
+import { movedFraction } from '../src/ring/moved.js';
 import { balancer, call, waitFor } from './helpers.js';
 import { delta, parseMetrics } from './prometheus-text.js';
 
@@ -88,7 +88,7 @@ describe('GET /metrics', () => {
     const ringAfter = lb.cluster.table.ring;
     const added = await scrape();
     expect(delta(before, added, 'ringlb_membership_changes_total{}')).toBe(1);
-    expect(added.get('ringlb_keys_moved_ratio{}')).toBe(movedRatio(ringBefore, ringAfter));
+    expect(added.get('ringlb_keys_moved_ratio{}')).toBe(movedFraction(ringBefore, ringAfter));
     expect(added.get('ringlb_keys_moved_ratio{}')).toBeGreaterThan(0);
     expect(added.get('ringlb_replicas{state="healthy"}')).toBe(4);
     for (const state of ['ejected', 'starting', 'draining'])

@@ -13,11 +13,13 @@ import { createOps, type Ops } from '../ops/ops.js';
 import type { Provider } from '../providers/provider.js';
 import { StaticProvider } from '../providers/static-provider.js';
 import { createDataPlane, type DataPlane, type EdgeLimits } from '../proxy/data-plane.js';
-import { requestIdFrom } from '../proxy/request-id.js';
 import type { RequestView } from '../proxy/request-view.js';
-import { ClassicRing, classicCapacity } from '../ring/classic/classic-ring.js';
+import { handleRing, RING_PATH, RingControl } from '../control/ring-api.js';
+import { hashKeyExtractor, parseHashKey } from '../proxy/hash-key.js';
+import type { Telemetry } from '../ops/telemetry.js';
+import { ringFactory } from '../ring/registry.js';
 import type { BuildRing } from '../ring/ring.js';
-import type { Config } from './config.js';
+import { ringSettingsOf, type Config } from './config.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
 
 export interface Balancer {
@@ -33,8 +35,7 @@ export interface Balancer {
 
 /** The ring algorithm the settings ask for, and how many replicas it can hold. */
 export function ringFromConfig(config: Config): { buildRing: BuildRing; capacity: number } {
-  const options = { ringSize: config.ringSize, vnodes: config.vnodes };
-  return { buildRing: (members) => new ClassicRing(members, options), capacity: classicCapacity(options) };
+  return ringFactory(ringSettingsOf(config));
 }
 
 /** Paths the balancer answers itself rather than proxying (the same in every worker). */
@@ -44,7 +45,7 @@ export function localPaths(config: Pick<Config, 'metrics'>): (pathname: string) 
     dashboard: undefined as never,
     ...(config.metrics ? { renderMetrics: async () => '' } : {}),
   };
-  return (pathname) => isControlPath(pathname) || isOpsPath(pathname, shape);
+  return (pathname) => isControlPath(pathname) || pathname === RING_PATH || isOpsPath(pathname, shape);
 }
 
 /** The edge's limits, from the settings. */
@@ -59,9 +60,9 @@ export function edgeLimitsFromConfig(config: Config): EdgeLimits {
   };
 }
 
-/** What identifies a request for the ring. */
-export function keyFromConfig(_config: Config): (view: RequestView) => number {
-  return (view) => requestIdFrom(view.header('x-request-id'));
+/** What identifies a request for the ring (`--hash-key`); a missing key is counted as a fallback. */
+export function keyFromConfig(config: Config, telemetry: Telemetry): (view: RequestView) => number {
+  return hashKeyExtractor(parseHashKey(config.hashKey), { onFallback: () => telemetry.hashKeyFallback() });
 }
 
 export interface ControlPlane {
@@ -70,6 +71,8 @@ export interface ControlPlane {
   readonly seedNotFound: boolean;
   /** Metrics, dashboard and logs: what the data path reports to. */
   readonly ops: Ops;
+  /** The ring settings in force (they change with `PUT /ring`). */
+  readonly ring: RingControl;
   /** Serves the balancer's own endpoints (control API, metrics, dashboard). */
   isLocalPath(pathname: string): boolean;
   handleLocal: Parameters<typeof createDataPlane>[0]['handleLocal'];
@@ -124,11 +127,13 @@ export function createControlPlane(
     threshold: config.heartbeatThreshold,
     onCheck: (target, failure) => ops.checks.record(target.name, failure),
   });
+  const ringControl = new RingControl(cluster, ringSettingsOf(config));
   let reconciler: NodeJS.Timeout | undefined;
   return {
     cluster,
     provider,
     ops,
+    ring: ringControl,
     seedNotFound: provider.kind === 'process',
     isLocalPath: localPaths(config),
     handleLocal: async (req, res, pathname) => {
@@ -140,6 +145,7 @@ export function createControlPlane(
         return;
       }
       if (isOpsPath(pathname, ops.endpoints)) return handleOps(req, res, pathname, ops.endpoints);
+      if (pathname === RING_PATH) return handleRing(req, res, ringControl);
       if (pathname === '/rep') res.setHeader('x-ringlb-provider', providerStatusHeader(provider));
       await handleControl(req, res, pathname, cluster);
     },
@@ -213,7 +219,7 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
     // With an admin listener the public port serves no endpoint of the balancer's own.
     isLocalPath: admin ? () => false : control.isLocalPath,
     handleLocal: control.handleLocal,
-    keyOf: keyFromConfig(config),
+    keyOf: keyFromConfig(config, control.ops.telemetry),
     retries: config.retries,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     seedNotFound: control.seedNotFound,

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.js';
+import { loadConfig, ringSettingsOf } from './config.js';
 
 describe('loadConfig', () => {
   it('has the seed defaults', () => {
@@ -38,6 +38,57 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['--config', join(dir, 'bad.json')], {})).toThrow(/not a JSON object/);
     writeFileSync(join(dir, 'extra.json'), '{"prot": 1}');
     expect(() => loadConfig(['--config', join(dir, 'extra.json')], {})).toThrow(/prot/);
+  });
+
+  it('takes the ring settings and the hash key, with the seed ring and request id by default', () => {
+    const defaults = loadConfig([], {});
+    expect(ringSettingsOf(defaults)).toEqual({
+      algorithm: 'classic',
+      ringSize: 512,
+      vnodes: 9,
+      ketamaPoints: 160,
+      maglevTableSize: 65537,
+      balanceFactor: 0,
+    });
+    expect(defaults.hashKey).toBe('request-id');
+    const config = loadConfig(
+      [
+        '--ring',
+        'maglev',
+        '--maglev-table-size',
+        '1009',
+        '--balance-factor=1.25',
+        '--hash-key',
+        'cookie:sid',
+      ],
+      { RINGLB_KETAMA_POINTS: '100' },
+    );
+    expect(config).toMatchObject({
+      ring: 'maglev',
+      maglevTableSize: 1009,
+      balanceFactor: 1.25,
+      hashKey: 'cookie:sid',
+      ketamaPoints: 100,
+    });
+    // Other rings hold more replicas than the seed ring's 56.
+    expect(loadConfig(['--ring', 'ketama', '--replicas', '60'], {}).replicas).toBe(60);
+  });
+
+  it('refuses bad ring settings and hash keys, naming the setting', () => {
+    expect(() => loadConfig(['--ring', 'chord'], {})).toThrow(/ring \(--ring, RINGLB_RING\)/);
+    expect(() => loadConfig(['--ring', 'maglev', '--maglev-table-size', '1000'], {})).toThrow(
+      /maglevTableSize \(--maglev-table-size, RINGLB_MAGLEV_TABLE_SIZE\): the maglev table size must be a prime number; 1000 is not \(nearest primes: 997, 1009\)/,
+    );
+    expect(() => loadConfig(['--balance-factor', '0.9'], {})).toThrow(
+      /balanceFactor .*0 \(off\) or from 1 to 100/,
+    );
+    expect(() => loadConfig(['--balance-factor', 'high'], {})).toThrow(/balanceFactor/);
+    expect(() => loadConfig(['--hash-key', 'header:'], {})).toThrow(
+      /hashKey \(--hash-key, RINGLB_HASH_KEY\): hash key "header:" needs a header name/,
+    );
+    expect(() =>
+      loadConfig(['--ring', 'maglev', '--maglev-table-size', '101', '--replicas', '11'], {}),
+    ).toThrow(/replicas does not fit the maglev ring: it holds at most 10/);
   });
 });
 

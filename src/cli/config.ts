@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { classicCapacity } from '../ring/classic/classic-ring.js';
+import { parseHashKey } from '../proxy/hash-key.js';
+import { MAGLEV_MAX_TABLE_SIZE } from '../ring/maglev/maglev-ring.js';
+import {
+  RING_ALGORITHMS,
+  RING_DEFAULTS,
+  ringCapacity,
+  ringSettingsProblem,
+  type RingSettings,
+} from '../ring/registry.js';
 
 /**
  * One validated schema for every setting, filled from (lowest to highest precedence) defaults, a JSON
@@ -73,6 +81,25 @@ export const configSchema = z
     logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
     accessLog: z.boolean().default(false),
     metrics: z.boolean().default(true),
+    ring: z.enum(RING_ALGORITHMS).default(RING_DEFAULTS.algorithm),
+    ketamaPoints: z.number().int().min(1).max(10_000).default(RING_DEFAULTS.ketamaPoints),
+    maglevTableSize: z
+      .number()
+      .int()
+      .min(3)
+      .max(MAGLEV_MAX_TABLE_SIZE)
+      .default(RING_DEFAULTS.maglevTableSize),
+    balanceFactor: z.number().default(RING_DEFAULTS.balanceFactor),
+    hashKey: z
+      .string()
+      .default('request-id')
+      .superRefine((spec, ctx) => {
+        try {
+          parseHashKey(spec);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
   })
   .transform((c) => ({ ...c, replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3) }))
   .transform((c, ctx) => {
@@ -94,10 +121,36 @@ export const configSchema = z
     error: 'more replicas than static backends',
     path: ['replicas'],
   })
-  .refine((c) => c.replicas <= classicCapacity(c), {
-    error: 'replicas does not fit the ring: replicas × vnodes must be at most ringSize',
-    path: ['replicas'],
+  .superRefine((c, ctx) => {
+    const settings = ringSettingsOf(c);
+    const problem = ringSettingsProblem(settings);
+    if (problem) {
+      const path = problem.includes('balance') ? 'balanceFactor' : 'maglevTableSize';
+      ctx.addIssue({ code: 'custom', message: problem, path: [path] });
+      return;
+    }
+    const capacity = ringCapacity(settings);
+    if (c.replicas > capacity) {
+      const message =
+        c.ring === 'classic'
+          ? 'replicas does not fit the ring: replicas × vnodes must be at most ringSize'
+          : `replicas does not fit the ${c.ring} ring: it holds at most ${capacity}`;
+      ctx.addIssue({ code: 'custom', message, path: ['replicas'] });
+    }
   });
+
+/** The ring part of the configuration, as the ring registry takes it. */
+export function ringSettingsOf(config: {
+  ring: RingSettings['algorithm'];
+  ringSize: number;
+  vnodes: number;
+  ketamaPoints: number;
+  maglevTableSize: number;
+  balanceFactor: number;
+}): RingSettings {
+  const { ring, ringSize, vnodes, ketamaPoints, maglevTableSize, balanceFactor } = config;
+  return { algorithm: ring, ringSize, vnodes, ketamaPoints, maglevTableSize, balanceFactor };
+}
 
 export type Config = z.output<typeof configSchema>;
 
@@ -105,7 +158,7 @@ interface Setting {
   readonly key: keyof Config;
   readonly flag: string;
   readonly env: string;
-  readonly kind: 'int' | 'string' | 'list' | 'bool';
+  readonly kind: 'int' | 'number' | 'string' | 'list' | 'bool';
   readonly help: string;
 }
 
@@ -369,6 +422,41 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'bool',
     help: 'count requests and serve GET /metrics (default true)',
   },
+  {
+    key: 'ring',
+    flag: 'ring',
+    env: 'RINGLB_RING',
+    kind: 'string',
+    help: `ring algorithm: ${RING_ALGORITHMS.join(', ')} (default classic, the seed's)`,
+  },
+  {
+    key: 'ketamaPoints',
+    flag: 'ketama-points',
+    env: 'RINGLB_KETAMA_POINTS',
+    kind: 'int',
+    help: 'ketama: points on the circle per replica of weight 1 (default 160)',
+  },
+  {
+    key: 'maglevTableSize',
+    flag: 'maglev-table-size',
+    env: 'RINGLB_MAGLEV_TABLE_SIZE',
+    kind: 'int',
+    help: 'maglev: lookup table entries, a prime (default 65537)',
+  },
+  {
+    key: 'balanceFactor',
+    flag: 'balance-factor',
+    env: 'RINGLB_BALANCE_FACTOR',
+    kind: 'number',
+    help: 'bounded loads: a replica takes at most this × the mean in-flight load, e.g. 1.25 (default 0 = off)',
+  },
+  {
+    key: 'hashKey',
+    flag: 'hash-key',
+    env: 'RINGLB_HASH_KEY',
+    kind: 'string',
+    help: 'what picks the replica: request-id, header:<name>, cookie:<name>, ip, path, query:<param> (default request-id)',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -386,7 +474,8 @@ function convert(setting: Setting, raw: string): unknown {
       .split(',')
       .map((item) => item.trim())
       .filter(Boolean);
-  return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+  const number = setting.kind === 'int' ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/;
+  return number.test(raw.trim()) ? Number(raw) : raw;
 }
 
 /** Reads `--name value` / `--name=value` flags; `--config FILE` names the config file. */

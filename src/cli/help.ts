@@ -21,7 +21,9 @@ Control API (on the same port):
   GET /rep                          list replicas
   POST /add     {"n":2,"hostnames":["S5","S6"]}   add replicas (body optional)
   POST|DELETE /rm {"n":1,"hostnames":["S5"]}       remove replicas (body optional)
-  any other path                    proxied to the replica the ring picks for x-request-id
+  GET /ring                         the ring algorithm, its settings and each replica's share
+  PUT /ring     {"algorithm":"maglev","balanceFactor":1.25}   switch ring settings live
+  any other path                    proxied to the replica the ring picks for the hash key
 
 Operations (on the same port):
   GET /metrics                      Prometheus metrics

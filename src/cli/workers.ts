@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { Route } from '../membership/cluster.js';
 import { buildRoutingTable } from '../membership/routing-table.js';
+import { ringFactory, type RingSettings } from '../ring/registry.js';
 import { accessLog } from '../ops/access-log.js';
 import { replayBatch, TelemetryRelay, type TelemetryBatch } from '../ops/telemetry-relay.js';
 import { createDataPlane } from '../proxy/data-plane.js';
@@ -22,6 +23,8 @@ import type { Config } from './config.js';
 interface TableMessage {
   readonly type: 'ringlb:table';
   readonly routes: readonly Route[];
+  /** The ring settings in force: `PUT /ring` changes them in the primary. */
+  readonly settings: RingSettings;
 }
 
 /** Primary → worker: answer once no request is in flight to `origin`. */
@@ -88,7 +91,11 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
   await control.start();
 
   let stopping = false;
-  const tableMessage = (): TableMessage => ({ type: 'ringlb:table', routes: control.cluster.table.routes });
+  const tableMessage = (): TableMessage => ({
+    type: 'ringlb:table',
+    routes: control.cluster.table.routes,
+    settings: control.ring.settings,
+  });
   control.cluster.onChange(() => {
     const message = tableMessage();
     for (const worker of workers) if (worker.isConnected()) worker.send(message);
@@ -172,8 +179,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
 export async function runWorker(logger: Logger): Promise<void> {
   const config = JSON.parse(process.env[CONFIG_ENV]!) as Config;
   const control = new Pool(process.env[CONTROL_ENV]!, { connections: 8 });
-  const { buildRing } = ringFromConfig(config);
-  let table = buildRoutingTable(buildRing, []);
+  let table = buildRoutingTable(ringFromConfig(config).buildRing, []);
   // Requests are counted in the primary, where metrics and the dashboard live.
   const telemetry = new TelemetryRelay((batch) => {
     if (process.connected) process.send!(batch);
@@ -183,7 +189,7 @@ export async function runWorker(logger: Logger): Promise<void> {
     table: () => table,
     isLocalPath: config.adminListen === undefined ? localPaths(config) : () => false,
     handleLocal: (req, res) => relay(req, res, control),
-    keyOf: keyFromConfig(config),
+    keyOf: keyFromConfig(config, telemetry),
     retries: config.retries,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     seedNotFound: config.provider === 'process',
@@ -205,7 +211,7 @@ export async function runWorker(logger: Logger): Promise<void> {
   const firstTable = new Promise<void>((resolve) => {
     process.on('message', (message: TableMessage) => {
       if (message?.type !== 'ringlb:table') return;
-      table = buildRoutingTable(buildRing, message.routes);
+      table = buildRoutingTable(ringFactory(message.settings).buildRing, message.routes);
       data.sync(table);
       resolve();
     });

@@ -45,14 +45,16 @@ export async function handleControl(
       return;
     }
     const body = parseBodyText(await readBody(req));
+    let moved: number;
     if (pathname === '/add') {
       const change = parseAddBody(body);
-      await cluster.add(change);
+      moved = await cluster.add(change);
     } else {
       const change = parseRemoveBody(body);
-      await cluster.remove(change.n, change.hostnames);
+      moved = await cluster.remove(change.n, change.hostnames);
     }
-    sendJson(res, 200, replicasBody(cluster));
+    // `moved` (beside the seed's fields): the fraction of the key space that changed replica.
+    sendJson(res, 200, { ...replicasBody(cluster), moved });
   } catch (error) {
     sendFailure(
       res,

@@ -7,7 +7,7 @@ import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provide
 import type { BuildRing, Ring } from '../ring/ring.js';
 import { defaultReplicaName, lowestFreeNumber } from './numbering.js';
 import type { Telemetry } from '../ops/telemetry.js';
-import { movedRatio } from '../ring/moved-keys.js';
+import { movedFraction } from '../ring/moved.js';
 import { buildRoutingTable } from './routing-table.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -82,7 +82,8 @@ export interface AddRequest {
  * request path and swapped in whole.
  */
 export class Cluster implements HealthSink {
-  readonly #options: ClusterOptions;
+  /** Replaced whole when the ring settings change (`useRing`). */
+  #options: ClusterOptions;
   readonly #replicas = new Map<string, ReplicaRecord>();
   readonly #queue = new SerialQueue();
   readonly #listeners: ((table: RoutingTable) => void)[] = [];
@@ -130,7 +131,8 @@ export class Cluster implements HealthSink {
     }));
   }
 
-  add(request: AddRequest): Promise<void> {
+  /** Adds replicas; resolves with the fraction of the key space that moved. */
+  add(request: AddRequest): Promise<number> {
     return this.#queue.run(async () => {
       this.#assertOpen();
       const taken = new Set(this.#replicas.keys());
@@ -188,15 +190,17 @@ export class Cluster implements HealthSink {
           500,
         );
       }
-      this.#rebuild('replicas added');
+      const moved = this.#rebuild('replicas added');
       this.#options.logger.info(
-        { added: specs.map((s) => s.name), n: this.#replicas.size },
+        { added: specs.map((s) => s.name), n: this.#replicas.size, moved },
         'replicas added',
       );
+      return moved;
     });
   }
 
-  remove(n: number, hostnames: readonly string[]): Promise<void> {
+  /** Removes replicas; resolves with the fraction of the key space that moved. */
+  remove(n: number, hostnames: readonly string[]): Promise<number> {
     return this.#queue.run(async () => {
       this.#assertOpen();
       const chosen = new Set<string>();
@@ -228,14 +232,41 @@ export class Cluster implements HealthSink {
         removed.set(name, record);
         this.#replicas.delete(name);
       }
-      this.#rebuild('replicas removed');
+      const moved = this.#rebuild('replicas removed');
       // Requests already on their way to these replicas finish before the replicas stop.
       const drain = this.#options.drain;
       const records = [...chosen].map((name) => removed.get(name)!);
       if (drain) await Promise.all(records.map((r) => (r.running ? drain(r.running.origin) : undefined)));
       await Promise.all([...chosen].map((name) => this.#options.provider.stop(name)));
       for (const record of records) this.#setState(record, undefined, 'stopped');
-      this.#options.logger.info({ removed: [...chosen], n: this.#replicas.size }, 'replicas removed');
+      this.#options.logger.info({ removed: [...chosen], n: this.#replicas.size, moved }, 'replicas removed');
+      return moved;
+    });
+  }
+
+  /**
+   * Switches the ring algorithm or its settings live: the new ring is built and swapped in whole.
+   * Resolves with the fraction of the key space that moved; refused if the replicas do not fit.
+   */
+  useRing(ring: { buildRing: BuildRing; capacity: number }): Promise<number> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      if (this.#replicas.size > ring.capacity) {
+        throw new RinglbError(
+          'ERR_RING_FULL',
+          seedMessage(
+            `that ring holds at most ${ring.capacity} replicas and there are ${this.#replicas.size}`,
+          ),
+        );
+      }
+      const previous = this.#options;
+      this.#options = { ...previous, buildRing: ring.buildRing, capacity: ring.capacity };
+      try {
+        return this.#rebuild('ring settings');
+      } catch (error) {
+        this.#options = previous;
+        throw error;
+      }
     });
   }
 
@@ -468,14 +499,17 @@ export class Cluster implements HealthSink {
     return [...this.#replicas.values()].sort((a, b) => a.spec.number - b.spec.number);
   }
 
-  #rebuild(reason: string): void {
+  /** Builds and swaps in the ring of the healthy replicas; returns the fraction of keys that moved. */
+  #rebuild(reason: string): number {
     const before = this.#table.ring;
     const routes = this.#records()
       .filter((r) => r.state === 'healthy' && r.running)
       .map((r) => ({ name: r.spec.name, number: r.spec.number, origin: r.running!.origin }));
     this.#table = buildRoutingTable(this.#options.buildRing, routes);
-    this.#options.telemetry?.membershipChange(reason, movedRatio(before, this.#table.ring));
+    const moved = movedFraction(before, this.#table.ring);
+    this.#options.telemetry?.membershipChange(reason, moved);
     for (const listener of this.#listeners) listener(this.#table);
+    return moved;
   }
 
   #assertOpen(): void {

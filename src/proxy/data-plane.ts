@@ -95,6 +95,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     maxBodySize: limits.maxBodySize,
     trustForwarded: limits.trustForwarded,
     telemetry,
+    key: options.keyOf,
   };
   const http = createServer(
     {

@@ -7,6 +7,7 @@ import type { RoutingTable } from '../membership/cluster.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { requestIdFrom } from './request-id.js';
+import { viewOf, type RequestView } from './request-view.js';
 import type { Upstreams } from './upstreams.js';
 
 export interface ForwardOptions {
@@ -21,6 +22,8 @@ export interface ForwardOptions {
   /** Keep the client's own X-Forwarded-For (appending to it) instead of replacing it. */
   readonly trustForwarded: boolean;
   readonly telemetry?: Telemetry;
+  /** The request's ring key (`--hash-key`); the seed's x-request-id when not given. */
+  readonly key?: (view: RequestView) => number;
 }
 
 /** The request body, streamed, cut off with a 413 once it passes `limit` bytes. */
@@ -58,7 +61,9 @@ export async function forward(
   res: ServerResponse,
   options: ForwardOptions,
 ): Promise<string> {
-  const id = requestIdFrom(req.headers['x-request-id']);
+  const id = options.key
+    ? options.key(viewOf(req.method ?? 'GET', req.url ?? '/', req.headers, req.socket.remoteAddress))
+    : requestIdFrom(req.headers['x-request-id']);
   const table = options.table();
   const withBody = hasBody(req);
   const retryable = !withBody && RETRYABLE_METHODS.has(req.method ?? '');
@@ -99,6 +104,8 @@ export async function forward(
     }
     const route = table.routes[index]!;
     if (attempt > 0) options.telemetry?.retry();
+    // In flight on this replica until its reply is streamed: bounded-load rings read these counts.
+    table.loads[index]!++;
     let response;
     try {
       response = await options.upstreams.poolFor(route.origin).request({
@@ -113,6 +120,7 @@ export async function forward(
         signal: aborted.signal,
       });
     } catch (error) {
+      table.loads[index]!--;
       if (aborted.signal.aborted) return route.name;
       if (error instanceof RinglbError) {
         res.shouldKeepAlive = false;
@@ -136,6 +144,7 @@ export async function forward(
     }
     if (response.statusCode === 404 && options.seedNotFound) {
       await response.body.dump();
+      table.loads[index]!--;
       const pathname = path.split('?', 1)[0];
       sendFailure(
         res,
@@ -152,6 +161,7 @@ export async function forward(
     } catch {
       // The client went away or the replica broke off mid-body: pipeline has closed both sides.
     }
+    table.loads[index]!--;
     return route.name;
   }
 }

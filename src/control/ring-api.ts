@@ -1,0 +1,82 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RinglbError, seedMessage } from '../core/errors.js';
+import { sendFailure, sendJson } from '../core/json-response.js';
+import type { Cluster } from '../membership/cluster.js';
+import { SerialQueue } from '../membership/serial-queue.js';
+import { ringFactory, type RingSettings } from '../ring/registry.js';
+import { readBody } from './read-body.js';
+import { parseRingBody } from './ring-settings-body.js';
+import { parseBodyText } from './validation.js';
+
+/** `GET /ring` shows the ring; `PUT /ring` with a JSON body of settings switches it live. */
+export const RING_PATH = '/ring';
+const ALLOWED = ['GET', 'HEAD', 'PUT'];
+
+/** The ring settings in force, and the one way to change them (serialised, validated, measured). */
+export class RingControl {
+  readonly #cluster: Cluster;
+  readonly #queue = new SerialQueue();
+  #settings: RingSettings;
+
+  constructor(cluster: Cluster, settings: RingSettings) {
+    this.#cluster = cluster;
+    this.#settings = settings;
+  }
+
+  get settings(): RingSettings {
+    return this.#settings;
+  }
+
+  /** Applies a `PUT /ring` body; resolves with the fraction of the key space that moved. */
+  apply(body: unknown): Promise<number> {
+    return this.#queue.run(async () => {
+      const next = parseRingBody(body, this.#settings);
+      const moved = await this.#cluster.useRing(ringFactory(next));
+      this.#settings = next;
+      return moved;
+    });
+  }
+
+  /** What `GET /ring` answers: algorithm, settings and each replica's share of the key space. */
+  describe() {
+    const { algorithm, ...settings } = this.#settings;
+    const { ring } = this.#cluster.table;
+    const shares = ring.shares();
+    return {
+      algorithm,
+      settings,
+      replicas: ring.members.map((m, i) => ({ name: m.name, number: m.number, share: shares[i] })),
+    };
+  }
+}
+
+export async function handleRing(
+  req: IncomingMessage,
+  res: ServerResponse,
+  control: RingControl,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  try {
+    if (!ALLOWED.includes(method)) {
+      req.resume();
+      throw new RinglbError(
+        'ERR_METHOD_NOT_ALLOWED',
+        seedMessage(`method ${method} is not allowed on ${RING_PATH}; use GET or PUT`),
+        405,
+      );
+    }
+    if (method !== 'PUT') {
+      req.resume();
+      sendJson(res, 200, { message: control.describe(), status: 'successful' });
+      return;
+    }
+    const moved = await control.apply(parseBodyText(await readBody(req)));
+    sendJson(res, 200, { message: control.describe(), status: 'successful', moved });
+  } catch (error) {
+    sendFailure(
+      res,
+      error,
+      error instanceof RinglbError && error.status === 405 ? { allow: ALLOWED.join(', ') } : {},
+    );
+  }
+}
