@@ -232,6 +232,7 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
   const dataPlane = data;
   cluster.onChange((table) => dataPlane.sync(table));
   const close = async () => {
+    cluster.freeze();
     admin?.close();
     admin?.closeAllConnections();
     await dataPlane.close(config.drainTimeoutMs);

@@ -16,13 +16,15 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 async function start(argv: string[]): Promise<void> {
   const config = loadConfig(argv);
   const logger = createLogger(config);
-  const balancer =
-    config.workers > 1 ? await runPrimary(config, logger) : await startBalancer(config, logger);
+  let balancer: { close(): Promise<void> } | undefined;
   let stopping = false;
+  // Installed before anything starts, so a signal during start-up stops cleanly too (replica
+  // processes are killed on exit, workers leave when their primary does).
   const shutdown = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    logger.info({ signal }, 'shutting down: stopping replicas');
+    logger.info({ signal }, 'shutting down: draining, then stopping replicas');
+    if (!balancer) process.exit(0);
     balancer.close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -37,6 +39,7 @@ async function start(argv: string[]): Promise<void> {
     logger.fatal({ err: error }, 'uncaught exception; exiting (replicas are killed on exit)');
     process.exit(1);
   });
+  balancer = config.workers > 1 ? await runPrimary(config, logger) : await startBalancer(config, logger);
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -52,6 +52,12 @@ export function isWorkerProcess(): boolean {
   return cluster.isWorker && process.env[CONFIG_ENV] !== undefined;
 }
 
+/** A message to a worker that may be exiting: a closed channel is not an error worth dying for. */
+function send(worker: Worker, message: TableMessage | DrainMessage): void {
+  if (!worker.isConnected()) return;
+  worker.send(message, () => undefined);
+}
+
 export interface Primary {
   readonly port: number;
   close(): Promise<void>;
@@ -79,7 +85,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
         resolve();
       }
       drains.set(id, { waiting: live.length, done: finish });
-      for (const worker of live) worker.send({ type: 'ringlb:drain', id, origin } satisfies DrainMessage);
+      for (const worker of live) send(worker, { type: 'ringlb:drain', id, origin } satisfies DrainMessage);
     });
   const control = createControlPlane(config, logger, undefined, drain);
   // The primary serves the control API: on the admin listener when one is set (then workers serve
@@ -98,7 +104,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
   });
   control.cluster.onChange(() => {
     const message = tableMessage();
-    for (const worker of workers) if (worker.isConnected()) worker.send(message);
+    for (const worker of workers) send(worker, message);
   });
 
   let resolveFirst: (port: number) => void = () => undefined;
@@ -116,7 +122,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
     worker.on('message', (message: WorkerMessage) => {
       switch (message?.type) {
         case 'ringlb:hello':
-          worker.send(tableMessage());
+          send(worker, tableMessage());
           break;
         case 'ringlb:listening':
           if (++listening === config.workers) resolveFirst(message.port);
@@ -142,17 +148,21 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
         return;
       }
       logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting another');
-      setTimeout(fork, 200).unref();
+      setTimeout(() => {
+        if (!stopping) fork();
+      }, 200).unref();
     });
   };
   for (let i = 0; i < config.workers; i++) fork();
 
   const close = async () => {
     stopping = true;
+    control.cluster.freeze();
     await Promise.all(
       [...workers].map(
         (worker) =>
           new Promise<void>((resolve) => {
+            if (worker.isDead()) return resolve();
             worker.once('exit', () => resolve());
             worker.kill('SIGTERM');
           }),

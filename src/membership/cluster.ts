@@ -517,6 +517,14 @@ export class Cluster implements HealthSink {
       throw new RinglbError('ERR_SHUTTING_DOWN', seedMessage('the balancer is shutting down'), 503);
   }
 
+  /**
+   * The balancer is shutting down: from now on no change is accepted and nothing is replaced (its
+   * replicas may be exiting with it). `close` stops them afterwards.
+   */
+  freeze(): void {
+    this.#closed = true;
+  }
+
   /** Stops every replica; no change is accepted afterwards. */
   close(): Promise<void> {
     return this.#queue.run(async () => {

@@ -18,8 +18,9 @@ export function runReplica(env: NodeJS.ProcessEnv = process.env): void {
   server.listen(port, host, () => {
     const address = server.address();
     const actual = typeof address === 'object' && address ? address.port : port;
-    if (process.send) process.send({ type: 'listening', port: actual });
-    else console.log(JSON.stringify({ msg: 'replica listening', serverId, host, port: actual }));
+    if (process.send) {
+      if (process.connected) process.send({ type: 'listening', port: actual }, () => undefined);
+    } else console.log(JSON.stringify({ msg: 'replica listening', serverId, host, port: actual }));
   });
   const stop = () => {
     server.close(() => process.exit(0));
