@@ -188,12 +188,18 @@ export function environOf(pid: number): Map<string, string> {
   return env;
 }
 
-/** Whether the process exists and is not a zombie. */
-export function isRunning(pid: number): boolean {
+/** The state letter of /proc/PID/stat (R, S, T for stopped, Z for zombie…), undefined when gone. */
+export function processState(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return stat.charAt(stat.lastIndexOf(')') + 2);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Whether the process exists and is not a zombie. */
+export function isRunning(pid: number): boolean {
+  const state = processState(pid);
+  return state !== undefined && state !== 'Z';
 }

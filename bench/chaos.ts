@@ -1,0 +1,489 @@
+// The chaos run (issue 5): constant, bounded load through `ringlb start` with local replicas while
+// replicas are killed (SIGKILL), hung (SIGSTOP) and removed (/rm), spaced over the run. Writes
+// reports/chaos.md and a timeline chart (reports/chaos.svg, and reports/chaos.png when
+// @resvg/resvg-js is installed). Usage: npm run chaos [-- --quick] [--seconds 60] [--replicas 5]
+// [--concurrency 32] [--rate 2000] [--kills 5] [--stops 1] [--removals 2] [--upstream-timeout 1000]
+// [--ringlb-args "--retries 3"]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { timelineSvg, type ChartFault, type ChartMembership } from './chaos-chart.js';
+import { LoadGenerator } from './chaos-load.js';
+import { faultPlan, type FaultKind } from './chaos-plan.js';
+import { RingMembership } from './chaos-membership.js';
+import { fetchText, freePort, sleep } from './lib/net.js';
+import { svgToPng } from './lib/png.js';
+import { descendants, environOf, isRunning, processState, stopAll, stopGroup } from './lib/processes.js';
+import { assertBuilt, startRinglb, type LogLine } from './lib/ringlb.js';
+import { fmt, markdownTable, quantile } from './lib/stats.js';
+
+interface Options {
+  readonly quick: boolean;
+  readonly seconds: number;
+  readonly replicas: number;
+  readonly concurrency: number;
+  readonly rate: number;
+  readonly kills: number;
+  readonly stops: number;
+  readonly removals: number;
+  readonly upstreamTimeoutMs: number;
+  readonly ringlbArgs: string[];
+}
+
+function options(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      seconds: { type: 'string' },
+      replicas: { type: 'string' },
+      concurrency: { type: 'string' },
+      rate: { type: 'string' },
+      kills: { type: 'string' },
+      stops: { type: 'string' },
+      removals: { type: 'string' },
+      'upstream-timeout': { type: 'string' },
+      'ringlb-args': { type: 'string' },
+    },
+  });
+  const quick = values.quick ?? false;
+  const count = (name: string, raw: string | undefined, fallback: number, min = 0) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min)
+      throw new Error(`--${name} must be an integer ≥ ${min}, not "${raw}"`);
+    return value;
+  };
+  const result: Options = {
+    quick,
+    seconds: count('seconds', values.seconds, quick ? 15 : 60, 5),
+    replicas: count('replicas', values.replicas, 5, 2),
+    concurrency: count('concurrency', values.concurrency, 32, 1),
+    rate: count('rate', values.rate, 2000),
+    kills: count('kills', values.kills, quick ? 2 : 5),
+    stops: count('stops', values.stops, 1),
+    removals: count('removals', values.removals, quick ? 1 : 2),
+    upstreamTimeoutMs: count('upstream-timeout', values['upstream-timeout'], 1000, 1),
+    ringlbArgs: values['ringlb-args']?.split(/\s+/).filter((a) => a !== '') ?? [],
+  };
+  if (result.removals > result.replicas - 2) throw new Error('--removals must leave at least 2 replicas');
+  return result;
+}
+
+interface FaultRecord {
+  readonly kind: FaultKind;
+  readonly name: string;
+  readonly number: number;
+  readonly pid: number | undefined;
+  readonly at: number;
+  readonly probeId: number | undefined;
+  outAt?: number;
+  backAt?: number;
+  servingAt?: number;
+  newPid?: number;
+  rmStatus?: number;
+  rmMs?: number;
+  note?: string;
+}
+
+/** Replica processes below the balancer, by replica number (SERVER_ID in their environment). */
+function replicaPids(balancerPid: number): Map<number, number> {
+  const pids = new Map<number, number>();
+  for (const pid of descendants(balancerPid)) {
+    const id = environOf(pid).get('SERVER_ID');
+    if (id !== undefined && isRunning(pid)) pids.set(Number(id), pid);
+  }
+  return pids;
+}
+
+const numberOf = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? NaN);
+const greets = (text: string, number: number) => text.includes(`Hello from Server: ${number}"`);
+
+/** An x-request-id the ring sends to replica `number` now (found by asking the balancer). */
+async function ownedId(origin: string, number: number): Promise<number | undefined> {
+  const deadline = Date.now() + 3000;
+  for (let id = 1 + Math.floor(Math.random() * 100_000); Date.now() < deadline; id++) {
+    const reply = await fetchText(`${origin}/home`, {
+      headers: { 'x-request-id': String(id) },
+      timeoutMs: 2000,
+    }).catch(() => undefined);
+    if (reply?.status === 200 && greets(reply.text, number)) return id;
+  }
+  return undefined;
+}
+
+/**
+ * After a kill or a hang: sends the victim's own id every 50 ms (without waiting for slow answers)
+ * until the replica number answers again, which only a replacement can; bounded by `untilMs`.
+ */
+async function watchServing(origin: string, fault: FaultRecord, untilMs: number): Promise<void> {
+  if (fault.probeId === undefined) return;
+  let inFlight = 0;
+  while (fault.servingAt === undefined && Date.now() < untilMs) {
+    if (inFlight < 40) {
+      inFlight++;
+      void fetchText(`${origin}/home`, {
+        headers: { 'x-request-id': String(fault.probeId) },
+        timeoutMs: 5000,
+      })
+        .then((reply) => {
+          if (reply.status === 200 && greets(reply.text, fault.number) && fault.servingAt === undefined)
+            fault.servingAt = Date.now();
+        })
+        .catch(() => undefined)
+        .finally(() => inFlight--);
+    }
+    await sleep(50);
+  }
+  const deadline = Date.now() + 6000;
+  while (inFlight > 0 && Date.now() < deadline) await sleep(20);
+}
+
+interface Sample {
+  inRing: number;
+  processes: number;
+}
+
+async function main(): Promise<void> {
+  const opts = options(process.argv.slice(2));
+  assertBuilt();
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const membership = new RingMembership();
+  const logs: LogLine[] = [];
+  let listening = false;
+  const ringlb = startRinglb(
+    [
+      '--replicas',
+      String(opts.replicas),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--log-level',
+      'info',
+      '--upstream-timeout',
+      String(opts.upstreamTimeoutMs),
+      ...opts.ringlbArgs,
+    ],
+    {
+      onLog: (line) => {
+        if (line.msg === 'ringlb listening') listening = true;
+        if (line.msg !== 'request' && logs.length < 10_000) logs.push(line);
+        membership.onLog(line);
+      },
+    },
+  );
+  let exitCode: string | undefined;
+  void ringlb.exited.then((code) => (exitCode = code));
+  const startDeadline = Date.now() + 30_000;
+  while (!listening) {
+    if (exitCode !== undefined || Date.now() > startDeadline) {
+      throw new Error(
+        `ringlb did not start (${exitCode ?? 'no "ringlb listening" line in 30 s'}):\n${ringlb.output().slice(-3000)}`,
+      );
+    }
+    await sleep(50);
+  }
+  await membership.detectEndpoint(origin);
+  console.log(
+    `ringlb pid ${ringlb.pid} on ${origin}, ${opts.replicas} replicas; ring membership from ${membership.source}`,
+  );
+
+  const plan = faultPlan(opts.kills, opts.stops, opts.removals);
+  const load = new LoadGenerator({
+    origin,
+    concurrency: opts.concurrency,
+    rate: opts.rate,
+    timeoutMs: 10_000,
+  });
+  const start = Date.now();
+  const end = start + opts.seconds * 1000;
+  load.start(start);
+
+  const samples: Sample[] = [];
+  const timeline: ChartMembership[] = [];
+  const faults: FaultRecord[] = [];
+  const watchers: Promise<void>[] = [];
+  let stopped: { pid: number; number: number } | undefined;
+  let everStopped: number | undefined;
+
+  const sampler = (async () => {
+    while (Date.now() < end) {
+      await membership.poll(origin);
+      const index = Math.floor((Date.now() - start) / 1000);
+      const processes = [...replicaPids(ringlb.pid).values()].filter(
+        (pid) => processState(pid) !== 'T',
+      ).length;
+      const last = timeline[timeline.length - 1];
+      if (last?.inRing !== membership.members.size || last.processes !== processes) {
+        timeline.push({ at: (Date.now() - start) / 1000, inRing: membership.members.size, processes });
+      }
+      const sample = samples[index];
+      if (sample === undefined) samples[index] = { inRing: membership.members.size, processes };
+      else {
+        sample.inRing = Math.min(sample.inRing, membership.members.size);
+        sample.processes = Math.min(sample.processes, processes);
+      }
+      await sleep(50);
+    }
+  })();
+
+  const driver = (async () => {
+    for (let i = 0; i < plan.length; i++) {
+      const kind = plan[i]!;
+      const at = start + opts.seconds * 1000 * (0.1 + (plan.length > 1 ? (0.75 * i) / (plan.length - 1) : 0));
+      await sleep(at - 600 - Date.now());
+      const busy = new Set(
+        faults.filter((f) => f.kind !== '/rm' && f.servingAt === undefined).map((f) => f.number),
+      );
+      if (stopped) busy.add(stopped.number);
+      const pids = replicaPids(ringlb.pid);
+      const candidates = [...membership.members].filter(
+        (name) => !busy.has(numberOf(name)) && pids.has(numberOf(name)),
+      );
+      const name = candidates[Math.floor(Math.random() * candidates.length)];
+      if (name === undefined) {
+        console.log(`fault ${i + 1} (${kind}) skipped: no healthy replica that is not already failing`);
+        continue;
+      }
+      const number = numberOf(name);
+      const probeId = kind === '/rm' ? undefined : await ownedId(origin, number);
+      await sleep(at - Date.now());
+      const pid = replicaPids(ringlb.pid).get(number);
+      const fault: FaultRecord = { kind, name, number, pid, at: Date.now(), probeId };
+      faults.push(fault);
+      console.log(`t=${((fault.at - start) / 1000).toFixed(1)} s  ${kind} ${name} (pid ${pid ?? '?'})`);
+      if (kind === '/rm') {
+        const reply = await fetchText(`${origin}/rm`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ n: 1, hostnames: [name] }),
+          timeoutMs: 20_000,
+        }).catch((error: Error) => ({ status: 0, text: error.message }));
+        fault.rmStatus = reply.status;
+        fault.rmMs = Date.now() - fault.at;
+        if (reply.status !== 200) fault.note = `/rm answered ${reply.status}: ${reply.text.slice(0, 200)}`;
+        continue;
+      }
+      if (pid === undefined) {
+        fault.note = 'process not found';
+        continue;
+      }
+      process.kill(pid, kind);
+      if (kind === 'SIGSTOP') {
+        stopped = { pid, number };
+        everStopped = pid;
+      }
+      watchers.push(
+        watchServing(origin, fault, end + 5000).then(() => {
+          if (fault.servingAt !== undefined) fault.newPid = replicaPids(ringlb.pid).get(number);
+          if (stopped?.pid === pid && processState(pid) !== 'T') stopped = undefined;
+        }),
+      );
+    }
+  })();
+
+  await driver;
+  await sleep(end - Date.now());
+  await load.stop();
+  await sampler;
+  await Promise.all(watchers);
+  let stoppedAtEnd = 'none was stopped';
+  if (everStopped !== undefined) {
+    const state = processState(everStopped);
+    if (state === 'T') {
+      process.kill(everStopped, 'SIGCONT');
+      stoppedAtEnd = `pid ${everStopped} was still stopped at the end: sent SIGCONT`;
+    } else {
+      stoppedAtEnd = `pid ${everStopped} ${state === undefined || state === 'Z' ? 'was gone at the end (the balancer had killed it)' : `was in state ${state} at the end`}`;
+    }
+  }
+  const lastReplicas = [...replicaPids(ringlb.pid).values()];
+  await stopGroup(ringlb, 5000);
+  const survivors = lastReplicas.filter(isRunning);
+
+  for (const fault of faults) {
+    fault.outAt = membership.firstChange(fault.name, false, fault.at);
+    if (fault.outAt !== undefined) fault.backAt = membership.firstChange(fault.name, true, fault.outAt);
+  }
+  await writeReport(opts, {
+    start,
+    load,
+    samples,
+    timeline,
+    faults,
+    membership,
+    stoppedAtEnd,
+    survivors,
+    exitCode: await ringlb.exited,
+  });
+}
+
+interface RunResult {
+  readonly start: number;
+  readonly load: LoadGenerator;
+  readonly samples: Sample[];
+  readonly timeline: ChartMembership[];
+  readonly faults: FaultRecord[];
+  readonly membership: RingMembership;
+  readonly stoppedAtEnd: string;
+  readonly survivors: number[];
+  readonly exitCode: string;
+}
+
+async function writeReport(opts: Options, run: RunResult): Promise<void> {
+  const { load, faults, start } = run;
+  const seconds = Array.from({ length: opts.seconds }, (_, i) => {
+    const s = load.seconds[i] ?? { ok: 0, failed: 0, latencies: [] };
+    const sample = run.samples[i] ?? run.samples[i - 1] ?? { inRing: NaN, processes: NaN };
+    return { ...s, ...sample };
+  });
+  // Requests completing after the last full second (the drain) belong to the last row.
+  for (const extra of load.seconds.slice(opts.seconds)) {
+    const last = seconds[seconds.length - 1]!;
+    last.ok += extra.ok;
+    last.failed += extra.failed;
+    last.latencies.push(...extra.latencies);
+  }
+  const all = load.seconds.flatMap((s) => s.latencies);
+  const ok = seconds.reduce((sum, s) => sum + s.ok, 0);
+  const failed = seconds.reduce((sum, s) => sum + s.failed, 0);
+  const rel = (t: number | undefined) => (t === undefined ? undefined : (t - start) / 1000);
+  const ms = (t: number | undefined, from: number | undefined) =>
+    t === undefined || from === undefined ? '–' : fmt(t - from);
+  const failedBetween = (from: number, to: number) => {
+    let count = 0;
+    for (
+      let i = Math.floor((from - start) / 1000);
+      i <= Math.floor((to - start) / 1000) && i < seconds.length;
+      i++
+    )
+      count += seconds[i]?.failed ?? 0;
+    return count;
+  };
+
+  const faultRows = faults.map((f, i) => [
+    String(i + 1),
+    fmt((f.at - start) / 1000, 1),
+    f.kind,
+    f.name,
+    ms(f.outAt, f.at),
+    ms(f.backAt, f.at),
+    f.kind === '/rm'
+      ? `/rm answered ${f.rmStatus ?? '?'} in ${fmt(f.rmMs ?? NaN)} ms`
+      : ms(f.servingAt, f.at),
+    ms(f.servingAt, f.outAt),
+    String(failedBetween(f.at, (f.servingAt ?? f.at + (f.rmMs ?? 0)) + 1000)),
+    f.note ?? (f.newPid !== undefined ? `pid ${f.pid} → ${f.newPid}` : `pid ${f.pid ?? '?'}`),
+  ]);
+  const kills = faults.filter((f) => f.kind === 'SIGKILL');
+  const worst = (values: (number | undefined)[]) =>
+    values.some((v) => v === undefined) ? NaN : Math.max(...(values as number[]), -Infinity);
+  const detection = worst(kills.map((f) => (f.outAt === undefined ? undefined : f.outAt - f.at)));
+  const replaceAfterDetection = worst(
+    faults
+      .filter((f) => f.kind !== '/rm')
+      .map((f) => (f.servingAt === undefined || f.outAt === undefined ? undefined : f.servingAt - f.outAt)),
+  );
+  const stop = faults.find((f) => f.kind === 'SIGSTOP');
+  const slowestDuringHang = stop
+    ? Math.max(
+        0,
+        ...load.seconds
+          .slice(
+            Math.floor((stop.at - start) / 1000),
+            Math.floor(((stop.servingAt ?? stop.at + 10_000) - start) / 1000) + 2,
+          )
+          .flatMap((s) => s.latencies),
+      )
+    : NaN;
+  const rmFailures = faults
+    .filter((f) => f.kind === '/rm')
+    .reduce((sum, f) => sum + failedBetween(f.at, f.at + (f.rmMs ?? 0) + 1000), 0);
+  const failureKinds = [...load.failures.entries()].map(([kind, n]) => `${n} × ${kind}`).join(', ') || 'none';
+  const verdict = (met: boolean) => (met ? 'met' : 'not met');
+
+  const svg = timelineSvg(
+    `ringlb chaos run: ${opts.replicas} replicas, ${opts.seconds} s, ${faults.length} faults, ${failed} failed of ${ok + failed} requests`,
+    seconds.map((s) => ({ ok: s.ok, failed: s.failed })),
+    run.timeline,
+    faults.map((f): ChartFault => ({
+      at: rel(f.at)!,
+      label: `${f.kind} ${f.name}`,
+      outAt: rel(f.outAt),
+      servingAt: rel(f.servingAt),
+    })),
+    opts.seconds,
+  );
+  mkdirSync('reports', { recursive: true });
+  writeFileSync(join('reports', 'chaos.svg'), svg);
+  const png = await svgToPng(svg);
+  if (png) writeFileSync(join('reports', 'chaos.png'), png);
+  const chart = png
+    ? '![timeline](chaos.png)\n\n(also as `chaos.svg`)'
+    : '![timeline](chaos.svg)\n\n(SVG only: `@resvg/resvg-js` is not installed in this checkout, so no PNG was rendered)';
+
+  const secondRows = seconds.map((s, i) => [
+    String(i),
+    String(s.ok),
+    String(s.failed),
+    fmt(quantile(s.latencies, 0.99)),
+    fmt(s.latencies.length ? Math.max(...s.latencies) : NaN),
+    fmt(s.inRing),
+    fmt(s.processes),
+    faults
+      .filter((f) => Math.floor((f.at - start) / 1000) === i)
+      .map((f) => `${f.kind} ${f.name}`)
+      .join(', '),
+  ]);
+
+  const report = `# Chaos run${opts.quick ? ' (quick)' : ''}
+
+Produced by \`npm run chaos${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` on ${new Date(start).toISOString()} (node ${process.version}).
+
+- \`ringlb start --replicas ${opts.replicas} --upstream-timeout ${opts.upstreamTimeoutMs}${opts.ringlbArgs.length ? ` ${opts.ringlbArgs.join(' ')}` : ''}\` (local replica processes; other settings default)
+- load: ${opts.concurrency} connections, at most ${opts.rate > 0 ? `${opts.rate} requests/s` : 'as fast as they go'}, idempotent \`GET /home\` with a random \`x-request-id\`, 10 s client timeout; a request fails on an error, a timeout, a status other than 200 or a body that is not a replica's greeting
+- faults, spaced from 10 % to 85 % of the run: ${faults.map((f) => `${f.kind} ${f.name}`).join(', ') || 'none'}
+- ring membership observed from ${run.membership.source}${run.membership.source === 'log lines' ? " (the balancer has no GET /ring yet; times are the log lines' timestamps)" : ', polled every 50 ms'}; "serving again": the first answer from the same replica number to requests with an id it owns, sent every 50 ms after the fault
+
+## Summary
+
+| requests | ok | failed | p50 ms | p99 ms | p99.9 ms | max ms |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| ${ok + failed} | ${ok} | ${failed} | ${fmt(quantile(all, 0.5))} | ${fmt(quantile(all, 0.99))} | ${fmt(quantile(all, 0.999))} | ${fmt(load.slowest.ms)} |
+
+Failures by kind: ${failureKinds}. Slowest request: ${fmt(load.slowest.ms)} ms, started at t = ${fmt((load.slowest.at - start) / 1000, 1)} s.
+The SIGSTOPped replica: ${run.stoppedAtEnd}. Balancer exit: ${run.exitCode}; replica processes left after it stopped: ${run.survivors.length === 0 ? 'none' : run.survivors.join(', ')}.
+
+## Faults
+
+Times in ms after the fault was injected (the signal sent, or the /rm request sent).
+
+${markdownTable(['#', 't (s)', 'fault', 'replica', 'out of the ring', 'back in the ring', 'serving again', 'serving after out of the ring', 'failed requests (fault → serving + 1 s)', 'process'], faultRows, 4)}
+
+## Targets of issue 5
+
+- 0 failed idempotent requests: ${failed} failed (${failureKinds}): ${verdict(failed === 0)}
+- dead replica out of the ring ≤ 1 s after a kill, under load: worst ${fmt(detection)} ms: ${verdict(detection <= 1000)}
+- replaced and serving ≤ 2 s after detection: worst ${fmt(replaceAfterDetection)} ms: ${verdict(replaceAfterDetection <= 2000)}
+- hung replica: slowest request from the SIGSTOP until it served again ${fmt(slowestDuringHang)} ms, limit per-try timeout + one retry = ${2 * opts.upstreamTimeoutMs} ms: ${stop ? verdict(slowestDuringHang <= 2 * opts.upstreamTimeoutMs) : 'no SIGSTOP in this run'}
+- /rm under load: ${rmFailures} failed requests from each /rm until 1 s after its reply: ${verdict(rmFailures === 0)}
+
+## Timeline
+
+${chart}
+
+${markdownTable(['second', 'ok', 'failed', 'p99 ms', 'max ms', 'in the ring (min)', 'replica processes running (min)', 'faults'], secondRows, 1)}
+`;
+  writeFileSync(join('reports', 'chaos.md'), report);
+  console.log(
+    `\n${report.split('## Timeline')[0]}written to reports/chaos.md and reports/chaos.${png ? 'png' : 'svg'}`,
+  );
+}
+
+main().catch(async (error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  await stopAll();
+  process.exit(1);
+});
