@@ -28,6 +28,8 @@ interface Options {
   readonly removals: number;
   readonly upstreamTimeoutMs: number;
   readonly ringlbArgs: string[];
+  /** Kill one replica before the load starts, to time detection by heartbeat and process exit alone. */
+  readonly idleKill: boolean;
 }
 
 function options(argv: string[]): Options {
@@ -44,6 +46,7 @@ function options(argv: string[]): Options {
       removals: { type: 'string' },
       'upstream-timeout': { type: 'string' },
       'ringlb-args': { type: 'string' },
+      'no-idle-kill': { type: 'boolean', default: false },
     },
   });
   const quick = values.quick ?? false;
@@ -64,6 +67,7 @@ function options(argv: string[]): Options {
     stops: count('stops', values.stops, 1),
     removals: count('removals', values.removals, quick ? 1 : 2),
     upstreamTimeoutMs: count('upstream-timeout', values['upstream-timeout'], 1000, 1),
+    idleKill: !(values['no-idle-kill'] ?? false),
     ringlbArgs: values['ringlb-args']?.split(/\s+/).filter((a) => a !== '') ?? [],
   };
   if (result.removals > result.replicas - 2) throw new Error('--removals must leave at least 2 replicas');
@@ -75,7 +79,7 @@ interface FaultRecord {
   readonly name: string;
   readonly number: number;
   readonly pid: number | undefined;
-  readonly at: number;
+  at: number;
   readonly probeId: number | undefined;
   outAt?: number;
   backAt?: number;
@@ -139,6 +143,37 @@ async function watchServing(origin: string, fault: FaultRecord, untilMs: number)
   while (inFlight > 0 && Date.now() < deadline) await sleep(20);
 }
 
+/**
+ * Before the load: SIGKILL one replica of an idle balancer and wait (at most 10 s) until it is out of
+ * the ring and a replacement serves; only the probe requests run meanwhile.
+ */
+async function idleKill(
+  origin: string,
+  balancerPid: number,
+  membership: RingMembership,
+): Promise<FaultRecord> {
+  const name = [...membership.members][0];
+  const number = name === undefined ? NaN : numberOf(name);
+  const pid = replicaPids(balancerPid).get(number);
+  const probeId = name === undefined ? undefined : await ownedId(origin, number);
+  const fault: FaultRecord = { kind: 'SIGKILL', name: name ?? '?', number, pid, at: Date.now(), probeId };
+  if (pid === undefined || probeId === undefined) {
+    fault.note = 'no replica to kill';
+    return fault;
+  }
+  await sleep(1000); // let the probes above age out of any per-replica pacing
+  fault.at = Date.now();
+  process.kill(pid, 'SIGKILL');
+  console.log(`idle: SIGKILL ${name} (pid ${pid})`);
+  await watchServing(origin, fault, fault.at + 10_000);
+  fault.newPid = replicaPids(balancerPid).get(number);
+  fault.outAt = membership.firstChange(fault.name, false, fault.at);
+  if (fault.outAt !== undefined) fault.backAt = membership.firstChange(fault.name, true, fault.outAt);
+  // Let the replacement settle before the load starts.
+  await sleep(1000);
+  return fault;
+}
+
 interface Sample {
   inRing: number;
   processes: number;
@@ -190,6 +225,7 @@ async function main(): Promise<void> {
     `ringlb pid ${ringlb.pid} on ${origin}, ${opts.replicas} replicas; ring membership from ${membership.source}`,
   );
 
+  const idle = opts.idleKill ? await idleKill(origin, ringlb.pid, membership) : undefined;
   const plan = faultPlan(opts.kills, opts.stops, opts.removals);
   const load = new LoadGenerator({
     origin,
@@ -270,7 +306,12 @@ async function main(): Promise<void> {
         fault.note = 'process not found';
         continue;
       }
-      process.kill(pid, kind);
+      try {
+        process.kill(pid, kind);
+      } catch (error) {
+        fault.note = `could not signal pid ${pid}: ${(error as Error).message}`;
+        continue;
+      }
       if (kind === 'SIGSTOP') {
         stopped = { pid, number };
         everStopped = pid;
@@ -312,6 +353,7 @@ async function main(): Promise<void> {
     load,
     samples,
     timeline,
+    idle,
     faults,
     membership,
     stoppedAtEnd,
@@ -325,6 +367,7 @@ interface RunResult {
   readonly load: LoadGenerator;
   readonly samples: Sample[];
   readonly timeline: ChartMembership[];
+  readonly idle: FaultRecord | undefined;
   readonly faults: FaultRecord[];
   readonly membership: RingMembership;
   readonly stoppedAtEnd: string;
@@ -363,6 +406,24 @@ async function writeReport(opts: Options, run: RunResult): Promise<void> {
     return count;
   };
 
+  const idle = run.idle;
+  const idleRows = idle
+    ? [
+        [
+          '0',
+          'before the load',
+          'SIGKILL (idle)',
+          idle.name,
+          ms(idle.outAt, idle.at),
+          ms(idle.backAt, idle.at),
+          ms(idle.servingAt, idle.at),
+          ms(idle.servingAt, idle.outAt),
+          '–',
+          idle.note ?? `pid ${idle.pid ?? '?'} → ${idle.newPid ?? '?'}`,
+        ],
+      ]
+    : [];
+  const idleDetection = idle?.outAt === undefined ? NaN : idle.outAt - idle.at;
   const faultRows = faults.map((f, i) => [
     String(i + 1),
     fmt((f.at - start) / 1000, 1),
@@ -460,12 +521,13 @@ The SIGSTOPped replica: ${run.stoppedAtEnd}. Balancer exit: ${run.exitCode}; rep
 
 Times in ms after the fault was injected (the signal sent, or the /rm request sent).
 
-${markdownTable(['#', 't (s)', 'fault', 'replica', 'out of the ring', 'back in the ring', 'serving again', 'serving after out of the ring', 'failed requests (fault → serving + 1 s)', 'process'], faultRows, 4)}
+${markdownTable(['#', 't (s)', 'fault', 'replica', 'out of the ring', 'back in the ring', 'serving again', 'serving after out of the ring', 'failed requests (fault → serving + 1 s)', 'process'], [...idleRows, ...faultRows], 4)}
 
 ## Targets of issue 5
 
 - 0 failed idempotent requests: ${failed} failed (${failureKinds}): ${verdict(failed === 0)}
 - dead replica out of the ring ≤ 1 s after a kill, under load: worst ${fmt(detection)} ms: ${verdict(detection <= 1000)}
+- dead replica out of the ring ≤ 2 s after a kill, idle: ${idle ? `${fmt(idleDetection)} ms: ${verdict(idleDetection <= 2000)}` : 'not measured (--no-idle-kill)'}
 - replaced and serving ≤ 2 s after detection: worst ${fmt(replaceAfterDetection)} ms: ${verdict(replaceAfterDetection <= 2000)}
 - hung replica: slowest request from the SIGSTOP until it served again ${fmt(slowestDuringHang)} ms, limit per-try timeout + one retry = ${2 * opts.upstreamTimeoutMs} ms: ${stop ? verdict(slowestDuringHang <= 2 * opts.upstreamTimeoutMs) : 'no SIGSTOP in this run'}
 - /rm under load: ${rmFailures} failed requests from each /rm until 1 s after its reply: ${verdict(rmFailures === 0)}

@@ -197,7 +197,7 @@ async function startTargets(
     ];
     if (variant.algorithm !== undefined) args.push('--ring', variant.algorithm);
     if (variant.workers !== undefined) args.push('--workers', String(variant.workers));
-    const name = `ringlb ${variant.algorithm ?? 'default ring'}${variant.workers === undefined ? '' : ` (${variant.workers} worker${variant.workers > 1 ? 's' : ''})`}`;
+    const name = `ringlb ${variant.algorithm ?? 'classic (no --ring flag)'}${variant.workers === undefined ? '' : ` (${variant.workers} worker${variant.workers > 1 ? 's' : ''})`}`;
     const ringlb = startRinglb(args, { cpus: PROXY_CPU, env });
     await ready(ringlb, `http://127.0.0.1:${port}/home?k=1`, { 'x-request-id': '1' });
     targets.push({ name, kind: 'ringlb', port, process: ringlb });
@@ -350,8 +350,8 @@ function variantReport(result: VariantResult): { text: string; checks: string[] 
       const cpuVsNginx = pairedRatio(s, nginx, (x) => x.cpuUsPerRequest);
       if (!target.name.includes('2 workers')) {
         checks.push(
-          `${result.backend} backends, ${target.name}: req/s ÷ nginx ${fmt(vsNginx, 2)} (target ≥ 1.0: ${vsNginx >= 1 ? 'met' : 'not met'}); ` +
-            `p99 ÷ nginx p99 ${fmt(p99VsNginx, 2)} (target ≤ 1.2: ${p99VsNginx <= 1.2 ? 'met' : 'not met'}); ` +
+          `${result.backend} backends, ${target.name}: req/s ÷ nginx ${fmt(vsNginx, 3)} (target ≥ 1.0: ${vsNginx >= 1 ? 'met' : 'not met'}); ` +
+            `p99 ÷ nginx p99 ${fmt(p99VsNginx, 3)} (target ≤ 1.2: ${p99VsNginx <= 1.2 ? 'met' : 'not met'}); ` +
             `RSS ${fmt(rssMax, 1)} MB per process (target ≤ 80: ${rssMax <= 80 ? 'met' : 'not met'})`,
         );
       }
