@@ -231,8 +231,15 @@ async function main(): Promise<void> {
       const kind = plan[i]!;
       const at = start + opts.seconds * 1000 * (0.1 + (plan.length > 1 ? (0.75 * i) / (plan.length - 1) : 0));
       await sleep(at - 600 - Date.now());
+      if (Date.now() > end - 1000) {
+        console.log(`fault ${i + 1} (${kind}) skipped: the run is nearly over`);
+        continue;
+      }
+      // Replicas still failing, being replaced or being removed are not picked again.
       const busy = new Set(
-        faults.filter((f) => f.kind !== '/rm' && f.servingAt === undefined).map((f) => f.number),
+        faults
+          .filter((f) => (f.kind === '/rm' ? f.rmStatus === undefined : f.servingAt === undefined))
+          .map((f) => f.number),
       );
       if (stopped) busy.add(stopped.number);
       const pids = replicaPids(ringlb.pid);
@@ -252,15 +259,22 @@ async function main(): Promise<void> {
       faults.push(fault);
       console.log(`t=${((fault.at - start) / 1000).toFixed(1)} s  ${kind} ${name} (pid ${pid ?? '?'})`);
       if (kind === '/rm') {
-        const reply = await fetchText(`${origin}/rm`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ n: 1, hostnames: [name] }),
-          timeoutMs: 20_000,
-        }).catch((error: Error) => ({ status: 0, text: error.message }));
-        fault.rmStatus = reply.status;
-        fault.rmMs = Date.now() - fault.at;
-        if (reply.status !== 200) fault.note = `/rm answered ${reply.status}: ${reply.text.slice(0, 200)}`;
+        // Not awaited: a slow drain must not push the later faults out of the run.
+        watchers.push(
+          fetchText(`${origin}/rm`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ n: 1, hostnames: [name] }),
+            timeoutMs: 20_000,
+          })
+            .catch((error: Error) => ({ status: 0, text: error.message }))
+            .then((reply) => {
+              fault.rmStatus = reply.status;
+              fault.rmMs = Date.now() - fault.at;
+              if (reply.status !== 200)
+                fault.note = `/rm answered ${reply.status}: ${reply.text.slice(0, 200)}`;
+            }),
+        );
         continue;
       }
       if (pid === undefined) {
