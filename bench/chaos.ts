@@ -131,7 +131,16 @@ async function idleKill(
   fault.at = Date.now();
   process.kill(pid, 'SIGKILL');
   console.log(`idle: SIGKILL ${name} (pid ${pid})`);
+  let watching = true;
+  const poller = (async () => {
+    while (watching) {
+      await membership.poll(origin);
+      await sleep(50);
+    }
+  })();
   await watchServing(origin, fault, fault.at + 10_000);
+  watching = false;
+  await poller;
   fault.newPid = replicaPids(balancerPid).get(number);
   fault.outAt = membership.firstChange(fault.name, false, fault.at);
   if (fault.outAt !== undefined) fault.backAt = membership.firstChange(fault.name, true, fault.outAt);
