@@ -11,7 +11,8 @@ export interface Transition {
 /**
  * Which replicas are in the ring, over time. From `GET /ring` when the balancer has it (it lists the
  * ring's members), otherwise from the balancer's log lines: the listening line names the first
- * members, and membership changes are logged with the replica's name.
+ * members, and membership changes are logged with the replica's name (as state changes, or in the
+ * foundation's wording).
  */
 export class RingMembership {
   readonly transitions: Transition[] = [];
@@ -51,7 +52,11 @@ export class RingMembership {
     if (msg === 'ringlb listening') this.#set(names('replicas'), time);
     else if (msg === 'replicas added') for (const name of names('added')) this.#change(name, true, time);
     else if (msg === 'replicas removed') for (const name of names('removed')) this.#change(name, false, time);
-    else if (replica && /out of the ring|ejected/.test(msg)) this.#change(replica, false, time);
+    else if (replica && msg === 'replica state changed') {
+      // Only the healthy state is in the ring (every other state: starting, down, ejected, draining).
+      if (fields.to === 'healthy') this.#change(replica, true, time);
+      else if (fields.from === 'healthy') this.#change(replica, false, time);
+    } else if (replica && /out of the ring|ejected/.test(msg)) this.#change(replica, false, time);
     else if (replica && /back in the ring|returned to the ring/.test(msg)) this.#change(replica, true, time);
   }
 

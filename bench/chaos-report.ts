@@ -197,7 +197,7 @@ Produced by \`npm run chaos${process.argv.length > 2 ? ` -- ${process.argv.slice
 | ${ok + failed} | ${ok} | ${failed} | ${fmt(quantile(all, 0.5))} | ${fmt(quantile(all, 0.99))} | ${fmt(quantile(all, 0.999))} | ${fmt(load.slowest.ms)} |
 
 Failures by kind: ${failureKinds}. Slowest request: ${fmt(load.slowest.ms)} ms, started at t = ${fmt((load.slowest.at - start) / 1000, 1)} s.
-The SIGSTOPped replica: ${run.stoppedAtEnd}. Balancer exit: ${run.exitCode}; replica processes left after it stopped: ${run.survivors.length === 0 ? 'none' : run.survivors.join(', ')}.
+The SIGSTOPped replica: ${run.stoppedAtEnd}. Balancer exit: ${run.exitCode}; processes of its group still running 1 s after it exited: ${run.survivors.length === 0 ? 'none' : `yes (killed; its replicas were ${run.survivors.join(', ')})`}.
 
 ## Faults
 

@@ -325,8 +325,8 @@ async function main(): Promise<void> {
     }
   }
   const lastReplicas = [...replicaPids(ringlb.pid).values()];
-  await stopGroup(ringlb, 5000);
-  const survivors = lastReplicas.filter(isRunning);
+  const leftovers = await stopGroup(ringlb, 5000);
+  const survivors = leftovers ? lastReplicas : [];
 
   for (const fault of faults) {
     fault.outAt = membership.firstChange(fault.name, false, fault.at);

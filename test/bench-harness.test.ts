@@ -100,6 +100,25 @@ describe('RingMembership from log lines', () => {
     expect(ring.firstChange('Server 1', false, 0)).toBeUndefined();
     expect(ring.source).toBe('log lines');
   });
+
+  it('follows state-change lines: only the healthy state is in the ring', () => {
+    const ring = new RingMembership();
+    const state = (time: number, replica: string, from: string | null, to: string | null) =>
+      log(time, 'replica state changed', { replica, from, to, reason: 'test' });
+    ring.onLog(log(1, 'ringlb listening', { replicas: ['Server 1', 'Server 2'] }));
+    ring.onLog(state(3, 'Server 1', 'healthy', 'ejected'));
+    ring.onLog(state(4, 'Server 1', 'ejected', 'down'));
+    ring.onLog(state(6, 'Server 1', 'down', 'starting'));
+    ring.onLog(state(8, 'Server 1', 'starting', 'healthy'));
+    ring.onLog(state(9, 'Server 2', 'healthy', 'draining'));
+    expect(ring.transitions).toEqual([
+      { time: 1, name: 'Server 1', inRing: true },
+      { time: 1, name: 'Server 2', inRing: true },
+      { time: 3, name: 'Server 1', inRing: false },
+      { time: 8, name: 'Server 1', inRing: true },
+      { time: 9, name: 'Server 2', inRing: false },
+    ]);
+  });
 });
 
 describe('stats', () => {

@@ -106,15 +106,36 @@ export function startGroup(
   return started;
 }
 
-/** SIGTERM to the group, SIGKILL after `graceMs`; resolves once the group leader has exited. */
-export async function stopGroup(started: Started, graceMs = 3000): Promise<void> {
-  if (!groups.has(started.pid)) return;
+/**
+ * SIGTERM to the group's leader (which stops its own children, as it would under a service manager),
+ * SIGKILL to the whole group after `graceMs`. Resolves once the leader has exited, with whether any
+ * process of its group was still there 1 s later (then they are killed too).
+ */
+export async function stopGroup(started: Started, graceMs = 3000): Promise<boolean> {
+  if (!groups.has(started.pid)) return false;
   signalGroup(started.pid, 'SIGCONT'); // a stopped process cannot act on SIGTERM
-  signalGroup(started.pid, 'SIGTERM');
+  try {
+    process.kill(started.pid, 'SIGTERM');
+  } catch {
+    // exited meanwhile
+  }
   const timer = setTimeout(() => signalGroup(started.pid, 'SIGKILL'), graceMs);
   await started.exited;
   clearTimeout(timer);
-  signalGroup(started.pid, 'SIGKILL'); // whatever the leader left behind in its group
+  const deadline = Date.now() + 1000;
+  while (groupExists(started.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const leftovers = groupExists(started.pid);
+  signalGroup(started.pid, 'SIGKILL');
+  return leftovers;
+}
+
+function groupExists(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function stopAll(): Promise<void> {
