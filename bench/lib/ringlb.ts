@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startGroup, type StartOptions, type Started } from './processes.js';
+
+/** The built CLI, relative to this file's compiled copy in dist/bench/lib/. */
+export const RINGLB_MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+
+export function assertBuilt(): void {
+  if (!existsSync(RINGLB_MAIN)) throw new Error(`${RINGLB_MAIN} is missing: run "npm run build" first`);
+}
+
+/** What this build of `ringlb start` offers, read from its --help so the harnesses follow the CLI. */
+export interface RinglbFeatures {
+  /** Ring algorithms `--ring` accepts; empty when the flag does not exist (only the built-in ring). */
+  readonly algorithms: string[];
+  readonly workers: boolean;
+}
+
+export function parseHelp(help: string): RinglbFeatures {
+  const ring = /^\s*--ring <value>\s+[^:\n]*:\s*([a-z0-9_-]+(?:\s*,\s*[a-z0-9_-]+)*)/m.exec(help);
+  const algorithms = ring ? ring[1]!.split(',').map((name) => name.trim()) : [];
+  return { algorithms, workers: /^\s*--workers\b/m.test(help) };
+}
+
+export function ringlbFeatures(): RinglbFeatures {
+  return parseHelp(execFileSync(process.execPath, [RINGLB_MAIN, 'start', '--help'], { encoding: 'utf8' }));
+}
+
+export interface LogLine {
+  /** When ringlb wrote it (pino's `time`), or when we read it. */
+  readonly time: number;
+  readonly msg: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/** `ringlb start ARGS` in its own process group; JSON log lines go to `onLog`. */
+export function startRinglb(
+  args: readonly string[],
+  options: StartOptions & { onLog?: (line: LogLine) => void } = {},
+): Started {
+  const { onLog, ...rest } = options;
+  return startGroup('ringlb', process.execPath, [RINGLB_MAIN, 'start', ...args], {
+    ...rest,
+    onLine: (line) => {
+      if (!onLog || !line.startsWith('{')) return;
+      try {
+        const fields = JSON.parse(line) as Record<string, unknown>;
+        const time = typeof fields.time === 'number' ? fields.time : Date.now();
+        onLog({ time, msg: typeof fields.msg === 'string' ? fields.msg : '', fields });
+      } catch {
+        // not a log line
+      }
+    },
+  });
+}
