@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { seedMessage } from '../core/errors.js';
+import { sendJson } from '../core/json-response.js';
 import type { RoutingTable } from '../membership/cluster.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { OutlierDetector } from '../health/outlier-detector.js';
@@ -94,6 +96,18 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       connectionsCheckingInterval: 1_000,
     },
     (req, res) => {
+      // llhttp reads a request line without a version as HTTP/0.9, on connections handed over after a
+      // first request; the strict front refuses that line, so this server must too (found by fuzzing).
+      if (req.httpVersionMajor !== 1) {
+        req.resume();
+        sendJson(
+          res,
+          400,
+          { message: seedMessage('malformed request line'), status: 'failure' },
+          { connection: 'close' },
+        );
+        return;
+      }
       const url = req.url ?? '/';
       const query = url.indexOf('?');
       const pathname = query < 0 ? url : url.slice(0, query);
