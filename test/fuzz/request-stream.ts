@@ -1,4 +1,5 @@
 import { ChunkedScanner } from '../../src/proxy/http1/chunked-scanner.js';
+import { hasBareLineBreak } from '../../src/proxy/http1/header-lines.js';
 import { parseRequestHead, type RequestHead } from '../../src/proxy/http1/request-head.js';
 
 /** What a strict HTTP/1.1 server makes of the bytes of one connection. */
@@ -38,8 +39,12 @@ export function readStrictly(bytes: Buffer, maxHeadBytes = 16 * 1024, maxHeaders
     if (at >= bytes.length) return done(requests, undefined, false);
     const end = bytes.indexOf(CRLF2, at);
     if (end < 0) {
-      const tooLarge = bytes.length - at > maxHeadBytes;
-      return done(requests, tooLarge ? 'head too large' : undefined, !tooLarge);
+      if (bytes.length - at > maxHeadBytes) return done(requests, 'head too large', false);
+      // As the front does: a bare LF refuses a head before it is complete (the last byte may be a CR).
+      if (hasBareLineBreak(bytes.toString('latin1', at, bytes.length - 1))) {
+        return done(requests, 'line breaks must be CRLF', false);
+      }
+      return done(requests, undefined, true);
     }
     if (end - at > maxHeadBytes) return done(requests, 'head too large', false);
     let head: RequestHead;
