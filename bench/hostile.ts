@@ -11,11 +11,12 @@ import { median, parseWrk, quantile, type LoadResult } from './hostile-requests.
  * clean and then beside 1,000 slowloris connections and a flood of malformed requests, in one run;
  * RSS before and after 100,000 malformed requests, and how many of them reached a backend (must be
  * 0). Writes reports/hostile.md. Knobs: HOSTILE_SECONDS (per load phase, default 10), HOSTILE_MALFORMED
- * (default 100000), HOSTILE_SLOWLORIS (default 1000).
+ * (default 100000), HOSTILE_SLOWLORIS (default 1000), HOSTILE_ROUNDS (clean/slowloris pairs, default 3).
  */
 const SECONDS = Number(process.env.HOSTILE_SECONDS ?? 10);
 const MALFORMED_TOTAL = Number(process.env.HOSTILE_MALFORMED ?? 100_000);
 const SLOWLORIS = Number(process.env.HOSTILE_SLOWLORIS ?? 1_000);
+const ROUNDS = Number(process.env.HOSTILE_ROUNDS ?? 3);
 const LOAD_CONNECTIONS = 32;
 const HEADERS_TIMEOUT_MS = 10_000;
 
@@ -81,6 +82,11 @@ function start<T>(argv: string[], ready: (line: string) => T | undefined, timeou
 function rssMb(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** The 1-minute load average: other work on the machine, which the ratios cannot cancel out. */
+function loadAverage(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 }
 
 function hasWrk(): boolean {
@@ -212,8 +218,9 @@ async function main(): Promise<void> {
     slowloris = undefined;
   };
   cleanups.push(stopSlowloris);
-  // Clean and attacked alternate twice, so that drift on a shared machine hits both alike.
-  for (let round = 1; round <= 2; round++) {
+  // Clean and attacked alternate, so that drift on a shared machine hits both alike.
+  const loadBefore = loadAverage();
+  for (let round = 1; round <= ROUNDS; round++) {
     log(`round ${round}: clean`);
     clean.push(await load(url, SECONDS));
     log(`round ${round}: beside ${SLOWLORIS} slowloris connections`);
@@ -223,7 +230,7 @@ async function main(): Promise<void> {
     attacked.push(await load(url, SECONDS));
     log(`  ${open} slowloris connections were open when the load started`);
     // Over a phase shorter than the headers timeout, let the first batch be closed once, to measure.
-    if (round === 2) await sleep(Math.max(0, HEADERS_TIMEOUT_MS + 3_000 - (SECONDS + 1) * 1000));
+    if (round === ROUNDS) await sleep(Math.max(0, HEADERS_TIMEOUT_MS + 3_000 - (SECONDS + 1) * 1000));
     stopSlowloris();
     await sleep(500);
   }
@@ -250,6 +257,7 @@ async function main(): Promise<void> {
   const rssAfterFlood = rssMb(pid);
   const stats = await backendStats(ports[0]!);
   const afterCheck = await load(url, 3);
+  const loadAfter = loadAverage();
 
   const cleanRps = median(clean.map((r) => r.requestsPerSecond));
   const cleanP99 = median(clean.map((r) => r.p99Ms));
@@ -263,8 +271,9 @@ async function main(): Promise<void> {
 Run ${new Date().toISOString()} on ${CPUS} CPUs (Node ${process.version}). \`ringlb start --workers 1
 --provider static\` with 2 backends (one Node process of plain HTTP servers), headers timeout
 ${HEADERS_TIMEOUT_MS / 1000} s.${CPUS >= 2 ? ' ringlb pinned to CPU 0; load generator, backends and attackers on the other CPUs.' : ''}
-Load: ${loadName}, GET /home, ${SECONDS} s per phase; clean and slowloris phases alternate twice
-(medians shown). Ratios are against the clean phases of the same run.
+Load: ${loadName}, GET /home, ${SECONDS} s per phase; clean and slowloris phases alternate ${ROUNDS} times
+(medians shown). Ratios are against the clean phases of the same run. Load average of the machine:
+${loadBefore} before the rounds, ${loadAfter} at the end (more than ${CPUS} means other work shared the CPUs).
 
 | phase | req/s | p99 ms | req/s ÷ clean | p99 ÷ clean | errors |
 | --- | ---: | ---: | ---: | ---: | ---: |
@@ -282,6 +291,13 @@ ${row(
 )}
 ${row('beside slowloris + malformed flood', both.requestsPerSecond, both.p99Ms, both.errors)}
 ${row('clean, after everything', afterCheck.requestsPerSecond, afterCheck.p99Ms, afterCheck.errors)}
+
+Each round, req/s and p99 ms, clean → beside slowloris: ${clean
+    .map(
+      (c, i) =>
+        `${fmt(c.requestsPerSecond)} / ${fmt(c.p99Ms, 1)} → ${fmt(attacked[i]!.requestsPerSecond)} / ${fmt(attacked[i]!.p99Ms, 1)}`,
+    )
+    .join('; ')}.
 
 Targets (edge issue): under slowloris, req/s ≥ 0.9 × clean and p99 ≤ 1.5 × clean. The flood row shares
 the machine's CPUs with the attacker itself, so it shows cost, not a target.
