@@ -41,15 +41,33 @@ export class Slowloris {
     return this.#sockets.size;
   }
 
+  /** Connections the balancer has accepted (a SYN dropped from a full backlog is retried only after 1 s). */
+  connected = 0;
+
+  /** Resolves once every connection is established, or after `timeoutMs`. */
+  async established(timeoutMs: number): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.connected < this.#count && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return this.connected;
+  }
+
   #open(): void {
     const socket = connect(this.#port, '127.0.0.1');
     const state = { sent: 0, since: performance.now() };
     this.#sockets.set(socket, state);
     socket.on('error', () => undefined);
+    let up = false;
+    socket.on('connect', () => {
+      up = true;
+      this.connected++;
+    });
     socket.on('data', (chunk: Buffer) => {
       if (!chunk.toString('latin1').startsWith('HTTP/1.1 408')) this.unexpectedAnswers++;
     });
     socket.on('close', () => {
+      if (up) this.connected--;
       this.#sockets.delete(socket);
       if (!this.#running) return;
       this.lifetimes.push(performance.now() - state.since);
@@ -84,9 +102,13 @@ export async function flood(
   const result = options.result ?? { sent: 0, answers: {} };
   const deadline = performance.now() + options.maxMs;
   const stop = () => result.sent >= total || performance.now() > deadline || (options.until?.() ?? false);
+  let connections = 0;
   const one = (bytes: string) =>
     new Promise<void>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
+      // ringlb closes first, so each flood connection leaves a TIME_WAIT behind on its side; spread
+      // over 100 client addresses, new connections (the load generator's too) never run into one.
+      const localAddress = `127.0.0.${2 + (connections++ % 100)}`;
+      const socket = connect({ port, host: '127.0.0.1', localAddress });
       let first = '';
       const timer = setTimeout(() => socket.destroy(), 2_000);
       socket.on('error', () => undefined);
