@@ -129,6 +129,8 @@ describe('raw-socket fuzzing of the front', () => {
       // Connections to the backend stay within the pools' bounds (64 fast + 64 undici + a health
       // check), and none is left holding half a request once its client has gone.
       expect(backend.peakOpen).toBeLessThanOrEqual(64 + 64 + 1);
+      // The run did leave requests half sent to the backend (bodies cut short), so the check below bites.
+      expect(backend.halfRequests).toBeGreaterThan(0);
       await waitFor(
         'the balancer to close every connection that holds half a request',
         () => (backend.stuck === 0 ? true : undefined),

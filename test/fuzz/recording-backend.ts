@@ -25,6 +25,8 @@ export class RecordingBackend {
   readonly ownerOf = new Map<string, number>();
   readonly violations: string[] = [];
   peakOpen = 0;
+  /** Connections that were left between two parts of a request at some point (what a leak looks like). */
+  halfRequests = 0;
 
   constructor() {
     this.server = createServer((socket) => this.#accept(socket));
@@ -82,6 +84,7 @@ export class RecordingBackend {
         socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
       }
       connection.answered = Math.max(connection.answered, reading.complete);
+      if (reading.incomplete && !connection.midRequest) this.halfRequests++;
       connection.midRequest = reading.incomplete;
     });
   }

@@ -181,6 +181,12 @@ export const MUTATIONS: Readonly<Record<string, Mutation>> = {
   truncate(bytes, random) {
     return bytes.slice(0, random.below(bytes.length + 1));
   },
+  truncateBody(bytes, random) {
+    // Cuts inside a body: the balancer may have passed the head on, and must not leave it hanging.
+    const body = bytes.indexOf('\r\n\r\n');
+    if (body < 0 || body + 5 >= bytes.length) return bytes;
+    return bytes.slice(0, body + 5 + random.below(bytes.length - body - 5));
+  },
   chunkSize(bytes, random) {
     const body = bytes.indexOf('\r\n\r\n');
     if (body < 0 || !/transfer-encoding/i.test(bytes.slice(0, body))) return bytes;
