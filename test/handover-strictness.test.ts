@@ -43,3 +43,16 @@ describe('a connection handed to node:http', () => {
     expect(backend.violations).toEqual([]);
   });
 });
+
+describe('known gap: found by the fuzzer, not fixed yet', () => {
+  // Skipped because node:http's llhttp skips a bare CR (or LF) before a request line, and the front
+  // hands the whole rest of the connection to it: refusing this needs the front to keep reading the
+  // request lines of a handed-over connection itself (FUZZ_RUNS=5000 FUZZ_SEED=4242, case 3443).
+  it.skip('refuses a bare CR between a body and the next pipelined request', async () => {
+    const out = await exchange(
+      'POST /third HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi\rGET /fourth HTTP/1.1\r\nHost: t\r\n\r\n',
+    );
+    expect(backend.byCase.get(-1)?.map((r) => r.target)).not.toContain('/fourth');
+    expect(out).toMatch(/HTTP\/1\.1 400 Bad Request\r\n/);
+  });
+});
