@@ -190,6 +190,37 @@ describe('slow and greedy clients', () => {
   });
 });
 
+describe('requests on connections handed to the general-purpose server', () => {
+  it('sends an absolute-form target on in origin form with its own host', async () => {
+    const service = await echoService();
+    const lb = await withBalancer({ provider: 'static', backends: [service.url], healthPath: '/health' });
+    const { out } = await rawExchange(
+      lb.port,
+      'GET http://app.example/x?y=1 HTTP/1.1\r\nHost: app.example\r\n\r\n',
+    );
+    expect(out).toMatch(/^HTTP\/1\.1 200/);
+    expect(service.seen[0]!.url).toBe('/x?y=1');
+    expect(service.seen[0]!.headers.host).toBe('app.example');
+  });
+
+  it("answers what node's parser refuses with the JSON failure body and closes", async () => {
+    const service = await echoService();
+    const lb = await withBalancer({ provider: 'static', backends: [service.url], healthPath: '/health' });
+    // The body hands the connection over; the second request has a control character in a value.
+    const { out, closed } = await rawExchange(
+      lb.port,
+      'POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi' +
+        'GET /b HTTP/1.1\r\nHost: t\r\nX-Bad: a\x01b\r\n\r\n',
+    );
+    expect(out).toMatch(/^HTTP\/1\.1 200/);
+    expect(out).toMatch(
+      /HTTP\/1\.1 400 Bad Request\r\ncontent-type: application\/json[\s\S]*"status":"failure"/,
+    );
+    expect(closed).toBe(true);
+    expect(service.seen.map((r) => r.url)).toEqual(['/a']);
+  });
+});
+
 describe('hostile replicas', () => {
   const cases: [string, (socket: import('node:net').Socket) => void, number][] = [
     ['a bad status line', (s) => s.write('HTTP/1.1 2OO OK\r\ncontent-length: 2\r\n\r\nok'), 502],

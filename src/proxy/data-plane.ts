@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { seedMessage } from '../core/errors.js';
+import { sendJson } from '../core/json-response.js';
 import type { RoutingTable } from '../membership/cluster.js';
 import type { AccessLog } from '../ops/access-log.js';
 import type { Telemetry } from '../ops/telemetry.js';
@@ -107,6 +109,18 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       connectionsCheckingInterval: 1_000,
     },
     (req, res) => {
+      // llhttp reads a request line without a version as HTTP/0.9, on connections handed over after a
+      // first request; the strict front refuses that line, so this server must too (found by fuzzing).
+      if (req.httpVersionMajor !== 1) {
+        req.resume();
+        sendJson(
+          res,
+          400,
+          { message: seedMessage('malformed request line'), status: 'failure' },
+          { connection: 'close' },
+        );
+        return;
+      }
       const url = req.url ?? '/';
       const query = url.indexOf('?');
       const pathname = query < 0 ? url : url.slice(0, query);
@@ -119,6 +133,21 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       });
     },
   );
+  // Requests node:http's own parser refuses on handed-over connections get the same JSON failure body
+  // as everywhere else, and the connection is closed.
+  http.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({
+      message: seedMessage(`bad request (${error.code ?? 'parse error'})`),
+      status: 'failure',
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   const waiting = new Set<FrontConnection>();
   const server = createFastServer(
     {

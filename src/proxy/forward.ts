@@ -81,7 +81,14 @@ export async function forward(
     return '(none)';
   }
   const headers = upstreamRequestHeaders(req.headers, req.socket.remoteAddress, options.trustForwarded);
-  const path = req.url ?? '/';
+  let path = req.url ?? '/';
+  // An absolute-form target (`GET http://host/x`) is sent on in origin form with its own host, so
+  // that the replica never sees two different hosts for one request.
+  if (!path.startsWith('/') && /^https?:\/\//i.test(path)) {
+    const url = new URL(path);
+    path = `${url.pathname}${url.search}`;
+    headers.host = url.host;
+  }
   // A client that goes away cancels the request to the replica too.
   const aborted = new AbortController();
   res.once('close', () => {
