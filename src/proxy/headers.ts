@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus the ones undici sets itself. */
-const HOP_BY_HOP = new Set([
+/** Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1). */
+export const HOP_BY_HOP_FIELDS: readonly string[] = [
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -9,10 +9,11 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization',
   'te',
   'trailer',
-  'transfer-encoding',
   'upgrade',
-  'expect',
-]);
+];
+
+/** On the undici path the framing and expectations are undici's own, so those go too. */
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_FIELDS, 'transfer-encoding', 'expect']);
 
 function connectionTokens(value: string | string[] | undefined): Set<string> {
   const joined = Array.isArray(value) ? value.join(',') : (value ?? '');

@@ -8,6 +8,7 @@ import { hasBareLineBreak } from '../http1/header-lines.js';
 import { HttpParseError } from '../http1/parse-error.js';
 import { headerValue, parseRequestHead, type RequestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-head.js';
+import { HOP_BY_HOP_FIELDS } from '../headers.js';
 import type { RequestView } from '../request-view.js';
 import type { UpstreamConnection } from './upstream-connection.js';
 import { UpstreamError, type Exchange } from './exchange.js';
@@ -42,17 +43,11 @@ export interface FrontContext {
   readonly limits: FrontLimits;
 }
 
-/** Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'upgrade',
-]);
+/**
+ * Hop-by-hop headers. Transfer-Encoding stays: the fast path passes chunked framing on byte for byte
+ * (validated by the chunked scanner), so the header still describes the bytes the client receives.
+ */
+const HOP_BY_HOP = new Set(HOP_BY_HOP_FIELDS);
 const REPLACED_REQUEST_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const PIPELINABLE = new Set(['GET', 'HEAD']);
