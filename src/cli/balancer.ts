@@ -18,6 +18,7 @@ import type { RequestView } from '../proxy/request-view.js';
 import { ClassicRing, classicCapacity } from '../ring/classic/classic-ring.js';
 import type { BuildRing } from '../ring/ring.js';
 import type { Config } from './config.js';
+import { backendOrigin, protocolsFromConfig } from './protocols.js';
 
 export interface Balancer {
   readonly port: number;
@@ -31,7 +32,7 @@ export interface Balancer {
 }
 
 function createProvider(config: Config): Provider {
-  if (config.provider === 'static') return new StaticProvider(config.backends);
+  if (config.provider === 'static') return new StaticProvider(config.backends.map(backendOrigin));
   return new ProcessProvider({ host: '127.0.0.1' });
 }
 
@@ -194,6 +195,8 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
     logger,
     outlierFailures: config.outlierFailures,
     onOutlier: (replica, reason) => cluster.eject(replica, reason),
+    protocols: protocolsFromConfig(config),
+    drainTimeoutMs: config.drainTimeoutMs,
   });
   const dataPlane = data;
   cluster.onChange((table) => dataPlane.sync(table));

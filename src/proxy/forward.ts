@@ -32,9 +32,9 @@ async function* limited(req: IncomingMessage, limit: number): AsyncGenerator<Buf
   }
 }
 
-const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+export const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 /** Failures that happen before the replica has seen the request, so trying another one is safe. */
-const UNREACHABLE = new Set([
+export const UNREACHABLE = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
@@ -71,6 +71,7 @@ export async function forward(
     return;
   }
   const headers = upstreamRequestHeaders(req.headers, req.socket.remoteAddress, options.trustForwarded);
+  if ((req.socket as { encrypted?: boolean }).encrypted) headers['x-forwarded-proto'] = 'https';
   const path = req.url ?? '/';
   // A client that goes away cancels the request to the replica too.
   const aborted = new AbortController();
