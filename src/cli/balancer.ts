@@ -28,6 +28,8 @@ export interface Balancer {
   readonly server: NetServer;
   /** The general-purpose server that connections are handed to (control API, bodies, upgrades). */
   readonly http: Server;
+  /** Open WebSockets per replica name. */
+  webSockets(): Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -219,5 +221,13 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
     throw error;
   }
   logger.info({ host: config.host, port, replicas: cluster.names() }, 'ringlb listening');
-  return { port, cluster, provider: control.provider, server: dataPlane.server, http: dataPlane.http, close };
+  return {
+    port,
+    cluster,
+    provider: control.provider,
+    server: dataPlane.server,
+    http: dataPlane.http,
+    webSockets: () => dataPlane.edge.webSockets(),
+    close,
+  };
 }

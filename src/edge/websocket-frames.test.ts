@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { encodeFrame as frame } from '../../test/websocket-peer.js';
 import { closeFrame, FrameScanner } from './websocket-frames.js';
-
-/** A frame as a client (masked) or a server (unmasked) sends it. */
-function frame(opcode: number, payload: Buffer, masked: boolean): Buffer {
-  const length = payload.length;
-  const ext = length < 126 ? 0 : length < 65536 ? 2 : 8;
-  const head = Buffer.alloc(2 + ext + (masked ? 4 : 0));
-  head[0] = 0x80 | opcode;
-  head[1] = (masked ? 0x80 : 0) | (ext === 0 ? length : ext === 2 ? 126 : 127);
-  if (ext === 2) head.writeUInt16BE(length, 2);
-  if (ext === 8) head.writeBigUInt64BE(BigInt(length), 2);
-  if (masked) head.set([1, 2, 3, 4], 2 + ext);
-  return Buffer.concat([head, payload]);
-}
 
 const SIZES = [0, 1, 125, 126, 127, 65535, 65536, 70000];
 
