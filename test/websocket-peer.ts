@@ -68,8 +68,10 @@ export class FrameReader {
 export async function echoReplica(name: string): Promise<{ url: string; server: Server; kill: () => void }> {
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
-    req.resume();
-    res.end(name);
+    // A request with a body is echoed after the name.
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => res.end(body ? `${name}:${body}` : name));
   });
   server.on('upgrade', (req, socket: Socket) => {
     sockets.add(socket);
@@ -108,6 +110,23 @@ export async function echoReplica(name: string): Promise<{ url: string; server: 
     for (const socket of sockets) socket.destroy();
   };
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, kill };
+}
+
+/** Echo replicas with these names; each one's stop is pushed on `cleanups`. */
+export async function echoReplicas(
+  names: readonly string[],
+  cleanups: (() => Promise<unknown> | void)[],
+): Promise<Awaited<ReturnType<typeof echoReplica>>[]> {
+  const started = [];
+  for (const name of names) {
+    const replica = await echoReplica(name);
+    cleanups.push(() => {
+      replica.kill();
+      return new Promise((resolve) => replica.server.close(resolve));
+    });
+    started.push(replica);
+  }
+  return started;
 }
 
 export interface WebSocketClient {

@@ -1,23 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { balancer, call, waitFor } from './helpers.js';
-import { closeCode, echoReplica, openWebSocket } from './websocket-peer.js';
+import { closeCode, echoReplicas, openWebSocket } from './websocket-peer.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function replicas(names: string[]) {
-  const started = [];
-  for (const name of names) {
-    const replica = await echoReplica(name);
-    cleanups.push(() => {
-      replica.kill();
-      return new Promise((resolve) => replica.server.close(resolve));
-    });
-    started.push(replica);
-  }
-  return started;
+function replicas(names: string[]) {
+  return echoReplicas(names, cleanups);
 }
 
 async function withBalancer(overrides: Parameters<typeof balancer>[0]) {
