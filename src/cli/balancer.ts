@@ -18,7 +18,7 @@ import type { RequestView } from '../proxy/request-view.js';
 import { ClassicRing, classicCapacity } from '../ring/classic/classic-ring.js';
 import type { BuildRing } from '../ring/ring.js';
 import type { Config } from './config.js';
-import { backendOrigin, protocolsFromConfig } from './protocols.js';
+import { backendOrigin, isH2Origin, protocolsFromConfig } from './protocols.js';
 
 export interface Balancer {
   readonly port: number;
@@ -86,7 +86,7 @@ export function createControlPlane(
   drain?: (origin: string) => Promise<void>,
 ): ControlPlane {
   const ring = ringFromConfig(config);
-  const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath);
+  const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath, isH2Origin(config));
   const cluster = new Cluster({
     provider,
     buildRing: ring.buildRing,

@@ -7,6 +7,12 @@ export function backendOrigin(url: string): string {
   return parsed.protocol === 'h2c:' ? `http://${parsed.host}` : parsed.origin;
 }
 
+/** Whether a replica is spoken to over HTTP/2 (requests and health checks alike). */
+export function isH2Origin(config: Config): (origin: string) => boolean {
+  const { h2Origins } = protocolsFromConfig(config);
+  return h2Origins === 'all' ? () => true : (origin) => h2Origins.has(origin);
+}
+
 /** The protocols of the public listener and of the replicas, from the settings. */
 export function protocolsFromConfig(config: Config): EdgeProtocols {
   const h2Origins =

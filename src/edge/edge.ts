@@ -3,7 +3,10 @@ import { createServer as createH2Server, type ServerHttp2Session } from 'node:ht
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import type { RoutingTable } from '../membership/cluster.js';
+import type { Route, RoutingTable } from '../membership/cluster.js';
+import { RinglbError, seedMessage } from '../core/errors.js';
+import { sendFailure } from '../core/json-response.js';
+import { toH2Replica } from './h2-replica.js';
 import type { RequestView } from '../proxy/request-view.js';
 import type { Upstreams } from '../proxy/upstreams.js';
 import { CertificateWatcher, loadCertificate, type CertificateFiles } from './certificate.js';
@@ -27,6 +30,11 @@ export interface EdgeProtocols {
   readonly wsIdleTimeoutMs: number;
   /** Replica origins spoken to over HTTP/2 (h2c) rather than HTTP/1.1; `all` for every one. */
   readonly h2Origins: ReadonlySet<string> | 'all';
+}
+
+/** Whether some replica is spoken to over HTTP/2 only. */
+export function hasH2Replicas(protocols: EdgeProtocols): boolean {
+  return protocols.h2Origins === 'all' || protocols.h2Origins.size > 0;
 }
 
 export const PLAIN_HTTP: EdgeProtocols = {
@@ -60,6 +68,13 @@ export interface Edge {
   sync(table: RoutingTable): void;
   /** Open WebSockets per replica name. */
   webSockets(): Map<string, number>;
+  /** An HTTP/1.1 client's request, sent over HTTP/2 if its replica is marked so (else undefined). */
+  viaH2(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    headers: Record<string, string | string[]>,
+  ): Promise<void> | undefined;
   /** Starts the redirect listener, if any, once the public port is known. */
   listenExtras(host: string, publicPort: number): Promise<void>;
   close(): void;
@@ -159,6 +174,14 @@ export function createEdge(
       webSockets.sync(table);
     },
     webSockets: () => webSockets.counts(),
+    viaH2(req, res, route, headers) {
+      if (!isH2(route.origin)) return undefined;
+      const outgoing = { method: req.method ?? 'GET', path: req.url ?? '/', headers, body: req };
+      return toH2Replica(h2, route, outgoing, res, (message) => {
+        if (res.headersSent) res.destroy();
+        else sendFailure(res, new RinglbError('ERR_UPSTREAM', seedMessage(message), 502));
+      });
+    },
     async listenExtras(host, publicPort) {
       if (protocols.httpRedirectPort === undefined) return;
       const redirector = createRedirectServer(() => publicPort);

@@ -1,10 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import {
-  constants,
-  type ClientHttp2Stream,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-} from 'node:http2';
+import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { once } from 'node:events';
 import type { RoutingTable } from '../membership/cluster.js';
 import { RETRYABLE_METHODS, UNREACHABLE } from '../proxy/forward.js';
@@ -12,6 +7,7 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from '../proxy/head
 import { viewOf, type RequestView } from '../proxy/request-view.js';
 import type { Upstreams } from '../proxy/upstreams.js';
 import type { H2Upstreams } from './h2-upstreams.js';
+import { toH2Replica } from './h2-replica.js';
 
 export interface H2ForwardOptions {
   readonly table: () => RoutingTable;
@@ -43,12 +39,6 @@ function replicaHeaders(req: Http2ServerRequest, trustForwarded: boolean): Recor
   return headers;
 }
 
-function withoutPseudo(headers: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
-  const out: Record<string, string | string[] | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) if (name[0] !== ':') out[name] = value;
-  return out;
-}
-
 /** Writes a body chunk by chunk, waiting when the client's stream window is full. */
 async function pump(body: AsyncIterable<Buffer>, res: Http2ServerResponse): Promise<void> {
   for await (const chunk of body) {
@@ -56,7 +46,7 @@ async function pump(body: AsyncIterable<Buffer>, res: Http2ServerResponse): Prom
   }
 }
 
-function fail(res: Http2ServerResponse, grpc: boolean, status: number, message: string): void {
+export function fail(res: Http2ServerResponse, grpc: boolean, status: number, message: string): void {
   if (res.headersSent) {
     res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
     return;
@@ -102,7 +92,10 @@ export async function forwardStream(
     }
     const route = table.routes[index]!;
     if (options.isH2(route.origin)) {
-      await toH2Replica(req, res, options, route.origin, route.name, grpc);
+      const headers = replicaHeaders(req, options.trustForwarded);
+      await toH2Replica(options.h2, route, { method, path, headers, body: req }, res, (message) =>
+        fail(res, grpc, 502, message),
+      );
       return;
     }
     const aborted = new AbortController();
@@ -138,79 +131,4 @@ export async function forwardStream(
     }
     return;
   }
-}
-
-/** One stream to a replica over HTTP/2: headers, body and trailers passed on as they come. */
-async function toH2Replica(
-  req: Http2ServerRequest,
-  res: Http2ServerResponse,
-  options: H2ForwardOptions,
-  origin: string,
-  replica: string,
-  grpc: boolean,
-): Promise<void> {
-  const headers: OutgoingHttpHeaders = {
-    ...replicaHeaders(req, options.trustForwarded),
-    ':method': req.headers[':method'],
-    ':path': req.headers[':path'],
-    ':authority': req.headers[':authority'] ?? req.headers.host,
-  };
-  delete headers.host;
-  // gRPC asks for trailers with `te: trailers`, the one TE value HTTP/2 allows (RFC 9113 §8.2.2).
-  if (req.headers.te === 'trailers') headers.te = 'trailers';
-  let upstream: ClientHttp2Stream;
-  try {
-    upstream = options.h2.session(origin).request(headers);
-  } catch (error) {
-    fail(res, grpc, 502, `replica '${replica}' failed: ${(error as Error).message}`);
-    return;
-  }
-  await new Promise<void>((resolve) => {
-    let trailersOnly = false;
-    upstream.on('response', (head, flags) => {
-      const out = downstreamResponseHeaders(withoutPseudo(head)) as OutgoingHttpHeaders;
-      // A trailers-only answer (gRPC errors) ends with its headers: its status goes in the trailers.
-      trailersOnly = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0 && out['grpc-status'] !== undefined;
-      if (trailersOnly) {
-        res.addTrailers({
-          'grpc-status': out['grpc-status'] as string,
-          'grpc-message': (out['grpc-message'] as string) ?? '',
-        });
-        delete out['grpc-status'];
-        delete out['grpc-message'];
-      }
-      res.writeHead(Number(head[':status'] ?? 502), out);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (!res.write(chunk)) upstream.pause();
-    });
-    res.on('drain', () => upstream.resume());
-    upstream.on('trailers', (trailers) =>
-      res.addTrailers(downstreamResponseHeaders(withoutPseudo(trailers))),
-    );
-    upstream.on('end', () => {
-      res.end();
-      resolve();
-    });
-    upstream.on('error', (error) => {
-      fail(
-        res,
-        grpc,
-        502,
-        `replica '${replica}' failed: ${(error as { code?: string }).code ?? error.message}`,
-      );
-      resolve();
-    });
-    upstream.on('close', () => {
-      if (!res.writableEnded && upstream.rstCode !== constants.NGHTTP2_NO_ERROR)
-        res.stream.close(upstream.rstCode);
-      resolve();
-    });
-    // The client cancelled: cancel the replica's stream too.
-    res.on('close', () => {
-      if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
-      resolve();
-    });
-    req.pipe(upstream);
-  });
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { RoutingTable } from '../membership/cluster.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { OutlierDetector } from '../health/outlier-detector.js';
-import { createEdge, PLAIN_HTTP, type Edge, type EdgeProtocols } from '../edge/edge.js';
+import { createEdge, hasH2Replicas, PLAIN_HTTP, type Edge, type EdgeProtocols } from '../edge/edge.js';
 import { fastConnectionHandler } from './fast/fast-server.js';
 import type { FrontConnection } from './fast/front-connection.js';
 import { UpstreamPools } from './fast/upstream-pools.js';
@@ -83,6 +83,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     maxHeadBytes: 64 * 1024,
   });
   const { limits } = options;
+  const protocols = options.protocols ?? PLAIN_HTTP;
   const forwardOptions = {
     table: options.table,
     upstreams,
@@ -90,6 +91,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     seedNotFound: options.seedNotFound,
     maxBodySize: limits.maxBodySize,
     trustForwarded: limits.trustForwarded,
+    viaH2: (...args: Parameters<Edge['viaH2']>) => edge.viaH2(...args),
   };
   const http = createServer(
     {
@@ -119,7 +121,9 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       table: options.table,
       pool: (origin) => pools.get(origin),
       keyOf: options.keyOf,
-      isLocalPath: options.isLocalPath,
+      // The fast path speaks HTTP/1.1 to replicas: with replicas that speak only HTTP/2, every
+      // request goes to the general server, which speaks both.
+      isLocalPath: hasH2Replicas(protocols) ? () => true : options.isLocalPath,
       retries: options.retries,
       seedNotFound: options.seedNotFound,
       telemetry: options.telemetry,
@@ -136,7 +140,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     http,
   );
   const edge = createEdge(
-    options.protocols ?? PLAIN_HTTP,
+    protocols,
     {
       table: options.table,
       keyOf: options.keyOf,

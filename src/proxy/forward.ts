@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure } from '../core/json-response.js';
-import type { RoutingTable } from '../membership/cluster.js';
+import type { Route, RoutingTable } from '../membership/cluster.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { requestIdFrom } from './request-id.js';
 import type { Upstreams } from './upstreams.js';
@@ -19,6 +19,13 @@ export interface ForwardOptions {
   readonly maxBodySize: number;
   /** Keep the client's own X-Forwarded-For (appending to it) instead of replacing it. */
   readonly trustForwarded: boolean;
+  /** Sends the request over HTTP/2 if the replica is marked so (undefined when it is not). */
+  readonly viaH2?: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    headers: Record<string, string | string[]>,
+  ) => Promise<void> | undefined;
 }
 
 /** The request body, streamed, cut off with a 413 once it passes `limit` bytes. */
@@ -94,6 +101,8 @@ export async function forward(
       return;
     }
     const route = table.routes[index]!;
+    const viaH2 = options.viaH2?.(req, res, route, headers);
+    if (viaH2) return viaH2;
     let response;
     try {
       response = await options.upstreams.poolFor(route.origin).request({
