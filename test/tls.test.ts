@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBalancer } from '../src/cli/balancer.js';
 import { configSchema, type Config } from '../src/cli/config.js';
 import { makeCertificate, replaceByRename, tempDir, type Certificate } from './certificates.js';
+import { startCli } from './cli-process.js';
 import { waitFor } from './helpers.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -197,6 +198,39 @@ describe('TLS termination', () => {
     const response = await fetch(`http://127.0.0.1:${redirectPort}/home?x=1`, { redirect: 'manual' });
     expect(response.status).toBe(308);
     expect(response.headers.get('location')).toBe(`https://127.0.0.1:${lb.port}/home?x=1`);
+  });
+});
+
+describe('TLS with --workers 2', () => {
+  it('serves TLS from every worker and every worker reloads the certificate', async () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const first = makeCertificate(dir, 'live');
+    const lb = await startCli(
+      '--workers',
+      '2',
+      '--replicas',
+      '1',
+      '--tls-cert',
+      first.cert,
+      '--tls-key',
+      first.key,
+    );
+    cleanups.push(async () => {
+      lb.child.kill('SIGTERM');
+      await lb.exited;
+    });
+    // Fresh connections, so that both workers answer some.
+    for (let i = 0; i < 6; i++) {
+      const reply = await get(lb.port, '/home', first.pem, { agent: new Agent({ keepAlive: false }) });
+      expect(JSON.parse(reply.body).message).toBe('Hello from Server: 1');
+    }
+    const next = makeCertificate(dir, 'next');
+    replaceByRename(next, first);
+    await waitFor('every worker to present the new certificate', async () => {
+      const seen = await Promise.all(Array.from({ length: 8 }, () => presented(lb.port)));
+      return seen.every((print) => print === fingerprint(next)) ? true : undefined;
+    });
   });
 });
 
