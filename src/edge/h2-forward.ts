@@ -77,7 +77,8 @@ export async function forwardStream(
   const grpc = isGrpc(req.headers);
   const key = options.keyOf(viewOf(method, path, req.headers, req.socket.remoteAddress));
   const table = options.table();
-  const bodyless = req.readableEnded || req.headers['content-length'] === '0';
+  // END_STREAM on the HEADERS frame: there is no body (a GET's usual case).
+  const bodyless = req.stream.endAfterHeaders || req.headers['content-length'] === '0';
   const retryable = bodyless && RETRYABLE_METHODS.has(method);
   for (let attempt = 0; ; attempt++) {
     const index = table.ring.pick(key, attempt);

@@ -58,6 +58,7 @@ export function createListener(options: ListenerOptions): NetServer {
     return createTlsServer(
       {
         ...options.tls,
+        noDelay: true,
         ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
         handshakeTimeout: options.handshakeTimeoutMs,
       },
