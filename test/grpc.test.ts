@@ -62,6 +62,18 @@ async function grpcReplica(name: string): Promise<string> {
         return;
       }
       res.writeHead(200, { 'content-type': 'application/grpc' });
+      if (req.url === '/test.Echo/Slow') {
+        // Three messages 300 ms apart: a stream quieter than the balancer's idle timeout.
+        let sent = 0;
+        const timer = setInterval(() => {
+          res.write(message(`${name}:${input}:${sent++}`));
+          if (sent < 3) return;
+          clearInterval(timer);
+          res.addTrailers({ 'grpc-status': '0', 'grpc-message': '' });
+          res.end();
+        }, 300);
+        return;
+      }
       if (req.url === '/test.Echo/ServerStream') {
         for (let i = 0; i < 3; i++) res.write(message(`${name}:${input}:${i}`));
       } else {
@@ -148,6 +160,13 @@ describe('gRPC through the balancer', () => {
   it('carries a server-streaming call with --upstream-protocol h2c', async () => {
     const { client } = await setup([`http://${await grpcReplica('A')}`], { upstreamProtocol: 'h2c' });
     const result = await grpcCall(client, 'ServerStream', 'go', '7');
+    expect(result.messages).toEqual(['A:go:0', 'A:go:1', 'A:go:2']);
+    expect(result.trailers['grpc-status']).toBe('0');
+  });
+
+  it('does not cut a streaming call that is quieter than the idle timeout', async () => {
+    const { client } = await setup([`h2c://${await grpcReplica('A')}`], { keepAliveTimeoutMs: 200 });
+    const result = await grpcCall(client, 'Slow', 'go', '7');
     expect(result.messages).toEqual(['A:go:0', 'A:go:1', 'A:go:2']);
     expect(result.trailers['grpc-status']).toBe('0');
   });

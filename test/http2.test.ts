@@ -1,5 +1,6 @@
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeCertificate, tempDir } from './certificates.js';
 import { balancer, call } from './helpers.js';
@@ -122,6 +123,45 @@ describe('HTTP/2 to clients', () => {
       const viaH1 = await call(`${lb.url}/who`, { headers: { 'x-request-id': key } });
       expect(viaH2.body).toBe(viaH1.body);
     }
+  });
+
+  it('closes an HTTP/2 connection that has had no stream for the keep-alive timeout', async () => {
+    const lb = await withBalancer({ backends: await replicas(['A']), h2c: true, keepAliveTimeoutMs: 200 });
+    const client = session(`http://127.0.0.1:${lb.port}`);
+    expect((await h2Request(client, '/who')).body).toBe('A');
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const started = Date.now();
+    await closed;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+  });
+
+  it('offers only HTTP/1.1 by ALPN with --http2 false', async () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const cert = makeCertificate(dir, 'h1');
+    const lb = await withBalancer({
+      backends: await replicas(['A']),
+      tlsCert: cert.cert,
+      tlsKey: cert.key,
+      http2: false,
+    });
+    const protocol = await new Promise<string | false | null>((resolve, reject) => {
+      const socket = tlsConnect(
+        {
+          host: '127.0.0.1',
+          port: lb.port,
+          ca: cert.pem,
+          servername: 'localhost',
+          ALPNProtocols: ['h2', 'http/1.1'],
+        },
+        () => {
+          resolve(socket.alpnProtocol);
+          socket.destroy();
+        },
+      );
+      socket.on('error', reject);
+    });
+    expect(protocol).toBe('http/1.1');
   });
 
   it('does not speak cleartext HTTP/2 without --h2c', async () => {
