@@ -5,8 +5,11 @@
  * same round trips straight to the replica as the reference measured in the same run.
  * Usage: npm run bench:ws -- [connections=10000] [rate=1000] [seconds=5]
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openWebSocket, type WebSocketClient } from '../test/websocket-peer.js';
 
@@ -46,7 +49,7 @@ async function startBalancer(backend: string): Promise<{ pid: number; port: numb
       '--port',
       '0',
       '--workers',
-      '1',
+      '2',
       '--provider',
       'static',
       '--backends',
@@ -68,6 +71,43 @@ async function startBalancer(backend: string): Promise<{ pid: number; port: numb
     child.once('exit', (code) => reject(new Error(`ringlb exited with ${code}`)));
   });
   return { pid: child.pid!, port, stop: () => child.kill('SIGKILL') };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** nginx (1 worker) proxying WebSockets to the replica, as the peer to compare with; null without nginx. */
+async function startNginx(backend: string): Promise<{ port: number; stop: () => void } | null> {
+  try {
+    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ringlb-bench-nginx-'));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+events { worker_connections 4096; }
+http { access_log off;
+  server { listen 127.0.0.1:${port};
+    location / { proxy_pass ${backend}; proxy_http_version 1.1; proxy_read_timeout 1h;
+      proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; } } }
+`,
+  );
+  execFileSync('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir]);
+  return {
+    port,
+    stop: () => {
+      process.kill(Number(readFileSync(join(dir, 'nginx.pid'), 'utf8')));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function openMany(port: number, count: number): Promise<WebSocketClient[]> {
@@ -109,6 +149,11 @@ async function echo(clients: WebSocketClient[]): Promise<{ p50: number; p99: num
 const replica = await startReplica();
 const port = Number(new URL(replica.url).port);
 const lb = await startBalancer(replica.url);
+// However the run ends, the processes it started end with it.
+process.on('exit', () => {
+  lb.stop();
+  replica.stop();
+});
 await new Promise((resolve) => setTimeout(resolve, 500));
 const idleRss = rssMb(lb.pid);
 const started = performance.now();
@@ -119,6 +164,9 @@ const heldRss = rssMb(lb.pid);
 // Round trips over 100 of the held connections, while all of them stay open.
 const viaBalancer = await echo(held.slice(0, 100));
 const direct = await echo(await openMany(port, 100));
+const nginx = await startNginx(replica.url);
+const viaNginx = nginx ? await echo(await openMany(nginx.port, 100)) : null;
+nginx?.stop();
 console.log(
   JSON.stringify(
     {
@@ -128,7 +176,9 @@ console.log(
       echoRateMsgPerS: rate,
       viaBalancerMs: viaBalancer,
       directMs: direct,
-      p99Ratio: Number((viaBalancer.p99 / direct.p99).toFixed(2)),
+      viaNginxMs: viaNginx,
+      p50VsNginx: viaNginx ? Number((viaBalancer.p50 / viaNginx.p50).toFixed(2)) : null,
+      p99VsNginx: viaNginx ? Number((viaBalancer.p99 / viaNginx.p99).toFixed(2)) : null,
     },
     null,
     2,
