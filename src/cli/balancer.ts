@@ -21,6 +21,7 @@ import { ringFactory } from '../ring/registry.js';
 import type { BuildRing } from '../ring/ring.js';
 import { ringSettingsOf, type Config } from './config.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
+import { isH2Origin, protocolsFromConfig } from './protocols.js';
 
 export interface Balancer {
   readonly port: number;
@@ -30,6 +31,8 @@ export interface Balancer {
   readonly server: NetServer;
   /** The general-purpose server that connections are handed to (control API, bodies, upgrades). */
   readonly http: Server;
+  /** Open WebSockets per replica name. */
+  webSockets(): Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -89,7 +92,7 @@ export function createControlPlane(
   drain?: (origin: string) => Promise<void>,
 ): ControlPlane {
   const ring = ringFromConfig(config);
-  const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath);
+  const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath, isH2Origin(config));
   const ops = createOps({
     metrics: config.metrics,
     accessLog: config.accessLog,
@@ -228,6 +231,8 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
     logger,
     outlierFailures: config.outlierFailures,
     onOutlier: (replica, reason) => cluster.eject(replica, reason),
+    protocols: protocolsFromConfig(config),
+    drainTimeoutMs: config.drainTimeoutMs,
   });
   const dataPlane = data;
   cluster.onChange((table) => dataPlane.sync(table));
@@ -251,5 +256,13 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
     throw error;
   }
   logger.info({ host: config.host, port, replicas: cluster.names() }, 'ringlb listening');
-  return { port, cluster, provider: control.provider, server: dataPlane.server, http: dataPlane.http, close };
+  return {
+    port,
+    cluster,
+    provider: control.provider,
+    server: dataPlane.server,
+    http: dataPlane.http,
+    webSockets: () => dataPlane.edge.webSockets(),
+    close,
+  };
 }

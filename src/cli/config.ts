@@ -55,7 +55,7 @@ export const configSchema = z
       .optional(),
     workers: z.number().int().min(1).max(64).default(Math.min(64, availableParallelism())),
     backends: z
-      .array(z.url({ protocol: /^http$/, error: 'each backend must be an http:// URL' }))
+      .array(z.url({ protocol: /^(http|h2c)$/, error: 'each backend must be an http:// or h2c:// URL' }))
       .default([]),
     healthPath: z
       .string()
@@ -100,6 +100,17 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', message: (error as Error).message });
         }
       }),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    tlsMinVersion: z
+      .enum(['TLSv1.2', 'TLSv1.3', '1.2', '1.3'])
+      .default('TLSv1.2')
+      .transform((v) => (v.startsWith('TLS') ? v : `TLSv${v}`) as 'TLSv1.2' | 'TLSv1.3'),
+    httpRedirectPort: z.number().int().min(0).max(65535).optional(),
+    http2: z.boolean().default(true),
+    h2c: z.boolean().default(false),
+    wsIdleTimeoutMs: z.number().int().min(0).max(86_400_000).default(0),
+    upstreamProtocol: z.enum(['http1', 'h2c']).default('http1'),
   })
   .transform((c) => ({ ...c, replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3) }))
   .transform((c, ctx) => {
@@ -120,6 +131,18 @@ export const configSchema = z
   .refine((c) => c.provider !== 'static' || c.replicas <= c.backends.length, {
     error: 'more replicas than static backends',
     path: ['replicas'],
+  })
+  .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), {
+    error: 'TLS needs both --tls-cert and --tls-key',
+    path: ['tlsCert'],
+  })
+  .refine((c) => c.httpRedirectPort === undefined || c.tlsCert !== undefined, {
+    error: 'redirecting to https needs --tls-cert and --tls-key',
+    path: ['httpRedirectPort'],
+  })
+  .refine((c) => !(c.h2c && c.tlsCert !== undefined), {
+    error: 'h2c is cleartext HTTP/2: with TLS, HTTP/2 is offered by ALPN (--http2)',
+    path: ['h2c'],
   })
   .superRefine((c, ctx) => {
     const settings = ringSettingsOf(c);
@@ -456,6 +479,62 @@ export const SETTINGS: readonly Setting[] = [
     env: 'RINGLB_HASH_KEY',
     kind: 'string',
     help: 'what picks the replica: request-id, header:<name>, cookie:<name>, ip, path, query:<param> (default request-id)',
+  },
+  {
+    key: 'tlsCert',
+    flag: 'tls-cert',
+    env: 'RINGLB_TLS_CERT',
+    kind: 'string',
+    help: 'PEM certificate chain: the port speaks TLS (reloaded when the file changes)',
+  },
+  {
+    key: 'tlsKey',
+    flag: 'tls-key',
+    env: 'RINGLB_TLS_KEY',
+    kind: 'string',
+    help: 'PEM private key of --tls-cert (reloaded when the file changes)',
+  },
+  {
+    key: 'tlsMinVersion',
+    flag: 'tls-min-version',
+    env: 'RINGLB_TLS_MIN_VERSION',
+    kind: 'string',
+    help: 'oldest TLS version accepted: 1.2 or 1.3 (default 1.2)',
+  },
+  {
+    key: 'httpRedirectPort',
+    flag: 'http-redirect-port',
+    env: 'RINGLB_HTTP_REDIRECT_PORT',
+    kind: 'int',
+    help: 'plain-HTTP port that answers every request with a 308 to https (needs TLS)',
+  },
+  {
+    key: 'http2',
+    flag: 'http2',
+    env: 'RINGLB_HTTP2',
+    kind: 'bool',
+    help: 'offer HTTP/2 by ALPN on the TLS port (default true)',
+  },
+  {
+    key: 'h2c',
+    flag: 'h2c',
+    env: 'RINGLB_H2C',
+    kind: 'bool',
+    help: 'also accept cleartext HTTP/2 (prior knowledge) on a port without TLS (default false)',
+  },
+  {
+    key: 'wsIdleTimeoutMs',
+    flag: 'ws-idle-timeout',
+    env: 'RINGLB_WS_IDLE_TIMEOUT',
+    kind: 'int',
+    help: 'ms a WebSocket may stay silent both ways before it is closed with 1001 (default 0 = never)',
+  },
+  {
+    key: 'upstreamProtocol',
+    flag: 'upstream-protocol',
+    env: 'RINGLB_UPSTREAM_PROTOCOL',
+    kind: 'string',
+    help: 'how replicas are spoken to: http1 or h2c (default http1; an h2c:// backend is h2c anyway)',
   },
 ];
 

@@ -18,6 +18,7 @@ import {
   ringFromConfig,
 } from './balancer.js';
 import type { Config } from './config.js';
+import { protocolsFromConfig } from './protocols.js';
 
 /** Primary → worker: the healthy replicas; every worker builds the same ring from them. */
 interface TableMessage {
@@ -209,6 +210,8 @@ export async function runWorker(logger: Logger): Promise<void> {
     outlierFailures: config.outlierFailures,
     onOutlier: (replica, reason) =>
       process.send!({ type: 'ringlb:outlier', replica, reason } satisfies WorkerMessage),
+    protocols: protocolsFromConfig(config),
+    drainTimeoutMs: config.drainTimeoutMs,
   });
   process.on('message', (message: DrainMessage) => {
     if (message?.type !== 'ringlb:drain') return;

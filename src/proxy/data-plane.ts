@@ -7,7 +7,8 @@ import type { RoutingTable } from '../membership/cluster.js';
 import type { AccessLog } from '../ops/access-log.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { OutlierDetector } from '../health/outlier-detector.js';
-import { createFastServer } from './fast/fast-server.js';
+import { createEdge, hasH2Replicas, PLAIN_HTTP, type Edge, type EdgeProtocols } from '../edge/edge.js';
+import { fastConnectionHandler } from './fast/fast-server.js';
 import type { FrontConnection } from './fast/front-connection.js';
 import { UpstreamPools } from './fast/upstream-pools.js';
 import { forward } from './forward.js';
@@ -42,12 +43,18 @@ export interface DataPlaneOptions {
   /** Failed requests in a row that make a replica an outlier, and whom to tell. */
   readonly outlierFailures: number;
   readonly onOutlier: (replica: string, reason: string) => void;
+  /** TLS, HTTP/2, WebSockets (default: cleartext HTTP/1.1 and WebSockets). */
+  readonly protocols?: EdgeProtocols;
+  /** How long WebSockets to a replica that left the ring stay open (default 10 s). */
+  readonly drainTimeoutMs?: number;
 }
 
 export interface DataPlane {
   readonly server: NetServer;
   /** The general-purpose server connections are handed to (own endpoints, bodies, upgrades). */
   readonly http: Server;
+  /** TLS, HTTP/2 and WebSockets. */
+  readonly edge: Edge;
   /** Brings connection pools in line with a new routing table. */
   sync(table: RoutingTable): void;
   listen(port: number, host: string): Promise<number>;
@@ -81,6 +88,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     maxHeadBytes: 64 * 1024,
   });
   const { limits, telemetry, accessLog } = options;
+  const protocols = options.protocols ?? PLAIN_HTTP;
   // The general-purpose path reports each proxied request like the fast path does.
   const timed = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
@@ -98,6 +106,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     trustForwarded: limits.trustForwarded,
     telemetry,
     key: options.keyOf,
+    viaH2: (...args: Parameters<Edge['viaH2']>) => edge.viaH2(...args),
   };
   const http = createServer(
     {
@@ -149,12 +158,14 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     );
   });
   const waiting = new Set<FrontConnection>();
-  const server = createFastServer(
+  const http1 = fastConnectionHandler(
     {
       table: options.table,
       pool: (origin) => pools.get(origin),
       keyOf: options.keyOf,
-      isLocalPath: options.isLocalPath,
+      // The fast path speaks HTTP/1.1 to replicas: with replicas that speak only HTTP/2, every
+      // request goes to the general server, which speaks both.
+      isLocalPath: hasH2Replicas(protocols) ? () => true : options.isLocalPath,
       retries: options.retries,
       seedNotFound: options.seedNotFound,
       telemetry: options.telemetry,
@@ -171,6 +182,25 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     },
     http,
   );
+  const edge = createEdge(
+    protocols,
+    {
+      table: options.table,
+      keyOf: options.keyOf,
+      isLocalPath: options.isLocalPath,
+      handleLocal: options.handleLocal,
+      upstreams,
+      retries: options.retries,
+      trustForwarded: limits.trustForwarded,
+      drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+      handshakeTimeoutMs: limits.headersTimeoutMs,
+      idleTimeoutMs: limits.keepAliveTimeoutMs,
+      logger: options.logger,
+      http,
+    },
+    http1,
+  );
+  const { server } = edge;
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
   // Twice a second, connections whose request head is overdue are closed (slowloris).
   const sweeper = setInterval(() => {
@@ -187,16 +217,19 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   return {
     server,
     http,
+    edge,
     sync(table) {
       upstreams.sync(table);
       pools.sync(table);
+      edge.sync(table);
     },
     listen(port, host) {
       return new Promise<number>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
-          resolve((server.address() as AddressInfo).port);
+          const bound = (server.address() as AddressInfo).port;
+          edge.listenExtras(host, bound).then(() => resolve(bound), reject);
         });
       });
     },
@@ -206,6 +239,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     async close(drainTimeoutMs = 0) {
       clearInterval(sweeper);
       server.close();
+      edge.close();
       http.closeIdleConnections();
       if (drainTimeoutMs > 0) {
         await until(() => pools.totalInFlight() === 0 && upstreams.totalInFlight() === 0, drainTimeoutMs);

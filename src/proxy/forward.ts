@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure } from '../core/json-response.js';
-import type { RoutingTable } from '../membership/cluster.js';
+import type { Route, RoutingTable } from '../membership/cluster.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { requestIdFrom } from './request-id.js';
@@ -24,6 +24,13 @@ export interface ForwardOptions {
   readonly telemetry?: Telemetry;
   /** The request's ring key (`--hash-key`); the seed's x-request-id when not given. */
   readonly key?: (view: RequestView) => number;
+  /** Sends the request over HTTP/2 if the replica is marked so (undefined when it is not). */
+  readonly viaH2?: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    headers: Record<string, string | string[]>,
+  ) => Promise<void> | undefined;
 }
 
 /** The request body, streamed, cut off with a 413 once it passes `limit` bytes. */
@@ -37,9 +44,9 @@ async function* limited(req: IncomingMessage, limit: number): AsyncGenerator<Buf
   }
 }
 
-const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+export const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 /** Failures that happen before the replica has seen the request, so trying another one is safe. */
-const UNREACHABLE = new Set([
+export const UNREACHABLE = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
@@ -81,6 +88,7 @@ export async function forward(
     return '(none)';
   }
   const headers = upstreamRequestHeaders(req.headers, req.socket.remoteAddress, options.trustForwarded);
+  if ((req.socket as { encrypted?: boolean }).encrypted) headers['x-forwarded-proto'] = 'https';
   let path = req.url ?? '/';
   // An absolute-form target (`GET http://host/x`) is sent on in origin form with its own host, so
   // that the replica never sees two different hosts for one request.
@@ -110,6 +118,8 @@ export async function forward(
       return '(none)';
     }
     const route = table.routes[index]!;
+    const viaH2 = options.viaH2?.(req, res, route, headers);
+    if (viaH2) return viaH2.then(() => route.name);
     if (attempt > 0) options.telemetry?.retry();
     // In flight on this replica until its reply is streamed: bounded-load rings read these counts.
     table.loads[index]!++;

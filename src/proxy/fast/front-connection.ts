@@ -96,6 +96,11 @@ export class FrontConnection {
     return this.#socket.remoteAddress;
   }
 
+  /** Whether the client connection is TLS (a `tls.TLSSocket`). */
+  get encrypted(): boolean {
+    return (this.#socket as { encrypted?: boolean }).encrypted === true;
+  }
+
   /**
    * Whether the head has been awaited longer than the headers timeout allows: a client dribbling a
    * byte at a time keeps resetting an idle timer, so the deadline counts from the first byte.
@@ -337,7 +342,7 @@ class ProxiedRequest implements Exchange, RequestView {
     const client = this.#front.remoteAddress ?? '';
     out += `x-forwarded-for: ${forwardedFor ? `${forwardedFor}, ${client}` : client}\r\n`;
     if (host !== undefined) out += `x-forwarded-host: ${host}\r\n`;
-    return `${out}x-forwarded-proto: http\r\n\r\n`;
+    return `${out}x-forwarded-proto: ${this.#front.encrypted ? 'https' : 'http'}\r\n\r\n`;
   }
 
   #dispatch(): void {
