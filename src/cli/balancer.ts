@@ -21,6 +21,7 @@ import { ringFactory } from '../ring/registry.js';
 import type { BuildRing } from '../ring/ring.js';
 import { ringSettingsOf, type Config } from './config.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
+import { createSharedMembership } from './shared-membership-factory.js';
 
 export interface Balancer {
   readonly port: number;
@@ -85,10 +86,12 @@ export interface ControlPlane {
 export function createControlPlane(
   config: Config,
   logger: Logger,
-  provider: Provider = createProvider(config, logger),
+  given?: Provider,
   drain?: (origin: string) => Promise<void>,
 ): ControlPlane {
   const ring = ringFromConfig(config);
+  const shared = config.membership === 'etcd' ? createSharedMembership(config, logger) : undefined;
+  const provider: Provider = given ?? shared?.provider ?? createProvider(config, logger);
   const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath);
   const ops = createOps({
     metrics: config.metrics,
@@ -128,6 +131,8 @@ export function createControlPlane(
     onCheck: (target, failure) => ops.checks.record(target.name, failure),
   });
   const ringControl = new RingControl(cluster, ringSettingsOf(config));
+  const sharedMembership = shared?.attach(cluster, ring.capacity, config);
+  const membership = sharedMembership ?? cluster;
   let reconciler: NodeJS.Timeout | undefined;
   return {
     cluster,
@@ -147,13 +152,14 @@ export function createControlPlane(
       if (isOpsPath(pathname, ops.endpoints)) return handleOps(req, res, pathname, ops.endpoints);
       if (pathname === RING_PATH) return handleRing(req, res, ringControl);
       if (pathname === '/rep') res.setHeader('x-ringlb-provider', providerStatusHeader(provider));
-      await handleControl(req, res, pathname, cluster);
+      await handleControl(req, res, pathname, membership);
     },
     async start() {
+      if (sharedMembership) await sharedMembership.start();
       // Replicas left running by an earlier balancer of this cluster count toward the ones wanted.
-      if (provider.discover) await cluster.adopt(await provider.discover());
+      else if (provider.discover) await cluster.adopt(await provider.discover());
       const missing = config.replicas - cluster.names().length;
-      if (missing > 0) await cluster.add({ n: missing, hostnames: [] });
+      if (missing > 0 && !sharedMembership) await cluster.add({ n: missing, hostnames: [] });
       heartbeat.start();
       reconciler = setInterval(() => void cluster.reconcile(), 2_000);
       reconciler.unref();
@@ -163,6 +169,7 @@ export function createControlPlane(
       heartbeat.stop();
       ops.close();
       await cluster.close();
+      await sharedMembership?.close();
       await probe.close();
     },
   };

@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'ERR_REPLICA_START'
   | 'ERR_SHUTTING_DOWN'
   | 'ERR_INVALID_CONFIG'
-  | 'ERR_UNAUTHORIZED';
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_STORE_UNAVAILABLE';
 
 export class RinglbError extends Error {
   readonly code: ErrorCode;
