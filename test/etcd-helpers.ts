@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -194,5 +194,3 @@ export async function routeOf(url: string, key: string): Promise<string> {
   const response = await fetch(`${url}/home`, { headers: { 'x-request-id': key } });
   return `${response.status} ${await response.text()}`;
 }
-
-export { spawnSync };

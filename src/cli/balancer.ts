@@ -152,6 +152,9 @@ export function createControlPlane(
       if (isOpsPath(pathname, ops.endpoints)) return handleOps(req, res, pathname, ops.endpoints);
       if (pathname === RING_PATH) return handleRing(req, res, ringControl);
       if (pathname === '/rep') res.setHeader('x-ringlb-provider', providerStatusHeader(provider));
+      if (pathname === '/rep' && sharedMembership) {
+        res.setHeader('x-ringlb-membership', sharedMembership.leader ? 'etcd; leader' : 'etcd; follower');
+      }
       await handleControl(req, res, pathname, membership);
     },
     async start() {
