@@ -90,7 +90,7 @@ export class EtcdCluster {
       'etcd to be healthy',
       async () => {
         for (const member of this.members.filter((m) => m.process)) {
-          const ok = await fetch(`${member.client}/health`)
+          const ok = await fetch(`${member.client}/health`, { signal: AbortSignal.timeout(1_000) })
             .then((r) => r.json() as Promise<{ health?: string }>)
             .then((body) => body.health === 'true')
             .catch(() => false);
