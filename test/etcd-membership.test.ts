@@ -122,6 +122,14 @@ describe.skipIf(!available)('shared membership through etcd', () => {
       'Server 7',
     ]);
     await waitFor('seven replica processes', () => (markedReplicaPids().length === 7 ? true : undefined));
+    // Ring settings belong to the cluster: no instance may route with others, nor change them alone.
+    await expect(
+      startInstance(etcd.endpoints, clusterOf(a!), '--replicas', '3', '--ring', 'maglev'),
+    ).rejects.toThrow(/exited with 1/);
+    const put = await call(`${a!.url}/ring`, { method: 'PUT', json: { algorithm: 'maglev' } });
+    expect(put.status).toBe(409);
+    expect(put.body.message).toMatch(/shared by the cluster/);
+    expect((await call(`${a!.url}/ring`)).body.message.algorithm).toBe('classic');
   }, 60_000);
 
   it('a SIGKILLed leader is replaced, its replicas adopted, not duplicated nor orphaned', async () => {

@@ -131,7 +131,7 @@ export function createControlPlane(
     onCheck: (target, failure) => ops.checks.record(target.name, failure),
   });
   const ringControl = new RingControl(cluster, ringSettingsOf(config));
-  const sharedMembership = shared?.attach(cluster, ring.capacity, config);
+  const sharedMembership = shared?.attach(cluster, ring.capacity);
   const membership = sharedMembership ?? cluster;
   let reconciler: NodeJS.Timeout | undefined;
   return {
@@ -150,6 +150,10 @@ export function createControlPlane(
         return;
       }
       if (isOpsPath(pathname, ops.endpoints)) return handleOps(req, res, pathname, ops.endpoints);
+      if (pathname === RING_PATH && sharedMembership && req.method === 'PUT') {
+        req.resume();
+        return sendFailure(res, sharedRingError());
+      }
       if (pathname === RING_PATH) return handleRing(req, res, ringControl);
       if (pathname === '/rep') res.setHeader('x-ringlb-provider', providerStatusHeader(provider));
       if (pathname === '/rep' && sharedMembership) {
@@ -176,6 +180,17 @@ export function createControlPlane(
       await probe.close();
     },
   };
+}
+
+/** `PUT /ring` in shared membership: one instance changing alone would route differently. */
+function sharedRingError(): RinglbError {
+  return new RinglbError(
+    'ERR_SHARED_SETTING',
+    seedMessage(
+      'the ring settings are shared by the cluster (--membership etcd); they cannot change on one instance',
+    ),
+    409,
+  );
 }
 
 /** An HTTP server for the balancer's own endpoints only (the admin listener). */

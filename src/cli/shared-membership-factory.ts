@@ -5,7 +5,7 @@ import { SharedMembership } from '../membership/shared-membership.js';
 import { SharedProvider } from '../membership/shared-provider.js';
 import { EtcdStore } from '../membership/store/etcd-store.js';
 import { DetachedProcessProvider } from '../providers/detached-process-provider.js';
-import type { Config } from './config.js';
+import { ringSettingsOf, type Config } from './config.js';
 
 /**
  * `--membership etcd`: the store, the provider that starts replicas only while this instance leads,
@@ -20,14 +20,15 @@ export function createSharedMembership(config: Config, logger: Logger) {
   );
   return {
     provider,
-    attach(cluster: Cluster, capacity: number, settings: Pick<Config, 'replicas' | 'etcdLeaseTtl'>) {
+    attach(cluster: Cluster, capacity: number) {
       return new SharedMembership({
         store,
         provider,
         cluster,
         capacity,
-        initialReplicas: settings.replicas,
-        leaseTtlSeconds: settings.etcdLeaseTtl,
+        initialReplicas: config.replicas,
+        leaseTtlSeconds: config.etcdLeaseTtl,
+        ring: ringSettingsOf(config),
         logger,
       });
     },

@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'ERR_SHUTTING_DOWN'
   | 'ERR_INVALID_CONFIG'
   | 'ERR_UNAUTHORIZED'
-  | 'ERR_STORE_UNAVAILABLE';
+  | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_SHARED_SETTING';
 
 export class RinglbError extends Error {
   readonly code: ErrorCode;

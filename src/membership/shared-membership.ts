@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { planAdd, planRemove, specsOf, type AddRequest, type DesiredSet } from './desired-set.js';
+import type { RingSettings } from '../ring/registry.js';
 import type { Cluster } from './cluster.js';
 import type { SharedProvider } from './shared-provider.js';
 import type { EtcdStore, StoredDesired } from './store/etcd-store.js';
@@ -14,6 +15,8 @@ export interface SharedMembershipOptions {
   readonly initialReplicas: number;
   /** Lease of the leader: how long the cluster may go without a reconciler after the leader dies. */
   readonly leaseTtlSeconds: number;
+  /** This instance's ring settings: they must be the cluster's, or keys would route differently. */
+  readonly ring: RingSettings;
   readonly logger: Logger;
 }
 
@@ -38,6 +41,12 @@ export class SharedMembership {
 
   async start(): Promise<void> {
     const { store, provider, cluster, logger } = this.#options;
+    const ring = await store.claimRing(this.#options.ring);
+    if (JSON.stringify(ring) !== JSON.stringify(this.#options.ring)) {
+      throw new Error(
+        `the cluster's ring settings are ${JSON.stringify(ring)}, this instance's ${JSON.stringify(this.#options.ring)}: start it with the cluster's, or every instance would route keys differently`,
+      );
+    }
     const initial = await store.updateDesired(
       (current) =>
         current ??

@@ -1,6 +1,7 @@
 import { Etcd3, type Campaign, type IKeyValue } from 'etcd3';
 import type { Logger } from 'pino';
 import { RinglbError, seedMessage } from '../../core/errors.js';
+import type { RingSettings } from '../../ring/registry.js';
 import type { DesiredSet } from '../desired-set.js';
 import { decodeDesired, decodeRegistryEntry, encodeDesired, type RegistryEntry } from './encoding.js';
 
@@ -75,6 +76,25 @@ export class EtcdStore {
       seedMessage('membership store unavailable: too many concurrent changes, try again'),
       503,
     );
+  }
+
+  /**
+   * The ring settings of the cluster: the first instance's are stored (a transaction, so one wins);
+   * every instance gets the stored ones back, to refuse to route differently.
+   */
+  async claimRing(settings: RingSettings): Promise<RingSettings> {
+    const key = `${this.#prefix}ring`;
+    const result = await this.#call(
+      this.#client
+        .if(key, 'Create', '==', 0)
+        .then(this.#client.put(key).value(JSON.stringify(settings)))
+        .else(this.#client.get(key))
+        .commit(),
+    );
+    if (result.succeeded) return settings;
+    const kv = result.responses[0]?.response_range?.kvs[0];
+    if (!kv) throw new Error('the stored ring settings vanished while being read');
+    return JSON.parse(kv.value.toString()) as RingSettings;
   }
 
   async readRegistry(): Promise<Map<string, RegistryEntry>> {
