@@ -22,6 +22,7 @@ import type { BuildRing } from '../ring/ring.js';
 import { ringSettingsOf, type Config } from './config.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
 import { isH2Origin, protocolsFromConfig } from './protocols.js';
+import { createSharedMembership } from './shared-membership-factory.js';
 
 export interface Balancer {
   readonly port: number;
@@ -88,10 +89,12 @@ export interface ControlPlane {
 export function createControlPlane(
   config: Config,
   logger: Logger,
-  provider: Provider = createProvider(config, logger),
+  given?: Provider,
   drain?: (origin: string) => Promise<void>,
 ): ControlPlane {
   const ring = ringFromConfig(config);
+  const shared = config.membership === 'etcd' ? createSharedMembership(config, logger) : undefined;
+  const provider: Provider = given ?? shared?.provider ?? createProvider(config, logger);
   const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath, isH2Origin(config));
   const ops = createOps({
     metrics: config.metrics,
@@ -131,6 +134,8 @@ export function createControlPlane(
     onCheck: (target, failure) => ops.checks.record(target.name, failure),
   });
   const ringControl = new RingControl(cluster, ringSettingsOf(config));
+  const sharedMembership = shared?.attach(cluster, ring.capacity);
+  const membership = sharedMembership ?? cluster;
   let reconciler: NodeJS.Timeout | undefined;
   return {
     cluster,
@@ -148,15 +153,23 @@ export function createControlPlane(
         return;
       }
       if (isOpsPath(pathname, ops.endpoints)) return handleOps(req, res, pathname, ops.endpoints);
+      if (pathname === RING_PATH && sharedMembership && req.method === 'PUT') {
+        req.resume();
+        return sendFailure(res, sharedRingError());
+      }
       if (pathname === RING_PATH) return handleRing(req, res, ringControl);
       if (pathname === '/rep') res.setHeader('x-ringlb-provider', providerStatusHeader(provider));
-      await handleControl(req, res, pathname, cluster);
+      if (pathname === '/rep' && sharedMembership) {
+        res.setHeader('x-ringlb-membership', sharedMembership.leader ? 'etcd; leader' : 'etcd; follower');
+      }
+      await handleControl(req, res, pathname, membership);
     },
     async start() {
+      if (sharedMembership) await sharedMembership.start();
       // Replicas left running by an earlier balancer of this cluster count toward the ones wanted.
-      if (provider.discover) await cluster.adopt(await provider.discover());
+      else if (provider.discover) await cluster.adopt(await provider.discover());
       const missing = config.replicas - cluster.names().length;
-      if (missing > 0) await cluster.add({ n: missing, hostnames: [] });
+      if (missing > 0 && !sharedMembership) await cluster.add({ n: missing, hostnames: [] });
       heartbeat.start();
       reconciler = setInterval(() => void cluster.reconcile(), 2_000);
       reconciler.unref();
@@ -166,9 +179,21 @@ export function createControlPlane(
       heartbeat.stop();
       ops.close();
       await cluster.close();
+      await sharedMembership?.close();
       await probe.close();
     },
   };
+}
+
+/** `PUT /ring` in shared membership: one instance changing alone would route differently. */
+function sharedRingError(): RinglbError {
+  return new RinglbError(
+    'ERR_SHARED_SETTING',
+    seedMessage(
+      'the ring settings are shared by the cluster (--membership etcd); they cannot change on one instance',
+    ),
+    409,
+  );
 }
 
 /** An HTTP server for the balancer's own endpoints only (the admin listener). */

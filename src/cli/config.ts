@@ -64,6 +64,11 @@ export const configSchema = z
     upstreamTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     provider: z.enum(['process', 'docker', 'static']).default('process'),
+    membership: z.enum(['local', 'etcd']).default('local'),
+    etcdEndpoints: z
+      .array(z.url({ protocol: /^https?$/, error: 'each etcd endpoint must be an http:// URL' }))
+      .default([]),
+    etcdLeaseTtl: z.number().int().min(2).max(60).default(3),
     dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
     dockerImage: z.string().min(1).default('ringlb:latest'),
     dockerNetwork: z
@@ -123,6 +128,14 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['adminTokenFile'], message: (error as Error).message });
       return z.NEVER;
     }
+  })
+  .refine((c) => c.membership !== 'etcd' || c.etcdEndpoints.length > 0, {
+    error: '--membership etcd needs --etcd-endpoints URL,URL,...',
+    path: ['etcdEndpoints'],
+  })
+  .refine((c) => c.membership !== 'etcd' || c.provider === 'process', {
+    error: '--membership etcd works with --provider process only, for now',
+    path: ['membership'],
   })
   .refine((c) => c.provider !== 'static' || c.backends.length > 0, {
     error: 'the static provider needs --backends URL,URL,...',
@@ -381,6 +394,27 @@ export const SETTINGS: readonly Setting[] = [
     env: 'RINGLB_PROVIDER',
     kind: 'string',
     help: 'where replicas run: process (local child processes, default), docker (containers) or static (--backends)',
+  },
+  {
+    key: 'membership',
+    flag: 'membership',
+    env: 'RINGLB_MEMBERSHIP',
+    kind: 'string',
+    help: 'local (default: this process alone) or etcd (several balancers share one ring through etcd)',
+  },
+  {
+    key: 'etcdEndpoints',
+    flag: 'etcd-endpoints',
+    env: 'RINGLB_ETCD_ENDPOINTS',
+    kind: 'list',
+    help: 'comma-separated etcd client URLs, for --membership etcd (the key prefix is --cluster-name)',
+  },
+  {
+    key: 'etcdLeaseTtl',
+    flag: 'etcd-lease-ttl',
+    env: 'RINGLB_ETCD_LEASE_TTL',
+    kind: 'int',
+    help: 'seconds the cluster may go without a leader after the leader dies (default 3)',
   },
   {
     key: 'dockerSocket',

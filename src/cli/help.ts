@@ -11,6 +11,7 @@ Usage:
   ringlb status             show a running balancer's replicas   (ringlb status --help)
   ringlb add [NAME...]      add replicas to a running balancer   (ringlb add --help)
   ringlb rm [NAME...]       remove replicas from it              (ringlb rm --help)
+  ringlb down --etcd-endpoints URL,... --cluster-name NAME   stop a shared cluster's replicas
   ringlb --help | --version
 
 Options for start (flags beat environment variables, which beat the config file):

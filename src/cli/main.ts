@@ -7,6 +7,7 @@ import { clientHelp, isClientCommand, parseClientArgs } from './client-args.js';
 import { runClient } from './client.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { helpText } from './help.js';
+import { runDown } from './down.js';
 import { createLogger } from './logger.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -69,6 +70,10 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     process.exitCode = await runClient(parseClientArgs(command, rest));
+    return;
+  }
+  if (command === 'down') {
+    process.exitCode = await runDown(rest);
     return;
   }
   if (command === 'replica') {

@@ -2,6 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure, sendJson } from '../core/json-response.js';
 import type { Cluster } from '../membership/cluster.js';
+
+/** What the control API changes: the local Cluster, or shared membership through a store. */
+export type Membership = Pick<Cluster, 'add' | 'remove' | 'names'>;
 import { readBody } from './read-body.js';
 import { parseAddBody, parseBodyText, parseRemoveBody } from './validation.js';
 
@@ -16,7 +19,7 @@ export function isControlPath(pathname: string): boolean {
   return Object.hasOwn(ROUTES, pathname);
 }
 
-function replicasBody(cluster: Cluster) {
+function replicasBody(cluster: Membership) {
   const replicas = cluster.names();
   return { message: { N: replicas.length, replicas }, status: 'successful' };
 }
@@ -26,7 +29,7 @@ export async function handleControl(
   req: IncomingMessage,
   res: ServerResponse,
   pathname: string,
-  cluster: Cluster,
+  cluster: Membership,
 ): Promise<void> {
   const allowed = ROUTES[pathname]!;
   const method = req.method ?? 'GET';

@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'ERR_REPLICA_START'
   | 'ERR_SHUTTING_DOWN'
   | 'ERR_INVALID_CONFIG'
-  | 'ERR_UNAUTHORIZED';
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_SHARED_SETTING';
 
 export class RinglbError extends Error {
   readonly code: ErrorCode;

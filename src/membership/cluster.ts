@@ -5,7 +5,7 @@ import type { HealthSink, HeartbeatTarget } from '../health/heartbeat.js';
 import type { HeartbeatProbe } from '../health/probe.js';
 import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provider.js';
 import type { BuildRing, Ring } from '../ring/ring.js';
-import { defaultReplicaName, lowestFreeNumber } from './numbering.js';
+import { planAdd, planRemove, specsOf, type AddRequest } from './desired-set.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { movedFraction } from '../ring/moved.js';
 import { buildRoutingTable } from './routing-table.js';
@@ -71,10 +71,7 @@ export interface EjectionPolicy {
 const DEFAULT_EJECTION: EjectionPolicy = { maxShare: 0.5, baseMs: 5_000, rise: 2, intervalMs: 500 };
 const FLAP_WINDOW_MS = 60_000;
 
-export interface AddRequest {
-  readonly n: number;
-  readonly hostnames: readonly string[];
-}
+export type { AddRequest } from './desired-set.js';
 
 /**
  * Owns membership: the replicas the user wants (names and numbers), their states, and the ring built
@@ -135,44 +132,11 @@ export class Cluster implements HealthSink {
   add(request: AddRequest): Promise<number> {
     return this.#queue.run(async () => {
       this.#assertOpen();
-      const taken = new Set(this.#replicas.keys());
-      const seen = new Set<string>();
-      for (const name of request.hostnames) {
-        const problem = this.#options.provider.nameProblem?.(name);
-        if (problem) throw new RinglbError('ERR_INVALID_BODY', seedMessage(problem));
-        if (taken.has(name) || seen.has(name)) {
-          throw new RinglbError(
-            'ERR_DUPLICATE_HOSTNAME',
-            seedMessage(`hostname '${name}' is already in use`),
-          );
-        }
-        seen.add(name);
-      }
-      const room = this.#options.capacity - this.#replicas.size;
-      if (request.n > room) {
-        throw new RinglbError(
-          'ERR_RING_FULL',
-          seedMessage(
-            `cannot add ${request.n} replicas: the ring holds at most ${this.#options.capacity} and has ${this.#replicas.size}`,
-          ),
-        );
-      }
-      const numbers = new Set([...this.#replicas.values()].map((r) => r.spec.number));
-      const specs: ReplicaSpec[] = [];
-      for (let k = 0; k < request.n; k++) {
-        const number = lowestFreeNumber(numbers);
-        numbers.add(number);
-        const generated = k >= request.hostnames.length;
-        const name = generated ? defaultReplicaName(number) : request.hostnames[k]!;
-        if (generated && (taken.has(name) || seen.has(name))) {
-          throw new RinglbError(
-            'ERR_DUPLICATE_HOSTNAME',
-            seedMessage(`hostname '${name}' is already in use`),
-          );
-        }
-        seen.add(name);
-        specs.push({ number, name });
-      }
+      const current = new Map([...this.#replicas.values()].map((r) => [r.spec.name, r.spec.number]));
+      const next = planAdd(current, request, this.#options.capacity, (name) =>
+        this.#options.provider.nameProblem?.(name),
+      );
+      const specs = specsOf(next).filter((spec) => !current.has(spec.name));
       const records = specs.map((spec) => this.#newRecord(spec));
       const started = await Promise.allSettled(records.map((record) => this.#launch(record)));
       const failure = started.find((result) => result.status === 'rejected');
@@ -203,27 +167,9 @@ export class Cluster implements HealthSink {
   remove(n: number, hostnames: readonly string[]): Promise<number> {
     return this.#queue.run(async () => {
       this.#assertOpen();
-      const chosen = new Set<string>();
-      for (const name of hostnames) {
-        if (!this.#replicas.has(name)) {
-          throw new RinglbError('ERR_UNKNOWN_HOSTNAME', seedMessage(`hostname '${name}' is not a replica`));
-        }
-        if (chosen.has(name)) {
-          throw new RinglbError('ERR_DUPLICATE_HOSTNAME', seedMessage(`hostname '${name}' is listed twice`));
-        }
-        chosen.add(name);
-      }
-      if (n > this.#replicas.size) {
-        throw new RinglbError(
-          'ERR_TOO_MANY_REMOVALS',
-          seedMessage(`cannot remove ${n} replicas: there are only ${this.#replicas.size}`),
-        );
-      }
-      const rest = [...this.#replicas.keys()].filter((name) => !chosen.has(name));
-      while (chosen.size < n) {
-        const [name] = rest.splice(Math.floor(Math.random() * rest.length), 1);
-        chosen.add(name!);
-      }
+      const current = new Map([...this.#replicas.values()].map((r) => [r.spec.name, r.spec.number]));
+      const next = planRemove(current, n, hostnames);
+      const chosen = [...current.keys()].filter((name) => !next.has(name));
       // Out of the ring first, so no new request reaches a replica that is being stopped.
       const removed = new Map<string, ReplicaRecord>();
       for (const name of chosen) {
@@ -267,6 +213,41 @@ export class Cluster implements HealthSink {
         this.#options = previous;
         throw error;
       }
+    });
+  }
+
+  /**
+   * Makes the replicas wanted exactly `specs` (shared membership: the set comes from the store).
+   * Replicas no longer wanted leave the ring and are stopped; new ones are started, and one that
+   * fails to start is down and replaced like any failure rather than failing the whole change.
+   * Resolves with the fraction of the key space that moved.
+   */
+  applyDesired(specs: readonly ReplicaSpec[]): Promise<number> {
+    return this.#queue.run(async () => {
+      if (this.#closed) return 0;
+      const before = this.#table.ring;
+      const wanted = new Map(specs.map((spec) => [spec.name, spec.number]));
+      const leaving = [...this.#replicas.values()].filter((r) => wanted.get(r.spec.name) !== r.spec.number);
+      for (const record of leaving) {
+        this.#setState(record, 'draining', 'no longer wanted by the cluster');
+        this.#replicas.delete(record.spec.name);
+      }
+      if (leaving.length > 0) this.#rebuild('replicas removed from the cluster');
+      const drain = this.#options.drain;
+      if (drain) await Promise.all(leaving.map((r) => (r.running ? drain(r.running.origin) : undefined)));
+      await Promise.all(leaving.map((r) => this.#options.provider.stop(r.spec.name)));
+      for (const record of leaving) this.#setState(record, undefined, 'stopped');
+      const joining = specs.filter((spec) => !this.#replicas.has(spec.name)).map((s) => this.#newRecord(s));
+      const started = await Promise.allSettled(joining.map((record) => this.#launch(record)));
+      started.forEach((result, i) => {
+        const record = joining[i]!;
+        if (result.status === 'fulfilled' || this.#replicas.get(record.spec.name) !== record) return;
+        this.#setState(record, 'down', `start failed: ${(result.reason as Error).message}`);
+        record.failedAt = Date.now();
+        this.#scheduleReplace(record, 500);
+      });
+      if (joining.length > 0) this.#rebuild('replicas added to the cluster');
+      return movedFraction(before, this.#table.ring);
     });
   }
 

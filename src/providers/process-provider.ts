@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Provider, ReplicaSpec, RunningReplica } from './provider.js';
 
 /** The compiled replica entry; from TypeScript sources (tests) it is the built copy under dist/. */
-function replicaEntry(): string {
+export function replicaEntry(): string {
   const compiled = fileURLToPath(new URL('../replica/entry.js', import.meta.url));
   if (existsSync(compiled)) return compiled;
   const built = fileURLToPath(new URL('../../dist/replica/entry.js', import.meta.url));

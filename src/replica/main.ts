@@ -29,5 +29,6 @@ export function runReplica(env: NodeJS.ProcessEnv = process.env): void {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.on('disconnect', () => process.exit(0));
+  // A detached replica (shared membership) outlives the balancer that started it.
+  if (env.RINGLB_REPLICA_DETACHED !== '1') process.on('disconnect', () => process.exit(0));
 }

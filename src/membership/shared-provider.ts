@@ -1,0 +1,149 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { HeartbeatProbe } from '../health/probe.js';
+import type { DetachedProcessProvider } from '../providers/detached-process-provider.js';
+import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provider.js';
+import type { EtcdStore } from './store/etcd-store.js';
+import type { RegistryEntry } from './store/encoding.js';
+
+/** How long a follower waits for the leader's replacement before checking the replica it knows again. */
+const RECHECK_MS = 1_000;
+const START_TIMEOUT_MS = 15_000;
+
+/**
+ * The provider of one instance in shared membership. The leader starts and stops replicas (detached
+ * processes) and records them in the store's registry; a follower "starts" a replica by waiting for
+ * the registry to show where it runs, and stops nothing. A replica's `instance` is its registry
+ * revision, the same on every instance, so a replacement made by the leader is seen as one everywhere.
+ */
+export class SharedProvider implements Provider {
+  readonly kind = 'process';
+  readonly #local: DetachedProcessProvider;
+  readonly #store: EtcdStore;
+  /** The registry as last seen through the watch. */
+  readonly #registry = new Map<string, RegistryEntry>();
+  /** The run of each replica this instance last handed to the cluster. */
+  readonly #handed = new Map<string, RunningReplica>();
+  readonly #exitListeners: ((replica: RunningReplica, reason: string) => void)[] = [];
+  #leader = false;
+  #closed = false;
+
+  readonly #probe: HeartbeatProbe;
+
+  constructor(local: DetachedProcessProvider, store: EtcdStore, probe: HeartbeatProbe) {
+    this.#local = local;
+    this.#store = store;
+    this.#probe = probe;
+    local.onExit((replica) => {
+      const handed = this.#handed.get(replica.spec.name);
+      if (!this.#leader || !handed) return;
+      for (const listener of this.#exitListeners) listener(handed, 'process exited');
+    });
+  }
+
+  get leader(): boolean {
+    return this.#leader;
+  }
+
+  /** The registry as read at start, then kept current by the store's watch. */
+  setRegistry(name: string, entry: RegistryEntry | undefined): void {
+    if (entry) this.#registry.set(name, entry);
+    else this.#registry.delete(name);
+  }
+
+  registry(): ReadonlyMap<string, RegistryEntry> {
+    return this.#registry;
+  }
+
+  /**
+   * Becomes the reconciler: takes in every registered replica whose process still runs, forgets
+   * entries whose process is gone (the cluster replaces them if still wanted).
+   */
+  async lead(wanted: ReadonlyMap<string, number>): Promise<{ adopted: string[]; gone: string[] }> {
+    this.#leader = true;
+    const adopted: string[] = [];
+    const gone: string[] = [];
+    for (const [name, entry] of this.#registry) {
+      // One that is not wanted any more is adopted only to be stopped by the reconcile loop.
+      const spec = { name, number: wanted.get(name) ?? 0 };
+      if (this.#local.pidOf(name) !== undefined || this.#local.adopt(spec, entry.origin, entry.pid)) {
+        adopted.push(name);
+      } else {
+        gone.push(name);
+        if (!wanted.has(name)) await this.#store.unregister(name).catch(() => undefined);
+      }
+    }
+    return { adopted, gone };
+  }
+
+  /** Leadership lost: this instance stops starting and stopping replicas. */
+  follow(): void {
+    this.#leader = false;
+  }
+
+  async start(spec: ReplicaSpec): Promise<RunningReplica> {
+    const previous = this.#handed.get(spec.name)?.instance ?? 0;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    let recheckedAt = Date.now();
+    while (!this.#closed && Date.now() < deadline) {
+      const entry = this.#registry.get(spec.name);
+      if (this.#leader) {
+        // A registered process this instance has not given up on yet is taken in, not duplicated.
+        if (entry && entry.revision > previous && this.#local.adopt(spec, entry.origin, entry.pid)) {
+          return this.#hand(spec, entry.origin, entry.revision);
+        }
+        const started = await this.#local.start(spec);
+        try {
+          const revision = await this.#store.register(spec.name, started.origin, started.pid);
+          return this.#hand(spec, started.origin, revision);
+        } catch (error) {
+          await this.#local.stop(spec.name, { force: true });
+          throw error;
+        }
+      }
+      if (entry && entry.revision > previous) return this.#hand(spec, entry.origin, entry.revision);
+      // A follower re-checks the run it knows after a while: it may be only its own view that failed.
+      if (entry && Date.now() - recheckedAt > RECHECK_MS) {
+        recheckedAt = Date.now();
+        if ((await this.#probe.check(entry.origin)) === null) {
+          return this.#hand(spec, entry.origin, entry.revision);
+        }
+      }
+      await sleep(25);
+    }
+    throw new Error(`no instance started replica "${spec.name}" within ${START_TIMEOUT_MS} ms`);
+  }
+
+  #hand(spec: ReplicaSpec, origin: string, revision: number): RunningReplica {
+    const replica = { spec, origin, instance: revision };
+    this.#handed.set(spec.name, replica);
+    return replica;
+  }
+
+  async stop(name: string, options: { force?: boolean } = {}): Promise<void> {
+    if (!this.#leader) return;
+    await this.#local.stop(name, options);
+    await this.#store.unregister(name).catch(() => undefined);
+  }
+
+  /** What runs: the leader's own processes; for a follower, what the registry says. */
+  list(): RunningReplica[] {
+    if (this.#leader) {
+      return this.#local.list().map((r) => this.#handed.get(r.spec.name) ?? r);
+    }
+    return [...this.#registry].map(([name, entry]) => {
+      const handed = this.#handed.get(name);
+      return { spec: handed?.spec ?? { name, number: 0 }, origin: entry.origin, instance: entry.revision };
+    });
+  }
+
+  onExit(listener: (replica: RunningReplica, reason: string) => void): void {
+    this.#exitListeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#leader = false;
+    await this.#local.close();
+    await this.#probe.close();
+  }
+}

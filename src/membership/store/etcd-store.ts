@@ -1,0 +1,217 @@
+import { Etcd3, type Campaign, type IKeyValue } from 'etcd3';
+import type { Logger } from 'pino';
+import { RinglbError, seedMessage } from '../../core/errors.js';
+import type { RingSettings } from '../../ring/registry.js';
+import type { DesiredSet } from '../desired-set.js';
+import { decodeDesired, decodeRegistryEntry, encodeDesired, type RegistryEntry } from './encoding.js';
+
+export interface StoredDesired {
+  readonly set: DesiredSet;
+  /** The store's revision of the set: a later one always includes every earlier change. */
+  readonly revision: number;
+}
+
+export interface StoreEvents {
+  desired(state: StoredDesired): void;
+  registry(name: string, entry: RegistryEntry | undefined): void;
+}
+
+/** How long a store call may take before the balancer answers that the store is unavailable. */
+const CALL_TIMEOUT_MS = 2_000;
+const CONFLICT_RETRIES = 20;
+
+/**
+ * Shared membership in etcd, under `/<cluster>/`: `desired` (one JSON value: name → number),
+ * `registry/<name>` (where the replica runs: origin, pid) and `leader` (the election). The desired
+ * set is written by compare-and-swap on the revision read, so concurrent writers never lose an
+ * update nor give one number to two replicas.
+ */
+export class EtcdStore {
+  readonly #client: Etcd3;
+  readonly #prefix: string;
+  readonly #logger: Logger;
+  #campaign: Campaign | undefined;
+  #closed = false;
+
+  constructor(endpoints: readonly string[], cluster: string, logger: Logger) {
+    this.#client = new Etcd3({
+      hosts: [...endpoints],
+      dialTimeout: CALL_TIMEOUT_MS,
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
+    });
+    this.#prefix = `/${cluster}/`;
+    this.#logger = logger;
+  }
+
+  get #desiredKey(): string {
+    return `${this.#prefix}desired`;
+  }
+
+  /** The desired set with its revision, or undefined if no instance has written one yet. */
+  async readDesired(): Promise<StoredDesired | undefined> {
+    const response = await this.#call(this.#client.get(this.#desiredKey).exec());
+    const kv = response.kvs[0];
+    return kv ? { set: decodeDesired(kv.value.toString()), revision: Number(kv.mod_revision) } : undefined;
+  }
+
+  /**
+   * Applies `change` to the set as it is in the store (undefined: none yet) and writes the result
+   * if nobody wrote in between; otherwise reads again and retries. `change` may throw to refuse.
+   */
+  async updateDesired(change: (current: DesiredSet | undefined) => DesiredSet): Promise<StoredDesired> {
+    for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
+      const response = await this.#call(this.#client.get(this.#desiredKey).exec());
+      const kv = response.kvs[0];
+      const next = change(kv ? decodeDesired(kv.value.toString()) : undefined);
+      const txn = kv
+        ? this.#client.if(this.#desiredKey, 'Mod', '==', kv.mod_revision)
+        : this.#client.if(this.#desiredKey, 'Create', '==', 0);
+      const result = await this.#call(
+        txn.then(this.#client.put(this.#desiredKey).value(encodeDesired(next))).commit(),
+      );
+      if (result.succeeded) return { set: next, revision: Number(result.header.revision) };
+    }
+    throw new RinglbError(
+      'ERR_STORE_UNAVAILABLE',
+      seedMessage('membership store unavailable: too many concurrent changes, try again'),
+      503,
+    );
+  }
+
+  /**
+   * The ring settings of the cluster: the first instance's are stored (a transaction, so one wins);
+   * every instance gets the stored ones back, to refuse to route differently.
+   */
+  async claimRing(settings: RingSettings): Promise<RingSettings> {
+    const key = `${this.#prefix}ring`;
+    const result = await this.#call(
+      this.#client
+        .if(key, 'Create', '==', 0)
+        .then(this.#client.put(key).value(JSON.stringify(settings)))
+        .else(this.#client.get(key))
+        .commit(),
+    );
+    if (result.succeeded) return settings;
+    const kv = result.responses[0]?.response_range?.kvs[0];
+    if (!kv) throw new Error('the stored ring settings vanished while being read');
+    return JSON.parse(kv.value.toString()) as RingSettings;
+  }
+
+  async readRegistry(): Promise<Map<string, RegistryEntry>> {
+    const response = await this.#call(this.#client.getAll().prefix(this.#registryPrefix).exec());
+    const entries = new Map<string, RegistryEntry>();
+    for (const kv of response.kvs) {
+      const entry = decodeRegistryEntry(kv.value.toString(), Number(kv.mod_revision));
+      if (entry) entries.set(kv.key.toString().slice(this.#registryPrefix.length), entry);
+    }
+    return entries;
+  }
+
+  /** Records where a replica runs; resolves with the entry's revision. */
+  async register(name: string, origin: string, pid: number): Promise<number> {
+    const value = JSON.stringify({ origin, pid });
+    const response = await this.#call(
+      this.#client
+        .put(this.#registryPrefix + name)
+        .value(value)
+        .exec(),
+    );
+    return Number(response.header.revision);
+  }
+
+  async unregister(name: string): Promise<void> {
+    await this.#call(
+      this.#client
+        .delete()
+        .key(this.#registryPrefix + name)
+        .exec(),
+    );
+  }
+
+  /** Removes everything of this cluster (`ringlb down`). */
+  async clear(): Promise<void> {
+    await this.#call(this.#client.delete().prefix(this.#prefix).exec());
+  }
+
+  /** Reports every change under the prefix after `revision`; the watcher reconnects by itself. */
+  async watch(revision: number, events: StoreEvents): Promise<void> {
+    const watcher = await this.#client
+      .watch()
+      .prefix(this.#prefix)
+      .startRevision(String(revision + 1))
+      .create();
+    const onChange = (kv: IKeyValue, deleted: boolean) => {
+      const key = kv.key.toString();
+      if (key === this.#desiredKey && !deleted) {
+        events.desired({ set: decodeDesired(kv.value.toString()), revision: Number(kv.mod_revision) });
+      } else if (key.startsWith(this.#registryPrefix)) {
+        const name = key.slice(this.#registryPrefix.length);
+        events.registry(
+          name,
+          deleted ? undefined : decodeRegistryEntry(kv.value.toString(), Number(kv.mod_revision)),
+        );
+      }
+    };
+    watcher.on('put', (kv) => onChange(kv, false));
+    watcher.on('delete', (kv) => onChange(kv, true));
+    watcher.on('disconnected', () => this.#logger.warn('membership store: watch disconnected'));
+    watcher.on('connected', () => this.#logger.info('membership store: watch connected'));
+    watcher.on('error', (error) =>
+      this.#logger.warn({ err: error.message }, 'membership store: watch error'),
+    );
+  }
+
+  /**
+   * Campaigns for leadership with a lease of `ttlSeconds`: `elected` when this instance wins,
+   * `lost` when its campaign fails (lease lost, store gone); it then campaigns again.
+   */
+  campaign(id: string, ttlSeconds: number, on: { elected(): void; lost(): void }): void {
+    if (this.#closed) return;
+    const campaign = this.#client.election(`${this.#prefix}leader`, ttlSeconds).campaign(id);
+    this.#campaign = campaign;
+    campaign.on('elected', () => on.elected());
+    campaign.on('error', (error) => {
+      this.#logger.warn({ err: error.message }, 'membership store: campaign failed; campaigning again');
+      on.lost();
+      if (this.#campaign === campaign) {
+        const timer = setTimeout(() => this.campaign(id, ttlSeconds, on), 1_000);
+        timer.unref();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const campaign = this.#campaign;
+    this.#campaign = undefined;
+    if (campaign) await Promise.race([campaign.resign().catch(() => undefined), sleepMs(1_000)]);
+    this.#client.close();
+  }
+
+  get #registryPrefix(): string {
+    return `${this.#prefix}registry/`;
+  }
+
+  /** Every store call: bounded in time, and any failure is the same 503 to the client. */
+  async #call<T>(operation: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${CALL_TIMEOUT_MS} ms`)), CALL_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([operation, timeout]);
+    } catch (error) {
+      throw new RinglbError(
+        'ERR_STORE_UNAVAILABLE',
+        seedMessage(`membership store unavailable: ${(error as Error).message}`),
+        503,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function sleepMs(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
