@@ -4,7 +4,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { flood, Slowloris, type FloodResult } from './hostile-attacks.js';
-import { median, parseWrk, quantile, type LoadResult } from './hostile-requests.js';
+import { median, quantile } from './lib/stats.js';
+import { parseWrk, type LoadResult } from './hostile-requests.js';
 
 /**
  * `npm run bench:hostile`: normal load against `ringlb start --workers 1 --provider static`, measured

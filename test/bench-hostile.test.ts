@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MALFORMED, median, parseWrk } from '../bench/hostile-requests.js';
+import { MALFORMED, parseWrk } from '../bench/hostile-requests.js';
+import { median } from '../bench/lib/stats.js';
 import { readStrictly } from './fuzz/request-stream.js';
 
 /** The pure parts of `npm run bench:hostile`. */

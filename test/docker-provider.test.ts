@@ -7,7 +7,6 @@ import {
   removeCluster,
   TEST_IMAGE,
   uniqueCluster,
-  type ContainerRow,
 } from './docker-helpers.js';
 import { balancer, call, waitFor } from './helpers.js';
 
