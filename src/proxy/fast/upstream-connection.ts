@@ -45,7 +45,6 @@ export class UpstreamConnection {
   #chunked: ChunkedScanner | null = null;
   #headSeen = false;
   #corked = false;
-  #served = 0;
   /** The pool has been told this connection is gone (exactly once). */
   #reported = false;
 
@@ -228,7 +227,6 @@ export class UpstreamConnection {
     this.#headSeen = false;
     this.#body = Body.None;
     this.#chunked = null;
-    this.#served++;
     if (!exchange.abandoned) exchange.onResponseEnd();
     if (this.#draining || (this.#retiring && this.#queue.length === 0)) {
       this.close();
@@ -277,10 +275,5 @@ export class UpstreamConnection {
       exchange.onFailure(new UpstreamError(kind, message, this.#connected, responded));
     });
     this.#onClose(this);
-  }
-
-  /** For tests and stats: responses completed on this connection. */
-  get served(): number {
-    return this.#served;
   }
 }
