@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { sleep } from './lib/net.js';
+import { PacedLoad } from './lib/paced-load.js';
 
 /** What the clients saw in one second of the run (by completion time). */
 export interface Second {
@@ -29,9 +29,7 @@ export class LoadGenerator {
   readonly failures = new Map<string, number>();
   #pool: Pool;
   #startedAt = 0;
-  #stopped = false;
-  #nextSlot = 0;
-  #loops: Promise<void>[] = [];
+  #paced: PacedLoad;
   #slowest = { ms: 0, at: 0, id: 0 };
 
   constructor(readonly options: LoadOptions) {
@@ -42,18 +40,17 @@ export class LoadGenerator {
       bodyTimeout: options.timeoutMs,
       connectTimeout: options.timeoutMs,
     });
+    this.#paced = new PacedLoad(options, () => this.#one());
   }
 
   start(startedAt: number): void {
     this.#startedAt = startedAt;
-    this.#nextSlot = startedAt;
-    for (let i = 0; i < this.options.concurrency; i++) this.#loops.push(this.#loop());
+    this.#paced.start(startedAt);
   }
 
   /** Stops starting requests and waits for those in flight (each bounded by the timeout). */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    await Promise.all(this.#loops);
+    await this.#paced.stop();
     await this.#pool.close();
   }
 
@@ -65,20 +62,6 @@ export class LoadGenerator {
     const index = Math.max(0, Math.floor((now - this.#startedAt) / 1000));
     while (this.seconds.length <= index) this.seconds.push({ ok: 0, failed: 0, latencies: [] });
     return this.seconds[index]!;
-  }
-
-  async #loop(): Promise<void> {
-    const interval = this.options.rate > 0 ? 1000 / this.options.rate : 0;
-    while (!this.#stopped) {
-      if (interval > 0) {
-        const now = performance.timeOrigin + performance.now();
-        const slot = Math.max(this.#nextSlot, now);
-        this.#nextSlot = slot + interval;
-        if (slot - now >= 1) await sleep(slot - now);
-        if (this.#stopped) return;
-      }
-      await this.#one();
-    }
   }
 
   async #one(): Promise<void> {

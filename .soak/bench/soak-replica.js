@@ -1,0 +1,182 @@
+// One replica of the soak run, in a process of its own (so it can be SIGKILLed and SIGSTOPped). It
+// speaks HTTP/1.1 and cleartext HTTP/2 on one port (the first bytes tell which), the way a replica
+// behind an h2c:// backend URL does:
+//   GET  /heartbeat          200, empty
+//   GET  /home               the replica's greeting
+//   GET  /blob?size=N        N bytes of a pattern the client checks (N ≤ 4 MiB)
+//   POST /echo               reads the body; answers {"from","bytes","sha256"} of what it read
+//   POST /soak.Echo/Echo     gRPC unary (HTTP/2): answers the request message back
+//   WebSocket upgrade        echoes every message, prefixed with the replica's name
+// The harness sets a misbehaviour over IPC: `slow` answers every request (not heartbeats) after a
+// delay; `reset` sends the status line and half the body, then resets the connection (or stream).
+import { createHash } from 'node:crypto';
+import { createServer as createHttp1Server } from 'node:http';
+import { constants, createServer as createHttp2Server, } from 'node:http2';
+import { createServer } from 'node:net';
+import { encodeFrame, FrameReader } from '../test/websocket-peer.js';
+import { blobBytes } from './soak-protocol.js';
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+const MAX_BLOB = 4 * 1024 * 1024;
+const BLOB = blobBytes(MAX_BLOB);
+const name = process.env.SOAK_REPLICA_NAME ?? 'soak';
+let mode = { kind: 'normal' };
+function cut(res) {
+    if ('stream' in res)
+        res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    else
+        res.socket?.destroy();
+}
+/** Sends `body` whole, or (in `reset` mode) the head and half of it, then resets. */
+function answer(res, status, headers, body) {
+    const send = () => {
+        if (res.destroyed)
+            return;
+        res.writeHead(status, { ...headers, 'content-length': String(body.length) });
+        if (mode.kind === 'reset') {
+            res.write(body.subarray(0, body.length >> 1));
+            setTimeout(() => cut(res), 5);
+            return;
+        }
+        res.end(body);
+    };
+    if (mode.kind === 'slow')
+        setTimeout(send, mode.delayMs);
+    else
+        send();
+}
+function json(value) {
+    return Buffer.from(JSON.stringify(value));
+}
+function handle(req, res) {
+    const url = new URL(req.url ?? '/', 'http://replica');
+    const method = req.method ?? 'GET';
+    if (url.pathname === '/heartbeat' || url.pathname === '/grpc.health.v1.Health/Check') {
+        req.resume();
+        res.writeHead(200, { 'content-length': '0' });
+        res.end();
+        return;
+    }
+    if (method === 'GET' && url.pathname === '/home') {
+        req.resume();
+        answer(res, 200, { 'content-type': 'application/json' }, json({ message: `Hello from Server: ${name}` }));
+        return;
+    }
+    if (method === 'GET' && url.pathname === '/blob') {
+        req.resume();
+        const size = Number(url.searchParams.get('size') ?? 0);
+        if (!Number.isInteger(size) || size < 0 || size > MAX_BLOB) {
+            answer(res, 400, { 'content-type': 'text/plain' }, Buffer.from('size must be 0..4 MiB'));
+            return;
+        }
+        answer(res, 200, { 'content-type': 'application/octet-stream', 'x-replica': name }, BLOB.subarray(0, size));
+        return;
+    }
+    if (method === 'POST' && (url.pathname === '/echo' || url.pathname === '/soak.Echo/Echo')) {
+        const grpc = url.pathname !== '/echo';
+        const hash = createHash('sha256');
+        const chunks = [];
+        let bytes = 0;
+        req.on('data', (chunk) => {
+            bytes += chunk.length;
+            hash.update(chunk);
+            if (grpc)
+                chunks.push(chunk);
+        });
+        req.on('error', () => undefined);
+        req.on('end', () => {
+            if (!grpc) {
+                answer(res, 200, { 'content-type': 'application/json' }, json({ from: name, bytes, sha256: hash.digest('hex') }));
+                return;
+            }
+            // gRPC: the request's length-prefixed message goes back as it came, then the status trailer.
+            const message = Buffer.concat(chunks);
+            const send = () => {
+                const h2 = res;
+                if (h2.destroyed)
+                    return;
+                h2.writeHead(200, { 'content-type': 'application/grpc' });
+                if (mode.kind === 'reset') {
+                    h2.write(message.subarray(0, message.length >> 1));
+                    setTimeout(() => cut(h2), 5);
+                    return;
+                }
+                h2.addTrailers({ 'grpc-status': '0' });
+                h2.end(message);
+            };
+            if (mode.kind === 'slow')
+                setTimeout(send, mode.delayMs);
+            else
+                send();
+        });
+        return;
+    }
+    req.resume();
+    answer(res, 404, { 'content-type': 'text/plain' }, Buffer.from(`no ${method} ${url.pathname}`));
+}
+const http1 = createHttp1Server(handle);
+http1.keepAliveTimeout = 5_000;
+http1.on('upgrade', (req, socket) => {
+    socket.on('error', () => socket.destroy());
+    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}${GUID}`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`);
+    const reader = new FrameReader();
+    socket.on('data', (chunk) => {
+        for (const frame of reader.push(chunk)) {
+            if (frame.opcode === 0x8) {
+                socket.end(encodeFrame(0x8, frame.payload, false));
+                return;
+            }
+            if (frame.opcode === 0x9) {
+                socket.write(encodeFrame(0xa, frame.payload, false));
+                continue;
+            }
+            const reply = () => socket.write(encodeFrame(0x1, Buffer.from(`${name}:${frame.payload}`), false));
+            if (mode.kind === 'slow')
+                setTimeout(reply, mode.delayMs);
+            else
+                reply();
+        }
+    });
+});
+const http2 = createHttp2Server(handle);
+http2.on('sessionError', () => undefined);
+/** One port for both: a connection that opens with the HTTP/2 preface is HTTP/2. */
+const server = createServer((socket) => {
+    socket.on('error', () => socket.destroy());
+    let head = Buffer.alloc(0);
+    const sniff = (chunk) => {
+        head = Buffer.concat([head, chunk]);
+        const compared = Math.min(head.length, PREFACE.length);
+        const isH2 = head.subarray(0, compared).equals(PREFACE.subarray(0, compared));
+        if (isH2 && head.length < PREFACE.length)
+            return;
+        socket.off('data', sniff);
+        socket.pause();
+        socket.unshift(head);
+        // HTTP/2 reads the unshifted bytes from the paused socket itself; HTTP/1.1 needs it flowing.
+        if (isH2)
+            http2.emit('connection', socket);
+        else {
+            http1.emit('connection', socket);
+            socket.resume();
+        }
+    };
+    socket.on('data', sniff);
+});
+process.on('message', (message) => {
+    if (message?.type === 'mode' && message.mode)
+        mode = message.mode;
+});
+process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));
+const port = Number(process.env.PORT ?? 0);
+server.listen(port, '127.0.0.1', () => {
+    const address = server.address();
+    const actual = typeof address === 'object' && address ? address.port : port;
+    process.send?.({ type: 'listening', port: actual });
+});
+server.on('error', (error) => {
+    process.send?.({ type: 'error', message: error.message });
+    process.exit(1);
+});
