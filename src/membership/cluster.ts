@@ -41,6 +41,16 @@ export interface RoutingTable {
   readonly loads: Int32Array;
 }
 
+/** A change not made: the ring before and after it, and the replicas wanted after it. */
+export interface ChangePreview {
+  readonly before: Ring;
+  readonly after: Ring;
+  /** Every replica wanted after the change, by number (what the real reply's `replicas` lists). */
+  readonly names: readonly string[];
+  readonly added?: readonly string[];
+  readonly removed?: readonly string[];
+}
+
 export interface ClusterOptions {
   readonly provider: Provider;
   readonly buildRing: BuildRing;
@@ -190,6 +200,77 @@ export class Cluster implements HealthSink {
     });
   }
 
+  /** What `add` would do, on the membership as it is once earlier changes are done; changes nothing. */
+  previewAdd(request: AddRequest): Promise<ChangePreview> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      const current = this.#desired();
+      const next = planAdd(current, request, this.#options.capacity, (name) =>
+        this.#options.provider.nameProblem?.(name),
+      );
+      const added = specsOf(next).filter((spec) => !current.has(spec.name));
+      // A new replica joins the ring once healthy; an add that cannot start one fails whole.
+      // Not started yet, so no origin: the ring places a replica by name and number only.
+      const joining = added.map((spec) => ({ name: spec.name, number: spec.number, origin: '' }));
+      return this.#preview(this.#options.buildRing, [...this.#routes(), ...joining], specsOf(next), {
+        added: added.map((spec) => spec.name),
+      });
+    });
+  }
+
+  /**
+   * What `remove` would do. Replicas not named are chosen at random now and listed in `removed`;
+   * the real call chooses afresh, so only a removal by name is previewed exactly.
+   */
+  previewRemove(n: number, hostnames: readonly string[]): Promise<ChangePreview> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      const current = this.#desired();
+      const next = planRemove(current, n, hostnames);
+      const removed = [...current.keys()].filter((name) => !next.has(name));
+      const routes = this.#routes().filter((route) => next.has(route.name));
+      return this.#preview(this.#options.buildRing, routes, specsOf(next), { removed });
+    });
+  }
+
+  /** What `useRing` would do; refused like `useRing` when the replicas do not fit. */
+  previewRing(ring: { buildRing: BuildRing; capacity: number }): Promise<ChangePreview> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      this.#assertFits(ring.capacity);
+      return this.#preview(
+        ring.buildRing,
+        this.#routes(),
+        this.#records().map((r) => r.spec),
+        {},
+      );
+    });
+  }
+
+  #preview(
+    buildRing: BuildRing,
+    routes: readonly Route[],
+    wanted: readonly ReplicaSpec[],
+    names: { added?: string[]; removed?: string[] },
+  ): ChangePreview {
+    const { ring: after } = buildRoutingTable(buildRing, routes);
+    return { before: this.#table.ring, after, names: wanted.map((spec) => spec.name), ...names };
+  }
+
+  /** The replicas wanted, name → number. */
+  #desired(): Map<string, number> {
+    return new Map([...this.#replicas.values()].map((r) => [r.spec.name, r.spec.number]));
+  }
+
+  #assertFits(capacity: number): void {
+    if (this.#replicas.size > capacity) {
+      throw new RinglbError(
+        'ERR_RING_FULL',
+        seedMessage(`that ring holds at most ${capacity} replicas and there are ${this.#replicas.size}`),
+      );
+    }
+  }
+
   /**
    * Switches the ring algorithm or its settings live: the new ring is built and swapped in whole.
    * Resolves with the fraction of the key space that moved; refused if the replicas do not fit.
@@ -197,14 +278,7 @@ export class Cluster implements HealthSink {
   useRing(ring: { buildRing: BuildRing; capacity: number }): Promise<number> {
     return this.#queue.run(async () => {
       this.#assertOpen();
-      if (this.#replicas.size > ring.capacity) {
-        throw new RinglbError(
-          'ERR_RING_FULL',
-          seedMessage(
-            `that ring holds at most ${ring.capacity} replicas and there are ${this.#replicas.size}`,
-          ),
-        );
-      }
+      this.#assertFits(ring.capacity);
       const previous = this.#options;
       this.#options = { ...previous, buildRing: ring.buildRing, capacity: ring.capacity };
       try {
@@ -480,12 +554,17 @@ export class Cluster implements HealthSink {
     return [...this.#replicas.values()].sort((a, b) => a.spec.number - b.spec.number);
   }
 
+  /** The routes of the healthy replicas: what the ring is built from. */
+  #routes(): Route[] {
+    return this.#records()
+      .filter((r) => r.state === 'healthy' && r.running)
+      .map((r) => ({ name: r.spec.name, number: r.spec.number, origin: r.running!.origin }));
+  }
+
   /** Builds and swaps in the ring of the healthy replicas; returns the fraction of keys that moved. */
   #rebuild(reason: string): number {
     const before = this.#table.ring;
-    const routes = this.#records()
-      .filter((r) => r.state === 'healthy' && r.running)
-      .map((r) => ({ name: r.spec.name, number: r.spec.number, origin: r.running!.origin }));
+    const routes = this.#routes();
     this.#table = buildRoutingTable(this.#options.buildRing, routes);
     const moved = movedFraction(before, this.#table.ring);
     this.#options.telemetry?.membershipChange(reason, moved);
