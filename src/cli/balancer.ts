@@ -131,6 +131,7 @@ export function createControlPlane(
   const heartbeat = new Heartbeat(cluster, probe, {
     intervalMs: config.heartbeatIntervalMs,
     threshold: config.heartbeatThreshold,
+    rise: config.heartbeatRise,
     onCheck: (target, failure) => ops.checks.record(target.name, failure),
   });
   const ringControl = new RingControl(cluster, ringSettingsOf(config));

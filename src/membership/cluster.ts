@@ -11,7 +11,8 @@ import { movedFraction } from '../ring/moved.js';
 import { buildRoutingTable } from './routing-table.js';
 import { SerialQueue } from './serial-queue.js';
 
-export type ReplicaState = 'starting' | 'healthy' | 'ejected' | 'down' | 'draining';
+import type { ReplicaState } from '../ops/telemetry.js';
+export type { ReplicaState } from '../ops/telemetry.js';
 
 interface ReplicaRecord {
   readonly spec: ReplicaSpec;
@@ -284,15 +285,24 @@ export class Cluster implements HealthSink {
   heartbeatTargets(): HeartbeatTarget[] {
     const targets: HeartbeatTarget[] = [];
     for (const record of this.#replicas.values()) {
-      if (record.state === 'healthy' && record.running) {
+      if ((record.state === 'healthy' || record.state === 'unhealthy') && record.running) {
         targets.push({
           name: record.spec.name,
           origin: record.running.origin,
           instance: record.running.instance,
+          ...(record.state === 'unhealthy' ? { unhealthy: true } : {}),
         });
       }
     }
     return targets;
+  }
+
+  /** An unhealthy member answered its heartbeats again: back into the ring. */
+  reportUp(target: HeartbeatTarget): void {
+    const record = this.#replicas.get(target.name);
+    if (!record || record.state !== 'unhealthy' || record.running?.instance !== target.instance) return;
+    this.#setState(record, 'healthy', 'answers its heartbeats again');
+    this.#rebuild(`${target.name} answers again`);
   }
 
   /** A replica failed (heartbeat or process exit): out of the ring at once, then replaced. */
@@ -301,6 +311,12 @@ export class Cluster implements HealthSink {
     const record = this.#replicas.get(name);
     if (!record || record.running?.instance !== target.instance) return;
     if (record.state !== 'healthy' && record.state !== 'ejected') return;
+    if (this.#options.provider.external) {
+      // Nothing to replace: the member stays, out of the ring, until it answers again.
+      this.#setState(record, 'unhealthy', `${reason}; kept and checked until it answers`);
+      this.#rebuild(`${name} unhealthy`);
+      return;
+    }
     const now = Date.now();
     record.failedAt = now;
     record.failures = [...record.failures.filter((t) => now - t < FLAP_WINDOW_MS), now];
@@ -427,10 +443,22 @@ export class Cluster implements HealthSink {
     }
   }
 
-  /** Starts the replica and waits for its first good heartbeat; marks it healthy (ring not rebuilt). */
+  /**
+   * Starts the replica and waits for its first good heartbeat; marks it healthy (ring not rebuilt).
+   * A member whose life is not ours (`provider.external`) gets one heartbeat: if it does not
+   * answer it is unhealthy, kept and checked, rather than a failure.
+   */
   async #launch(record: ReplicaRecord): Promise<void> {
     this.#setState(record, 'starting', record.running ? 'replacing' : 'starting');
     record.running = await this.#options.provider.start(record.spec);
+    if (this.#options.provider.external) {
+      const reason = await this.#options.probe.check(record.running.origin);
+      if (this.#replicas.get(record.spec.name) !== record) return;
+      if (reason === null) this.#setState(record, 'healthy', 'answered its first heartbeat');
+      else
+        this.#setState(record, 'unhealthy', `no answer to its first heartbeat (${reason}); kept and checked`);
+      return;
+    }
     const reason = await this.#awaitHeartbeat(record.running.origin, this.#options.readyTimeoutMs ?? 10_000);
     if (reason !== null) {
       await this.#options.provider.stop(record.spec.name, { force: true });
