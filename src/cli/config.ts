@@ -512,7 +512,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'hash-key',
     env: 'RINGLB_HASH_KEY',
     kind: 'string',
-    help: 'what picks the replica: request-id, header:<name>, cookie:<name>, ip, path, query:<param> (default request-id)',
+    help: 'what picks the replica: request-id, header:<name>, cookie:<name>, ip, path, uri (path and query, nginx $request_uri), query:<param> (default request-id)',
   },
   {
     key: 'tlsCert',
