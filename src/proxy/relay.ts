@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Pool } from 'undici';
 import { sendFailure } from '../core/json-response.js';
@@ -13,12 +13,18 @@ export async function relay(req: IncomingMessage, res: ServerResponse, pool: Poo
   });
   const hasBody =
     req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  // A request from the HTTP/2 front carries pseudo-headers (:path, :authority...), which are no
+  // HTTP/1.1 field names: undici refuses them. Its :authority is the Host.
+  const headers: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(req.headers)) if (name[0] !== ':') headers[name] = value;
+  const authority = req.headers[':authority'];
+  if (headers.host === undefined && typeof authority === 'string') headers.host = authority;
   let response;
   try {
     response = await pool.request({
       path: req.url ?? '/',
       method: (req.method ?? 'GET') as 'GET',
-      headers: upstreamRequestHeaders(req.headers, req.socket.remoteAddress),
+      headers: upstreamRequestHeaders(headers, req.socket.remoteAddress),
       body: hasBody ? req : null,
       signal: aborted.signal,
     });
