@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import { MAIN } from './main-path.js';
 
-export const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+export { MAIN };
 export const running: ChildProcess[] = [];
 
 afterEach(() => {

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAIN } from './cli-process.js';
+import { MAIN } from './main-path.js';
 import { isAlive, waitFor } from './helpers.js';
 
 export const ETCD = '/usr/bin/etcd';
