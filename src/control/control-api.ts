@@ -3,10 +3,13 @@ import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure, sendJson } from '../core/json-response.js';
 import type { Cluster } from '../membership/cluster.js';
 
-/** What the control API changes: the local Cluster, or shared membership through a store. */
-export type Membership = Pick<Cluster, 'add' | 'remove' | 'names'>;
+import { parseControlQuery } from './control-query.js';
+import { previewReply, takePreviewKeys, type KeyOfText } from './preview.js';
 import { readBody } from './read-body.js';
 import { parseAddBody, parseBodyText, parseRemoveBody } from './validation.js';
+
+/** What the control API changes: the local Cluster, or shared membership through a store. */
+export type Membership = Pick<Cluster, 'add' | 'remove' | 'names' | 'previewAdd' | 'previewRemove'>;
 
 /** The seed's control endpoints and the methods each accepts. */
 const ROUTES: Record<string, readonly string[]> = {
@@ -17,6 +20,11 @@ const ROUTES: Record<string, readonly string[]> = {
 
 export function isControlPath(pathname: string): boolean {
   return Object.hasOwn(ROUTES, pathname);
+}
+
+function previewRemoval(cluster: Membership, body: unknown) {
+  const change = parseRemoveBody(body);
+  return cluster.previewRemove(change.n, change.hostnames);
 }
 
 function replicasBody(cluster: Membership) {
@@ -30,6 +38,7 @@ export async function handleControl(
   res: ServerResponse,
   pathname: string,
   cluster: Membership,
+  keyOfText: KeyOfText,
 ): Promise<void> {
   const allowed = ROUTES[pathname]!;
   const method = req.method ?? 'GET';
@@ -42,12 +51,23 @@ export async function handleControl(
         405,
       );
     }
+    const query = parseControlQuery(req.url ?? '/', pathname !== '/rep');
     if (pathname === '/rep') {
       req.resume();
       sendJson(res, 200, replicasBody(cluster));
       return;
     }
-    const body = parseBodyText(await readBody(req));
+    const text = await readBody(req);
+    if (query.dryRun) {
+      const { body, keys } = takePreviewKeys(parseBodyText(text), keyOfText);
+      const preview =
+        pathname === '/add'
+          ? await cluster.previewAdd(parseAddBody(body))
+          : await previewRemoval(cluster, body);
+      sendJson(res, 200, previewReply(preview, keys));
+      return;
+    }
+    const body = parseBodyText(text);
     let moved: number;
     if (pathname === '/add') {
       const change = parseAddBody(body);

@@ -11,7 +11,8 @@ import { movedFraction } from '../ring/moved.js';
 import { buildRoutingTable } from './routing-table.js';
 import { SerialQueue } from './serial-queue.js';
 
-export type ReplicaState = 'starting' | 'healthy' | 'ejected' | 'down' | 'draining';
+import type { ReplicaState } from '../ops/telemetry.js';
+export type { ReplicaState } from '../ops/telemetry.js';
 
 interface ReplicaRecord {
   readonly spec: ReplicaSpec;
@@ -39,6 +40,16 @@ export interface RoutingTable {
   readonly routes: readonly Route[];
   /** In-flight requests per member (indexed like `routes`), kept by the data path. */
   readonly loads: Int32Array;
+}
+
+/** A change not made: the ring before and after it, and the replicas wanted after it. */
+export interface ChangePreview {
+  readonly before: Ring;
+  readonly after: Ring;
+  /** Every replica wanted after the change, by number (what the real reply's `replicas` lists). */
+  readonly names: readonly string[];
+  readonly added?: readonly string[];
+  readonly removed?: readonly string[];
 }
 
 export interface ClusterOptions {
@@ -190,6 +201,77 @@ export class Cluster implements HealthSink {
     });
   }
 
+  /** What `add` would do, on the membership as it is once earlier changes are done; changes nothing. */
+  previewAdd(request: AddRequest): Promise<ChangePreview> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      const current = this.#desired();
+      const next = planAdd(current, request, this.#options.capacity, (name) =>
+        this.#options.provider.nameProblem?.(name),
+      );
+      const added = specsOf(next).filter((spec) => !current.has(spec.name));
+      // A new replica joins the ring once healthy; an add that cannot start one fails whole.
+      // Not started yet, so no origin: the ring places a replica by name and number only.
+      const joining = added.map((spec) => ({ name: spec.name, number: spec.number, origin: '' }));
+      return this.#preview(this.#options.buildRing, [...this.#routes(), ...joining], specsOf(next), {
+        added: added.map((spec) => spec.name),
+      });
+    });
+  }
+
+  /**
+   * What `remove` would do. Replicas not named are chosen at random now and listed in `removed`;
+   * the real call chooses afresh, so only a removal by name is previewed exactly.
+   */
+  previewRemove(n: number, hostnames: readonly string[]): Promise<ChangePreview> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      const current = this.#desired();
+      const next = planRemove(current, n, hostnames);
+      const removed = [...current.keys()].filter((name) => !next.has(name));
+      const routes = this.#routes().filter((route) => next.has(route.name));
+      return this.#preview(this.#options.buildRing, routes, specsOf(next), { removed });
+    });
+  }
+
+  /** What `useRing` would do; refused like `useRing` when the replicas do not fit. */
+  previewRing(ring: { buildRing: BuildRing; capacity: number }): Promise<ChangePreview> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      this.#assertFits(ring.capacity);
+      return this.#preview(
+        ring.buildRing,
+        this.#routes(),
+        this.#records().map((r) => r.spec),
+        {},
+      );
+    });
+  }
+
+  #preview(
+    buildRing: BuildRing,
+    routes: readonly Route[],
+    wanted: readonly ReplicaSpec[],
+    names: { added?: string[]; removed?: string[] },
+  ): ChangePreview {
+    const { ring: after } = buildRoutingTable(buildRing, routes);
+    return { before: this.#table.ring, after, names: wanted.map((spec) => spec.name), ...names };
+  }
+
+  /** The replicas wanted, name → number. */
+  #desired(): Map<string, number> {
+    return new Map([...this.#replicas.values()].map((r) => [r.spec.name, r.spec.number]));
+  }
+
+  #assertFits(capacity: number): void {
+    if (this.#replicas.size > capacity) {
+      throw new RinglbError(
+        'ERR_RING_FULL',
+        seedMessage(`that ring holds at most ${capacity} replicas and there are ${this.#replicas.size}`),
+      );
+    }
+  }
+
   /**
    * Switches the ring algorithm or its settings live: the new ring is built and swapped in whole.
    * Resolves with the fraction of the key space that moved; refused if the replicas do not fit.
@@ -197,14 +279,7 @@ export class Cluster implements HealthSink {
   useRing(ring: { buildRing: BuildRing; capacity: number }): Promise<number> {
     return this.#queue.run(async () => {
       this.#assertOpen();
-      if (this.#replicas.size > ring.capacity) {
-        throw new RinglbError(
-          'ERR_RING_FULL',
-          seedMessage(
-            `that ring holds at most ${ring.capacity} replicas and there are ${this.#replicas.size}`,
-          ),
-        );
-      }
+      this.#assertFits(ring.capacity);
       const previous = this.#options;
       this.#options = { ...previous, buildRing: ring.buildRing, capacity: ring.capacity };
       try {
@@ -284,15 +359,24 @@ export class Cluster implements HealthSink {
   heartbeatTargets(): HeartbeatTarget[] {
     const targets: HeartbeatTarget[] = [];
     for (const record of this.#replicas.values()) {
-      if (record.state === 'healthy' && record.running) {
+      if ((record.state === 'healthy' || record.state === 'unhealthy') && record.running) {
         targets.push({
           name: record.spec.name,
           origin: record.running.origin,
           instance: record.running.instance,
+          ...(record.state === 'unhealthy' ? { unhealthy: true } : {}),
         });
       }
     }
     return targets;
+  }
+
+  /** An unhealthy member answered its heartbeats again: back into the ring. */
+  reportUp(target: HeartbeatTarget): void {
+    const record = this.#replicas.get(target.name);
+    if (!record || record.state !== 'unhealthy' || record.running?.instance !== target.instance) return;
+    this.#setState(record, 'healthy', 'answers its heartbeats again');
+    this.#rebuild(`${target.name} answers again`);
   }
 
   /** A replica failed (heartbeat or process exit): out of the ring at once, then replaced. */
@@ -301,6 +385,12 @@ export class Cluster implements HealthSink {
     const record = this.#replicas.get(name);
     if (!record || record.running?.instance !== target.instance) return;
     if (record.state !== 'healthy' && record.state !== 'ejected') return;
+    if (this.#options.provider.external) {
+      // Nothing to replace: the member stays, out of the ring, until it answers again.
+      this.#setState(record, 'unhealthy', `${reason}; kept and checked until it answers`);
+      this.#rebuild(`${name} unhealthy`);
+      return;
+    }
     const now = Date.now();
     record.failedAt = now;
     record.failures = [...record.failures.filter((t) => now - t < FLAP_WINDOW_MS), now];
@@ -427,10 +517,22 @@ export class Cluster implements HealthSink {
     }
   }
 
-  /** Starts the replica and waits for its first good heartbeat; marks it healthy (ring not rebuilt). */
+  /**
+   * Starts the replica and waits for its first good heartbeat; marks it healthy (ring not rebuilt).
+   * A member whose life is not ours (`provider.external`) gets one heartbeat: if it does not
+   * answer it is unhealthy, kept and checked, rather than a failure.
+   */
   async #launch(record: ReplicaRecord): Promise<void> {
     this.#setState(record, 'starting', record.running ? 'replacing' : 'starting');
     record.running = await this.#options.provider.start(record.spec);
+    if (this.#options.provider.external) {
+      const reason = await this.#options.probe.check(record.running.origin);
+      if (this.#replicas.get(record.spec.name) !== record) return;
+      if (reason === null) this.#setState(record, 'healthy', 'answered its first heartbeat');
+      else
+        this.#setState(record, 'unhealthy', `no answer to its first heartbeat (${reason}); kept and checked`);
+      return;
+    }
     const reason = await this.#awaitHeartbeat(record.running.origin, this.#options.readyTimeoutMs ?? 10_000);
     if (reason !== null) {
       await this.#options.provider.stop(record.spec.name, { force: true });
@@ -480,12 +582,17 @@ export class Cluster implements HealthSink {
     return [...this.#replicas.values()].sort((a, b) => a.spec.number - b.spec.number);
   }
 
+  /** The routes of the healthy replicas: what the ring is built from. */
+  #routes(): Route[] {
+    return this.#records()
+      .filter((r) => r.state === 'healthy' && r.running)
+      .map((r) => ({ name: r.spec.name, number: r.spec.number, origin: r.running!.origin }));
+  }
+
   /** Builds and swaps in the ring of the healthy replicas; returns the fraction of keys that moved. */
   #rebuild(reason: string): number {
     const before = this.#table.ring;
-    const routes = this.#records()
-      .filter((r) => r.state === 'healthy' && r.running)
-      .map((r) => ({ name: r.spec.name, number: r.spec.number, origin: r.running!.origin }));
+    const routes = this.#routes();
     this.#table = buildRoutingTable(this.#options.buildRing, routes);
     const moved = movedFraction(before, this.#table.ring);
     this.#options.telemetry?.membershipChange(reason, moved);

@@ -101,6 +101,15 @@ export class SharedMembership {
     return this.#apply(state);
   }
 
+  /** A preview is computed on this instance's ring, which follows the cluster's desired set. */
+  previewAdd(request: AddRequest): ReturnType<Cluster['previewAdd']> {
+    return this.#options.cluster.previewAdd(request);
+  }
+
+  previewRemove(n: number, hostnames: readonly string[]): ReturnType<Cluster['previewRemove']> {
+    return this.#options.cluster.previewRemove(n, hostnames);
+  }
+
   names(): string[] {
     return this.#options.cluster.names();
   }

@@ -8,6 +8,7 @@ import {
   parseHashKey,
   pathOf,
   queryValue,
+  uriOf,
 } from './hash-key.js';
 import { viewOf } from './request-view.js';
 
@@ -29,7 +30,15 @@ const RANDOM_ID = 100_000 + 450_000;
 
 describe('parseHashKey', () => {
   it('accepts every form and prints it back', () => {
-    for (const spec of ['request-id', 'ip', 'path', 'header:x-user', 'cookie:session', 'query:user_id']) {
+    for (const spec of [
+      'request-id',
+      'ip',
+      'path',
+      'uri',
+      'header:x-user',
+      'cookie:session',
+      'query:user_id',
+    ]) {
       expect(formatHashKey(parseHashKey(spec))).toBe(spec);
     }
     expect(parseHashKey(' header:X-User ')).toEqual({ kind: 'header', name: 'x-user' });
@@ -37,9 +46,11 @@ describe('parseHashKey', () => {
   });
 
   it('refuses bad specs with a message that says what is wrong', () => {
-    expect(() => parseHashKey('uri')).toThrow(
-      'unknown hash key "uri": use request-id, header:<name>, cookie:<name>, ip, path or query:<param>',
+    expect(() => parseHashKey('url')).toThrow(
+      'unknown hash key "url": use request-id, header:<name>, cookie:<name>, ip, path, uri or query:<param>',
     );
+    expect(() => parseHashKey('uri:x')).toThrow(/unknown hash key "uri:x"/);
+    expect(() => parseHashKey('URI')).toThrow(/unknown hash key "URI"/);
     expect(() => parseHashKey('body:x')).toThrow(/unknown hash key "body:x"/);
     expect(() => parseHashKey('header:')).toThrow('hash key "header:" needs a header name after "header:"');
     expect(() => parseHashKey('query:')).toThrow(/needs a query parameter/);
@@ -75,6 +86,22 @@ describe('key parts', () => {
     expect(clientAddress('::ffff:10.0.0.1')).toBe('10.0.0.1');
     expect(clientAddress('::1')).toBe('::1');
     expect(clientAddress(undefined)).toBeUndefined();
+  });
+
+  it("takes the path with its query as sent, like nginx's $request_uri", () => {
+    expect(uriOf('/home?x=1&y=2')).toBe('/home?x=1&y=2');
+    expect(uriOf('/a%20b?q=%C3%BC+1')).toBe('/a%20b?q=%C3%BC+1');
+    expect(uriOf('/home')).toBe('/home');
+    expect(uriOf('/home?')).toBe('/home?');
+    expect(uriOf('/home?x=1#top')).toBe('/home?x=1');
+    expect(uriOf('*')).toBe('*');
+    // Absolute form lands where its origin form does.
+    expect(uriOf('http://example.com/home?x=1')).toBe('/home?x=1');
+    expect(uriOf('HTTPS://example.com:8443/a')).toBe('/a');
+    expect(uriOf('http://example.com')).toBe('/');
+    expect(uriOf('http://example.com?x=1')).toBe('/?x=1');
+    // Not a scheme: a relative-looking target is kept whole.
+    expect(uriOf('example.com:443')).toBe('example.com:443');
   });
 });
 
@@ -116,6 +143,14 @@ describe('hashKeyExtractor', () => {
     expect(path.key(view('/cart?x=1'))).toBe(path.key(view('/cart?y=2')));
     expect(path.key(view('/cart'))).toBe(xxh32String('/cart'));
     expect(path.state.fallbacks).toBe(0);
+
+    const uri = extractor('uri');
+    expect(uri.key(view('/cart?x=1'))).toBe(xxh32String('/cart?x=1'));
+    expect(uri.key(view('/cart?x=1'))).not.toBe(uri.key(view('/cart?x=2')));
+    expect(uri.key(view('/cart?x=1'))).not.toBe(uri.key(view('/cart')));
+    expect(uri.key(view('http://shop.example/cart?x=1'))).toBe(uri.key(view('/cart?x=1')));
+    expect(uri.key(view('/cart?x=1#a'))).toBe(uri.key(view('/cart?x=1')));
+    expect(uri.state.fallbacks).toBe(0);
   });
 
   it('gives the same key for the same value, and different keys for different values', () => {

@@ -5,7 +5,8 @@ import type { RequestView } from './request-view.js';
 
 /**
  * What identifies a request on the ring (`--hash-key`): the seed's integer `x-request-id`, a header,
- * a cookie, the client address, the path, or a query parameter. String keys become their xxHash32;
+ * a cookie, the client address, the path, the path with its query (`uri`, nginx's `$request_uri`), or
+ * a query parameter. String keys become their xxHash32;
  * when the key is absent the request gets a random id (it spreads, as in the seed) and the
  * extractor says so through `onFallback`.
  */
@@ -13,9 +14,10 @@ export type HashKeySpec =
   | { readonly kind: 'request-id' }
   | { readonly kind: 'ip' }
   | { readonly kind: 'path' }
+  | { readonly kind: 'uri' }
   | { readonly kind: 'header' | 'cookie' | 'query'; readonly name: string };
 
-export const HASH_KEY_FORMS = 'request-id, header:<name>, cookie:<name>, ip, path or query:<param>';
+export const HASH_KEY_FORMS = 'request-id, header:<name>, cookie:<name>, ip, path, uri or query:<param>';
 
 /** RFC 9110 token characters: what a header or cookie name may be made of. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -27,7 +29,7 @@ function invalid(message: string): RinglbError {
 /** Parses a `--hash-key` value; a bad one throws ERR_INVALID_CONFIG saying what is wrong. */
 export function parseHashKey(text: string): HashKeySpec {
   const spec = text.trim();
-  if (spec === 'request-id' || spec === 'ip' || spec === 'path') return { kind: spec };
+  if (spec === 'request-id' || spec === 'ip' || spec === 'path' || spec === 'uri') return { kind: spec };
   const colon = spec.indexOf(':');
   const kind = colon < 0 ? spec : spec.slice(0, colon);
   if (colon < 0 || (kind !== 'header' && kind !== 'cookie' && kind !== 'query')) {
@@ -87,6 +89,26 @@ export function pathOf(target: string): string {
   return end < 0 ? target : target.slice(0, end);
 }
 
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * The path and query of a request target as sent, undecoded, like nginx's `$request_uri`: an
+ * absolute-form target (`http://host/a?b`) gives its origin form (`/a?b`, `/` when it has no path) so
+ * that both forms of one request land alike; a fragment (which clients should not send) is dropped.
+ */
+export function uriOf(target: string): string {
+  const hash = target.indexOf('#');
+  let uri = hash < 0 ? target : target.slice(0, hash);
+  if (uri.charCodeAt(0) !== 47 /* '/' */) {
+    const scheme = ABSOLUTE_FORM.exec(uri);
+    if (scheme) {
+      uri = uri.slice(scheme[0].length);
+      if (uri === '' || uri.charCodeAt(0) !== 47) uri = `/${uri}`;
+    }
+  }
+  return uri;
+}
+
 /** The client address, with an IPv4-mapped IPv6 address written as IPv4 so both forms are one key. */
 export function clientAddress(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
@@ -124,5 +146,18 @@ export function hashKeyExtractor(
       return (view) => hashed(clientAddress(view.remoteAddress));
     case 'path':
       return (view) => hashed(pathOf(view.target));
+    case 'uri':
+      return (view) => hashed(uriOf(view.target));
   }
+}
+
+/**
+ * The ring key of a hash key written as text (a preview's `"keys"`), as the extractor would read it
+ * from a request: a request id is its integer, every other key its xxHash32. Undefined when no request
+ * could carry it (a request id that is not an integer, an empty key): such a request gets a random key.
+ */
+export function keyOfText(spec: HashKeySpec, text: string): number | undefined {
+  if (spec.kind === 'request-id') return integerRequestId(text);
+  const value = spec.kind === 'ip' ? clientAddress(text) : text;
+  return value === undefined || value === '' ? undefined : xxh32String(value);
 }

@@ -7,7 +7,7 @@ export const ROUTING_SETTINGS = {
   ...RING_SETTINGS,
   hashKey: setting({
     flag: 'hash-key',
-    help: 'what picks the replica: request-id, header:<name>, cookie:<name>, ip, path, query:<param>',
+    help: 'what picks the replica: request-id, header:<name>, cookie:<name>, ip, path, uri (path and query, nginx $request_uri), query:<param>',
     value: parsedText(parseHashKey),
     default: 'request-id',
   }),
