@@ -153,3 +153,22 @@ describe('Docker provider settings', () => {
     );
   });
 });
+
+describe('static backends', () => {
+  const load = (backends: string) => () => loadConfig(['--provider', 'static', '--backends', backends], {});
+  it('take http:// and h2c:// origins, each once', () => {
+    expect(load('http://127.0.0.1:1,h2c://127.0.0.1:2,h2c://127.0.0.1:3')().backends).toHaveLength(3);
+  });
+  it('refuse a backend twice, a path, and other schemes, naming the backend', () => {
+    expect(load('http://127.0.0.1:1,http://127.0.0.1:1')).toThrow(
+      '--backends: "http://127.0.0.1:1" is listed twice: give each backend once',
+    );
+    expect(load('h2c://127.0.0.1:2,h2c://127.0.0.1:2/')).toThrow(/"h2c:\/\/127.0.0.1:2\/" is listed twice/);
+    expect(load('http://127.0.0.1:1/prefix')).toThrow(
+      '--backends: "http://127.0.0.1:1/prefix" has a path, query or user: give scheme, host and port only (paths are not forwarded)',
+    );
+    expect(load('ftp://127.0.0.1:1')).toThrow(
+      '--backends: expected an http:// or h2c:// URL, got "ftp://127.0.0.1:1"',
+    );
+  });
+});

@@ -14,7 +14,12 @@ export function backendProblem(text: string): string | undefined {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'h2c:')
     return `expected an http:// or h2c:// URL, got ${shown(text)}`;
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '')
+  if (
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== ''
+  )
     return `${shown(text)} has a path, query or user: give scheme, host and port only (paths are not forwarded)`;
   if (url.port === '' && url.protocol === 'h2c:') return `${shown(text)} needs a port`;
   return undefined;
@@ -30,10 +35,15 @@ const backendList: SettingValue<z.ZodArray<z.ZodString>> = {
       const seen = new Set<string>();
       for (const url of urls) {
         const problem = backendProblem(url);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-        else if (seen.has(new URL(url).origin + new URL(url).protocol))
+        if (problem) {
+          ctx.addIssue({ code: 'custom', message: problem });
+          continue;
+        }
+        // h2c: is not a special scheme, so its URL has no origin; scheme and host say the same.
+        const { protocol, host } = new URL(url);
+        if (seen.has(`${protocol}//${host}`))
           ctx.addIssue({ code: 'custom', message: `${shown(url)} is listed twice: give each backend once` });
-        if (!problem) seen.add(new URL(url).origin + new URL(url).protocol);
+        seen.add(`${protocol}//${host}`);
       }
     }),
 };
