@@ -15,10 +15,9 @@ import { StaticProvider } from '../providers/static-provider.js';
 import { createDataPlane, type DataPlane, type EdgeLimits } from '../proxy/data-plane.js';
 import type { RequestView } from '../proxy/request-view.js';
 import { handleRing, RING_PATH, RingControl } from '../control/ring-api.js';
-import { hashKeyExtractor, parseHashKey } from '../proxy/hash-key.js';
+import { hashKeyExtractor, keyOfText, parseHashKey } from '../proxy/hash-key.js';
 import type { Telemetry } from '../ops/telemetry.js';
-import { ringFactory } from '../ring/registry.js';
-import type { BuildRing } from '../ring/ring.js';
+import { ringFactory, type RingFactory } from '../ring/registry.js';
 import { ringSettingsOf, type Config } from './config.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
 import { isH2Origin, protocolsFromConfig } from './protocols.js';
@@ -38,7 +37,7 @@ export interface Balancer {
 }
 
 /** The ring algorithm the settings ask for, and how many replicas it can hold. */
-export function ringFromConfig(config: Config): { buildRing: BuildRing; capacity: number } {
+export function ringFromConfig(config: Config): RingFactory {
   return ringFactory(ringSettingsOf(config));
 }
 
@@ -111,6 +110,7 @@ export function createControlPlane(
     telemetry: ops.telemetry,
     provider,
     buildRing: ring.buildRing,
+    weighted: ring.weighted,
     capacity: provider instanceof StaticProvider ? Math.min(provider.capacity, ring.capacity) : ring.capacity,
     probe,
     logger,
@@ -131,11 +131,14 @@ export function createControlPlane(
   const heartbeat = new Heartbeat(cluster, probe, {
     intervalMs: config.heartbeatIntervalMs,
     threshold: config.heartbeatThreshold,
+    rise: config.heartbeatRise,
     onCheck: (target, failure) => ops.checks.record(target.name, failure),
   });
   const ringControl = new RingControl(cluster, ringSettingsOf(config));
   const sharedMembership = shared?.attach(cluster, ring.capacity);
   const membership = sharedMembership ?? cluster;
+  const hashKey = parseHashKey(config.hashKey);
+  const keyOfPreview = (text: string) => keyOfText(hashKey, text);
   let reconciler: NodeJS.Timeout | undefined;
   return {
     cluster,
@@ -157,12 +160,12 @@ export function createControlPlane(
         req.resume();
         return sendFailure(res, sharedRingError());
       }
-      if (pathname === RING_PATH) return handleRing(req, res, ringControl);
+      if (pathname === RING_PATH) return handleRing(req, res, ringControl, keyOfPreview);
       if (pathname === '/rep') res.setHeader('x-ringlb-provider', providerStatusHeader(provider));
       if (pathname === '/rep' && sharedMembership) {
         res.setHeader('x-ringlb-membership', sharedMembership.leader ? 'etcd; leader' : 'etcd; follower');
       }
-      await handleControl(req, res, pathname, membership);
+      await handleControl(req, res, pathname, membership, keyOfPreview);
     },
     async start() {
       if (sharedMembership) await sharedMembership.start();

@@ -15,6 +15,7 @@ const STATE_LABEL: Record<ReplicaState, string> = {
   healthy: 'healthy',
   ejected: 'ejected',
   down: 'ejected',
+  unhealthy: 'unhealthy',
   draining: 'draining',
 };
 

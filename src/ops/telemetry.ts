@@ -2,7 +2,8 @@
  * What the data path and membership report as it happens. The metrics module implements it; the
  * default does nothing, so the hot path pays one no-op call when metrics are off.
  */
-export type ReplicaState = 'starting' | 'healthy' | 'ejected' | 'down' | 'draining';
+/** `unhealthy`: a member whose life is not the balancer's (static, Swarm) that does not answer. */
+export type ReplicaState = 'starting' | 'healthy' | 'ejected' | 'down' | 'unhealthy' | 'draining';
 
 export interface Telemetry {
   /** One proxied request finished (any status, errors the balancer answered included). */

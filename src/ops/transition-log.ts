@@ -13,7 +13,7 @@ export function transitionLog(logger: Logger): Partial<Telemetry> {
       to: ReplicaState | undefined,
       reason: string,
     ) {
-      const level = to === 'down' ? 'warn' : 'info';
+      const level = to === 'down' || to === 'unhealthy' ? 'warn' : 'info';
       logger[level]({ replica, from: from ?? null, to: to ?? null, reason }, 'replica state changed');
     },
     membershipChange(reason: string, movedRatio: number) {

@@ -18,6 +18,12 @@ export interface RunningReplica {
 
 export interface Provider {
   readonly kind: string;
+  /**
+   * Whether the replicas' lives are someone else's: servers that run anyway (static) or tasks an
+   * engine replaces itself (Swarm). One that does not answer is then `unhealthy` (kept, checked,
+   * back in the ring once it answers) instead of being stopped and started again by the balancer.
+   */
+  readonly external?: boolean;
   /** Starts the replica and resolves once it accepts connections. */
   start(spec: ReplicaSpec): Promise<RunningReplica>;
   /**

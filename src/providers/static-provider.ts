@@ -7,6 +7,7 @@ import type { Provider, ReplicaSpec, RunningReplica } from './provider.js';
  */
 export class StaticProvider implements Provider {
   readonly kind = 'static';
+  readonly external = true;
   readonly #backends: readonly string[];
   readonly #attached = new Map<string, RunningReplica>();
   #instances = 0;

@@ -45,7 +45,8 @@ td.num { text-align: right; }
 .swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 3px; margin-right: .45rem; vertical-align: -1px; }
 .state { font-size: .8rem; padding: .1rem .45rem; border-radius: 999px; border: 1px solid currentColor; }
 .state-healthy { color: var(--ok); }
-.state-down { color: var(--bad); }
+.state-down,
+.state-unhealthy { color: var(--bad); }
 .state-starting, .state-draining { color: var(--warn); }
 .check-failed { color: var(--bad); }
 .timeline { list-style: none; margin: 0; padding: 0; max-height: 18rem; overflow-y: auto; font-size: .9rem; }

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from './etcd-helpers.js';
+import { balancer, call, waitFor } from './helpers.js';
+
+type Started = Awaited<ReturnType<typeof balancer>>;
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A server on `port` (any free one by default) answering its name and /health. */
+async function server(name: string, port = 0): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => res.end(req.url === '/health' ? 'ok' : name));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  cleanups.push(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** A backend in a process of its own, so that the test can SIGSTOP it. */
+async function processBackend(name: string): Promise<{ url: string; child: ChildProcess }> {
+  const script = `require('http').createServer((q, s) => s.end(q.url === '/health' ? 'ok' : ${JSON.stringify(name)}))
+    .listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(() => {
+    child.kill('SIGKILL');
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+    child.once('exit', () => reject(new Error('backend exited')));
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+async function withBalancer(overrides: Parameters<typeof balancer>[0]): Promise<Started> {
+  const lb = await balancer({ provider: 'static', healthPath: '/health', ...overrides });
+  cleanups.push(() => lb.close());
+  return lb;
+}
+
+const inRing = (lb: Started) => lb.cluster.table.ring.members.map((m) => m.name).sort();
+const stateOf = (lb: Started, name: string) => lb.cluster.describe().find((r) => r.name === name)?.state;
+
+async function replacements(lb: Started): Promise<number> {
+  const text = (await call(`${lb.url}/metrics`)).body as string;
+  return Number(/^ringlb_replacements_total (\d+)/m.exec(text)?.[1] ?? NaN);
+}
+
+describe('static backends that do not answer are members', () => {
+  it('starts and serves with the backends that answer, and takes the others in once they answer', async () => {
+    const [a, b] = await Promise.all([server('a'), server('b')]);
+    const port = await freePort();
+    const started = Date.now();
+    const lb = await withBalancer({
+      backends: [a.url, b.url, `http://127.0.0.1:${port}`],
+      heartbeatIntervalMs: 100,
+    });
+    const startMs = Date.now() - started;
+    // The silent one is a member, out of the ring, and the balancer serves from the others.
+    expect((await call(`${lb.url}/rep`)).body.message.replicas).toEqual(['Server 1', 'Server 2', 'Server 3']);
+    expect(stateOf(lb, 'Server 3')).toBe('unhealthy');
+    expect(inRing(lb)).toEqual(['Server 1', 'Server 2']);
+    for (let i = 0; i < 20; i++) {
+      const reply = await call(`${lb.url}/x`, { headers: { 'x-request-id': String(i) } });
+      expect(reply.status).toBe(200);
+    }
+    await server('c', port);
+    const answeredAt = Date.now();
+    await waitFor('Server 3 in the ring', () => (inRing(lb).length === 3 ? true : undefined), 5_000);
+    console.log(
+      `static: serving ${startMs} ms after start; Server 3 in ${Date.now() - answeredAt} ms after it answered`,
+    );
+    expect(stateOf(lb, 'Server 3')).toBe('healthy');
+    expect(await replacements(lb)).toBe(0);
+  });
+
+  it('keeps a stopped backend as an unhealthy member, replaces nothing, and takes it back when it resumes', async () => {
+    const [a, b] = await Promise.all([processBackend('a'), processBackend('b')]);
+    const lb = await withBalancer({
+      backends: [a.url, b.url],
+      heartbeatIntervalMs: 100,
+      heartbeatTimeoutMs: 200,
+    });
+    expect(inRing(lb)).toEqual(['Server 1', 'Server 2']);
+    const states: string[] = [];
+    lb.cluster.onChange(() => states.push(stateOf(lb, 'Server 2')!));
+    b.child.kill('SIGSTOP');
+    await waitFor('Server 2 unhealthy', () => (stateOf(lb, 'Server 2') === 'unhealthy' ? true : undefined));
+    expect(inRing(lb)).toEqual(['Server 1']);
+    expect((await call(`${lb.url}/x`)).body).toBe('a');
+    b.child.kill('SIGCONT');
+    await waitFor('Server 2 back', () => (inRing(lb).length === 2 ? true : undefined), 5_000);
+    expect(states).not.toContain('down');
+    expect(states).not.toContain('starting');
+    expect(await replacements(lb)).toBe(0);
+    expect(lb.cluster.replacements).toBe(0);
+  });
+});
