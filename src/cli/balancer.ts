@@ -17,8 +17,7 @@ import type { RequestView } from '../proxy/request-view.js';
 import { handleRing, RING_PATH, RingControl } from '../control/ring-api.js';
 import { hashKeyExtractor, keyOfText, parseHashKey } from '../proxy/hash-key.js';
 import type { Telemetry } from '../ops/telemetry.js';
-import { ringFactory } from '../ring/registry.js';
-import type { BuildRing } from '../ring/ring.js';
+import { ringFactory, type RingFactory } from '../ring/registry.js';
 import { ringSettingsOf, type Config } from './config.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
 import { isH2Origin, protocolsFromConfig } from './protocols.js';
@@ -38,7 +37,7 @@ export interface Balancer {
 }
 
 /** The ring algorithm the settings ask for, and how many replicas it can hold. */
-export function ringFromConfig(config: Config): { buildRing: BuildRing; capacity: number } {
+export function ringFromConfig(config: Config): RingFactory {
   return ringFactory(ringSettingsOf(config));
 }
 
@@ -111,6 +110,7 @@ export function createControlPlane(
     telemetry: ops.telemetry,
     provider,
     buildRing: ring.buildRing,
+    weighted: ring.weighted,
     capacity: provider instanceof StaticProvider ? Math.min(provider.capacity, ring.capacity) : ring.capacity,
     probe,
     logger,

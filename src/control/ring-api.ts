@@ -56,7 +56,12 @@ export class RingControl {
     return {
       algorithm,
       settings,
-      replicas: ring.members.map((m, i) => ({ name: m.name, number: m.number, share: shares[i] })),
+      replicas: ring.members.map((m, i) => ({
+        name: m.name,
+        number: m.number,
+        weight: m.weight ?? 1,
+        share: shares[i],
+      })),
     };
   }
 }

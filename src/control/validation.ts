@@ -25,29 +25,48 @@ const existingName = z
   .min(1, { error: 'a hostname cannot be empty' })
   .max(128, { error: 'a hostname is at most 128 characters' });
 
-function bodySchema(name: z.ZodString) {
+/** The largest replica weight: a weight-100 replica owns 100 × the keys of a weight-1 one. */
+export const MAX_WEIGHT = 100;
+
+const WEIGHT_RULE = `a weight is a number greater than 0 and at most ${MAX_WEIGHT}`;
+
+/** A replica's weight, as `/add`'s `weights` and `PUT /replicas/<name>` take it. */
+export const weight = z
+  .number({ error: WEIGHT_RULE })
+  .gt(0, { error: WEIGHT_RULE })
+  .max(MAX_WEIGHT, { error: WEIGHT_RULE });
+
+function bodySchema(name: z.ZodString, extra: z.core.$ZodLooseShape = {}) {
   return z.strictObject(
     {
       n: count.optional(),
       hostnames: z.array(name, { error: "'hostnames' must be a list of strings" }).max(1000).optional(),
+      ...extra,
     },
     { error: (issue) => (issue.code === 'invalid_type' ? 'the body must be a JSON object' : undefined) },
   );
 }
 
-const addBody = bodySchema(newName);
+const addBody = bodySchema(newName, {
+  weights: z.record(z.string(), weight, { error: "'weights' must map hostnames to weights" }).optional(),
+});
 const removeBody = bodySchema(existingName);
 
 export interface MembershipChange {
   readonly n: number;
   readonly hostnames: string[];
+  /** `/add` only: weights of named replicas (the others have weight 1). */
+  readonly weights?: Readonly<Record<string, number>>;
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
+function formatIssue(issue: z.core.$ZodIssue, fields: string): string {
   if (issue.code === 'unrecognized_keys') {
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}: expected 'n' and 'hostnames'`;
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}: expected ${fields}`;
   }
-  return issue.message;
+  // A weight's own rule says more than "invalid record".
+  return issue.path[0] === 'weights' && issue.path.length > 1
+    ? `weight of '${String(issue.path[1])}': ${issue.message}`
+    : issue.message;
 }
 
 /** Parses the raw body text; an empty body means "one replica, no names". */
@@ -60,23 +79,58 @@ export function parseBodyText(text: string): unknown {
   }
 }
 
-function validate(schema: typeof addBody, body: unknown, tooManyNames: string): MembershipChange {
+function validate(
+  schema: typeof addBody | typeof removeBody,
+  body: unknown,
+  tooManyNames: string,
+): MembershipChange {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    throw new RinglbError('ERR_INVALID_BODY', seedMessage(formatIssue(parsed.error.issues[0]!)));
+    const fields = schema === addBody ? "'n', 'hostnames' and 'weights'" : "'n' and 'hostnames'";
+    throw new RinglbError('ERR_INVALID_BODY', seedMessage(formatIssue(parsed.error.issues[0]!, fields)));
   }
-  const hostnames = parsed.data.hostnames ?? [];
-  const n = parsed.data.n ?? Math.max(1, hostnames.length);
+  const data = parsed.data as { n?: number; hostnames?: string[]; weights?: Record<string, number> };
+  const hostnames = data.hostnames ?? [];
+  const n = data.n ?? Math.max(1, hostnames.length);
   if (hostnames.length > n) throw new RinglbError('ERR_HOSTNAMES_EXCEED_N', seedMessage(tooManyNames));
   const duplicate = hostnames.find((name, index) => hostnames.indexOf(name) !== index);
   if (duplicate !== undefined) {
     throw new RinglbError('ERR_DUPLICATE_HOSTNAME', seedMessage(`hostname '${duplicate}' is listed twice`));
   }
-  return { n, hostnames };
+  if (data.weights === undefined) return { n, hostnames };
+  const stray = Object.keys(data.weights).find((name) => !hostnames.includes(name));
+  if (stray !== undefined) {
+    throw new RinglbError(
+      'ERR_INVALID_BODY',
+      seedMessage(
+        `'weights' names '${stray}', which is not in 'hostnames': only named replicas take a weight`,
+      ),
+    );
+  }
+  return { n, hostnames, weights: data.weights };
 }
 
 export function parseAddBody(body: unknown): MembershipChange {
   return validate(addBody, body, 'Length of hostname list is more than newly added instances');
+}
+
+const weightBody = z.strictObject(
+  { weight },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'the body must be a JSON object' : undefined) },
+);
+
+/** The body of `PUT /replicas/<name>`: `{"weight": 2}`. */
+export function parseWeightBody(body: unknown): number {
+  const parsed = weightBody.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const message =
+      issue.code === 'invalid_type' && issue.path[0] === 'weight' && issue.input === undefined
+        ? `the body needs 'weight': ${WEIGHT_RULE}`
+        : formatIssue(issue, "'weight'");
+    throw new RinglbError('ERR_INVALID_BODY', seedMessage(message));
+  }
+  return parsed.data.weight;
 }
 
 export function parseRemoveBody(body: unknown): MembershipChange {

@@ -25,6 +25,8 @@ interface ReplicaRecord {
   failures: number[];
   /** How often passive health has ejected it: each ejection lasts longer. */
   ejections: number;
+  /** Its relative share of keys (`/add`'s `weights`, `PUT /replicas/<name>`); 1 by default. */
+  weight: number;
 }
 
 /** Where a ring member is reached; `routes[i]` belongs to `ring.members[i]`. */
@@ -42,6 +44,15 @@ export interface RoutingTable {
   readonly loads: Int32Array;
 }
 
+function noWeightsError(): RinglbError {
+  return new RinglbError(
+    'ERR_INVALID_BODY',
+    seedMessage(
+      "the classic ring has no weights (the seed's ring places replicas by number only): switch to ketama, maglev or rendezvous first (PUT /ring)",
+    ),
+  );
+}
+
 /** A change not made: the ring before and after it, and the replicas wanted after it. */
 export interface ChangePreview {
   readonly before: Ring;
@@ -57,6 +68,8 @@ export interface ClusterOptions {
   readonly buildRing: BuildRing;
   /** The most replicas the ring can hold. */
   readonly capacity: number;
+  /** Whether the ring honours weights (the seed's classic ring does not). */
+  readonly weighted: boolean;
   readonly probe: HeartbeatProbe;
   readonly logger: Logger;
   /** How long a new or replacement replica may take to answer its first heartbeat. */
@@ -82,7 +95,13 @@ export interface EjectionPolicy {
 const DEFAULT_EJECTION: EjectionPolicy = { maxShare: 0.5, baseMs: 5_000, rise: 2, intervalMs: 500 };
 const FLAP_WINDOW_MS = 60_000;
 
-export type { AddRequest } from './desired-set.js';
+/** An add, with the weights of named replicas (the others have weight 1). */
+export interface WeightedAdd extends AddRequest {
+  readonly weights?: Readonly<Record<string, number>> | undefined;
+}
+
+/** A ring change: how to build the ring, how many replicas it holds, whether it has weights. */
+export type RingChoice = Pick<ClusterOptions, 'buildRing' | 'capacity' | 'weighted'>;
 
 /**
  * Owns membership: the replicas the user wants (names and numbers), their states, and the ring built
@@ -140,15 +159,16 @@ export class Cluster implements HealthSink {
   }
 
   /** Adds replicas; resolves with the fraction of the key space that moved. */
-  add(request: AddRequest): Promise<number> {
+  add(request: WeightedAdd): Promise<number> {
     return this.#queue.run(async () => {
       this.#assertOpen();
-      const current = new Map([...this.#replicas.values()].map((r) => [r.spec.name, r.spec.number]));
+      this.#assertWeighted(request.weights);
+      const current = this.#desired();
       const next = planAdd(current, request, this.#options.capacity, (name) =>
         this.#options.provider.nameProblem?.(name),
       );
       const specs = specsOf(next).filter((spec) => !current.has(spec.name));
-      const records = specs.map((spec) => this.#newRecord(spec));
+      const records = specs.map((spec) => this.#newRecord(spec, request.weights?.[spec.name]));
       const started = await Promise.allSettled(records.map((record) => this.#launch(record)));
       const failure = started.find((result) => result.status === 'rejected');
       if (failure) {
@@ -202,9 +222,10 @@ export class Cluster implements HealthSink {
   }
 
   /** What `add` would do, on the membership as it is once earlier changes are done; changes nothing. */
-  previewAdd(request: AddRequest): Promise<ChangePreview> {
+  previewAdd(request: WeightedAdd): Promise<ChangePreview> {
     return this.#queue.run(async () => {
       this.#assertOpen();
+      this.#assertWeighted(request.weights);
       const current = this.#desired();
       const next = planAdd(current, request, this.#options.capacity, (name) =>
         this.#options.provider.nameProblem?.(name),
@@ -212,7 +233,12 @@ export class Cluster implements HealthSink {
       const added = specsOf(next).filter((spec) => !current.has(spec.name));
       // A new replica joins the ring once healthy; an add that cannot start one fails whole.
       // Not started yet, so no origin: the ring places a replica by name and number only.
-      const joining = added.map((spec) => ({ name: spec.name, number: spec.number, origin: '' }));
+      const joining = added.map((spec) => ({
+        name: spec.name,
+        number: spec.number,
+        origin: '',
+        weight: request.weights?.[spec.name] ?? 1,
+      }));
       return this.#preview(this.#options.buildRing, [...this.#routes(), ...joining], specsOf(next), {
         added: added.map((spec) => spec.name),
       });
@@ -235,10 +261,10 @@ export class Cluster implements HealthSink {
   }
 
   /** What `useRing` would do; refused like `useRing` when the replicas do not fit. */
-  previewRing(ring: { buildRing: BuildRing; capacity: number }): Promise<ChangePreview> {
+  previewRing(ring: RingChoice): Promise<ChangePreview> {
     return this.#queue.run(async () => {
       this.#assertOpen();
-      this.#assertFits(ring.capacity);
+      this.#assertFits(ring);
       return this.#preview(
         ring.buildRing,
         this.#routes(),
@@ -263,25 +289,84 @@ export class Cluster implements HealthSink {
     return new Map([...this.#replicas.values()].map((r) => [r.spec.name, r.spec.number]));
   }
 
-  #assertFits(capacity: number): void {
-    if (this.#replicas.size > capacity) {
+  /** A ring switch is refused when the replicas do not fit, or have weights the ring cannot honour. */
+  #assertFits(ring: RingChoice): void {
+    if (this.#replicas.size > ring.capacity) {
       throw new RinglbError(
         'ERR_RING_FULL',
-        seedMessage(`that ring holds at most ${capacity} replicas and there are ${this.#replicas.size}`),
+        seedMessage(`that ring holds at most ${ring.capacity} replicas and there are ${this.#replicas.size}`),
       );
     }
+    const weighted = this.#records().filter((r) => r.weight !== 1);
+    if (!ring.weighted && weighted.length > 0) {
+      throw new RinglbError(
+        'ERR_INVALID_BODY',
+        seedMessage(
+          `the classic ring has no weights, and ${weighted.map((r) => `'${r.spec.name}' has weight ${r.weight}`).join(', ')}: set them to 1 first (PUT /replicas/<name> {"weight":1})`,
+        ),
+      );
+    }
+  }
+
+  #assertWeighted(weights: Readonly<Record<string, number>> | undefined): void {
+    if (weights !== undefined && !this.#options.weighted) throw noWeightsError();
+  }
+
+  /** Sets one replica's weight live; resolves with the fraction of the key space that moved. */
+  setWeight(name: string, weight: number): Promise<number> {
+    return this.#queue.run(async () => {
+      const record = this.#weighable(name);
+      record.weight = weight;
+      const moved = this.#rebuild(`${name} weight ${weight}`);
+      this.#options.logger.info({ replica: name, weight, moved }, 'replica weight changed');
+      return moved;
+    });
+  }
+
+  /** What `setWeight` would do; changes nothing. */
+  previewWeight(name: string, weight: number): Promise<ChangePreview> {
+    return this.#queue.run(async () => {
+      this.#weighable(name);
+      const routes = this.#routes().map((route) => (route.name === name ? { ...route, weight } : route));
+      return this.#preview(
+        this.#options.buildRing,
+        routes,
+        this.#records().map((r) => r.spec),
+        {},
+      );
+    });
+  }
+
+  /** The replica's configured weight, or undefined when there is no such replica. */
+  weightOf(name: string): number | undefined {
+    return this.#replicas.get(name)?.weight;
+  }
+
+  #weighable(name: string): ReplicaRecord {
+    this.#assertOpen();
+    if (!this.#options.weighted) throw noWeightsError();
+    const record = this.#replicas.get(name);
+    if (!record) {
+      throw new RinglbError('ERR_UNKNOWN_HOSTNAME', seedMessage(`hostname '${name}' is not a replica`), 404);
+    }
+    return record;
   }
 
   /**
    * Switches the ring algorithm or its settings live: the new ring is built and swapped in whole.
    * Resolves with the fraction of the key space that moved; refused if the replicas do not fit.
    */
-  useRing(ring: { buildRing: BuildRing; capacity: number }): Promise<number> {
+  useRing(ring: RingChoice): Promise<number> {
     return this.#queue.run(async () => {
       this.#assertOpen();
-      this.#assertFits(ring.capacity);
+      this.#assertFits(ring);
       const previous = this.#options;
-      this.#options = { ...previous, buildRing: ring.buildRing, capacity: ring.capacity };
+      this.#options = {
+        ...previous,
+        buildRing: ring.buildRing,
+        capacity: ring.capacity,
+        weighted: ring.weighted,
+      };
       try {
         return this.#rebuild('ring settings');
       } catch (error) {
@@ -555,7 +640,7 @@ export class Cluster implements HealthSink {
     return reason;
   }
 
-  #newRecord(spec: ReplicaSpec): ReplicaRecord {
+  #newRecord(spec: ReplicaSpec, weight = 1): ReplicaRecord {
     const record: ReplicaRecord = {
       spec,
       state: 'starting',
@@ -564,6 +649,7 @@ export class Cluster implements HealthSink {
       replaceAttempts: 0,
       failures: [],
       ejections: 0,
+      weight,
     };
     this.#replicas.set(spec.name, record);
     this.#options.telemetry?.replicaState(spec.name, undefined, 'starting', 'added');
@@ -586,7 +672,12 @@ export class Cluster implements HealthSink {
   #routes(): Route[] {
     return this.#records()
       .filter((r) => r.state === 'healthy' && r.running)
-      .map((r) => ({ name: r.spec.name, number: r.spec.number, origin: r.running!.origin }));
+      .map((r) => ({
+        name: r.spec.name,
+        number: r.spec.number,
+        origin: r.running!.origin,
+        weight: r.weight,
+      }));
   }
 
   /** Builds and swaps in the ring of the healthy replicas; returns the fraction of keys that moved. */

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { planAdd, planRemove, specsOf, type AddRequest, type DesiredSet } from './desired-set.js';
+import { planAdd, planRemove, specsOf, type DesiredSet } from './desired-set.js';
 import type { RingSettings } from '../ring/registry.js';
-import type { Cluster } from './cluster.js';
+import { RinglbError, seedMessage } from '../core/errors.js';
+import type { Cluster, WeightedAdd } from './cluster.js';
 import type { SharedProvider } from './shared-provider.js';
 import type { EtcdStore, StoredDesired } from './store/etcd-store.js';
 
@@ -87,7 +88,17 @@ export class SharedMembership {
     return this.#options.cluster.applyDesired(specsOf(this.#current));
   }
 
-  async add(request: AddRequest): Promise<number> {
+  /** Weights are not in the shared desired set yet: one instance weighting alone would route apart. */
+  setWeight(): Promise<number> {
+    return Promise.reject(sharedWeightsError());
+  }
+
+  previewWeight(): ReturnType<Cluster['previewWeight']> {
+    return Promise.reject(sharedWeightsError());
+  }
+
+  async add(request: WeightedAdd): Promise<number> {
+    if (request.weights !== undefined) throw sharedWeightsError();
     const state = await this.#options.store.updateDesired((current) =>
       planAdd(current ?? new Map(), request, this.#options.capacity),
     );
@@ -102,7 +113,8 @@ export class SharedMembership {
   }
 
   /** A preview is computed on this instance's ring, which follows the cluster's desired set. */
-  previewAdd(request: AddRequest): ReturnType<Cluster['previewAdd']> {
+  previewAdd(request: WeightedAdd): ReturnType<Cluster['previewAdd']> {
+    if (request.weights !== undefined) return Promise.reject(sharedWeightsError());
     return this.#options.cluster.previewAdd(request);
   }
 
@@ -117,4 +129,14 @@ export class SharedMembership {
   async close(): Promise<void> {
     await this.#options.store.close();
   }
+}
+
+function sharedWeightsError(): RinglbError {
+  return new RinglbError(
+    'ERR_SHARED_SETTING',
+    seedMessage(
+      'replica weights are not shared by the cluster yet (--membership etcd): every instance would have to weight alike',
+    ),
+    409,
+  );
 }
