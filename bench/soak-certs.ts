@@ -42,7 +42,8 @@ export class CertificateRotation {
     const deadline = renamedAt + 10_000;
     const pending = new Set(origins);
     while (pending.size > 0 && Date.now() < deadline) {
-      for (const origin of [...pending]) if ((await presentedFingerprint(origin, this.tls)) === wanted) pending.delete(origin);
+      for (const origin of [...pending])
+        if ((await presentedFingerprint(origin, this.tls)) === wanted) pending.delete(origin);
       if (pending.size > 0) await sleep(100);
     }
     this.tookEffectMs.push(pending.size === 0 ? Date.now() - renamedAt : NaN);

@@ -53,14 +53,10 @@ async function checkEcho(body: AsyncIterable<Buffer>, sent: Buffer): Promise<voi
   } catch {
     throw new RequestFailed('echo reply is not JSON', 'mid-body');
   }
-  if (reply.bytes !== sent.length) throw new RequestFailed(`replica read ${reply.bytes} of ${sent.length} bytes`);
+  if (reply.bytes !== sent.length)
+    throw new RequestFailed(`replica read ${reply.bytes} of ${sent.length} bytes`);
   if (reply.sha256 !== createHash('sha256').update(sent).digest('hex'))
     throw new RequestFailed('replica read other bytes than were sent');
-}
-
-function expectStatus(status: number, progress: Progress): void {
-  if (status !== 200) throw new RequestFailed(`HTTP ${status}`);
-  progress.responded();
 }
 
 export type Target = { readonly kind: 'home' } | { readonly kind: 'blob'; readonly size: number };
@@ -78,7 +74,9 @@ export class Http1Clients {
   }
 
   #dispatcher(fresh: boolean): Pool | Client {
-    return fresh ? new Client(this.origin, { connect: { ca: this.tls.ca, servername: this.tls.servername } }) : this.#pool;
+    return fresh
+      ? new Client(this.origin, { connect: { ca: this.tls.ca, servername: this.tls.servername } })
+      : this.#pool;
   }
 
   async get(target: Target, fresh: boolean, progress: Progress): Promise<void> {
@@ -90,10 +88,8 @@ export class Http1Clients {
         headers: { 'x-request-id': requestId() },
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      if (response.statusCode !== 200) {
-        await response.body.dump();
-        expectStatus(response.statusCode, progress);
-      }
+      if (response.statusCode !== 200)
+        throw new RequestFailed(`HTTP ${response.statusCode}: ${(await response.body.text()).slice(0, 120)}`);
       progress.responded();
       if (target.kind === 'home') await checkHome(response.body);
       else await checkBlob(response.body, target.size);
@@ -113,10 +109,8 @@ export class Http1Clients {
         body,
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      if (response.statusCode !== 200) {
-        await response.body.dump();
-        expectStatus(response.statusCode, progress);
-      }
+      if (response.statusCode !== 200)
+        throw new RequestFailed(`HTTP ${response.statusCode}: ${(await response.body.text()).slice(0, 120)}`);
       progress.responded();
       await checkEcho(response.body, body);
     } finally {
@@ -196,7 +190,11 @@ export class Http1Clients {
         });
         res.on('error', (error) => done(new RequestFailed(`cut: ${error.message}`, 'mid-body')));
         res.on('end', () =>
-          done(offset === size ? undefined : new RequestFailed(`body of ${offset} bytes, not ${size}`, 'mid-body')),
+          done(
+            offset === size
+              ? undefined
+              : new RequestFailed(`body of ${offset} bytes, not ${size}`, 'mid-body'),
+          ),
         );
       });
       req.end();
@@ -251,9 +249,14 @@ export class Http2Clients {
     return session;
   }
 
-  request(method: 'GET' | 'POST', target: Target | { kind: 'echo'; size: number }, progress: Progress): Promise<void> {
+  request(
+    method: 'GET' | 'POST',
+    target: Target | { kind: 'echo'; size: number },
+    progress: Progress,
+  ): Promise<void> {
     if (this.#closed) return Promise.reject(new RequestFailed('client closed'));
-    const path = target.kind === 'home' ? '/home' : target.kind === 'blob' ? `/blob?size=${target.size}` : '/echo';
+    const path =
+      target.kind === 'home' ? '/home' : target.kind === 'blob' ? `/blob?size=${target.size}` : '/echo';
     const body = target.kind === 'echo' ? UPLOAD.subarray(0, target.size) : undefined;
     return new Promise<void>((resolve, reject) => {
       const stream = this.#session().request(
@@ -285,7 +288,10 @@ export class Http2Clients {
       stream.on('close', () => {
         clearTimeout(timer);
         if (!failed && stream.rstCode !== constants.NGHTTP2_NO_ERROR)
-          failed = new RequestFailed(`stream reset (${stream.rstCode})`, status === 0 ? 'before-response' : 'mid-body');
+          failed = new RequestFailed(
+            `stream reset (${stream.rstCode})`,
+            status === 0 ? 'before-response' : 'mid-body',
+          );
         if (!failed && status === 0) failed = new RequestFailed('stream closed without a response');
         if (failed) return reject(failed);
         const text = Buffer.concat(chunks).toString();
@@ -295,7 +301,10 @@ export class Http2Clients {
           return reject(new RequestFailed('not a greeting', 'mid-body'));
         if (target.kind === 'echo') {
           const reply = JSON.parse(text) as { bytes?: number; sha256?: string };
-          if (reply.bytes !== body!.length || reply.sha256 !== createHash('sha256').update(body!).digest('hex'))
+          if (
+            reply.bytes !== body!.length ||
+            reply.sha256 !== createHash('sha256').update(body!).digest('hex')
+          )
             return reject(new RequestFailed('replica read other bytes than were sent'));
         }
         resolve();
@@ -351,8 +360,14 @@ export class GrpcClients {
         metadata,
         { deadline: Date.now() + TIMEOUT_MS },
         (error: grpc.ServiceError | null, reply: Buffer) => {
-          if (error) return reject(new RequestFailed(`gRPC ${grpc.status[error.code] ?? error.code}: ${error.details.slice(0, 60)}`));
-          if (!Buffer.isBuffer(reply) || !reply.equals(message)) return reject(new RequestFailed('gRPC reply differs'));
+          if (error)
+            return reject(
+              new RequestFailed(
+                `gRPC ${grpc.status[error.code] ?? error.code}: ${error.details.slice(0, 60)}`,
+              ),
+            );
+          if (!Buffer.isBuffer(reply) || !reply.equals(message))
+            return reject(new RequestFailed('gRPC reply differs'));
           resolve();
         },
       );

@@ -38,7 +38,12 @@ export async function closeControl(): Promise<void> {
 export function presentedFingerprint(origin: string, tls: Tls): Promise<string | undefined> {
   const url = new URL(origin);
   return new Promise((resolve) => {
-    const socket = tlsConnect({ host: url.hostname, port: Number(url.port), ca: tls.ca, servername: tls.servername });
+    const socket = tlsConnect({
+      host: url.hostname,
+      port: Number(url.port),
+      ca: tls.ca,
+      servername: tls.servername,
+    });
     const timer = setTimeout(() => {
       socket.destroy();
       resolve(undefined);

@@ -4,13 +4,34 @@ import { sleep } from './lib/net.js';
 import type { FaultKind, FaultWindow } from './soak-judge.js';
 
 /** The order faults come in, repeated until the fault phase is over. */
-export function faultCycle(options: { membership: 'local' | 'etcd'; provider: 'static' | 'docker' }): FaultKind[] {
+export function faultCycle(options: {
+  membership: 'local' | 'etcd';
+  provider: 'static' | 'docker';
+}): FaultKind[] {
   if (options.membership === 'etcd') {
     // ringlb's own replicas (no slow or resetting mode); ring settings are fixed in a shared cluster.
-    return ['SIGKILL', 'etcd member restart', '/add', 'SIGSTOP', 'certificate rotation', 'leader instance killed', '/rm'];
+    return [
+      'SIGKILL',
+      'etcd member restart',
+      '/add',
+      'SIGSTOP',
+      'certificate rotation',
+      'leader instance killed',
+      '/rm',
+    ];
   }
-  if (options.provider === 'docker') return ['dockerd restart', '/add', 'certificate rotation', 'PUT /ring', '/rm'];
-  return ['SIGKILL', 'slow replica', '/add', 'SIGSTOP', 'certificate rotation', 'reset replica', 'PUT /ring', '/rm'];
+  if (options.provider === 'docker')
+    return ['dockerd restart', '/add', 'certificate rotation', 'PUT /ring', '/rm'];
+  return [
+    'SIGKILL',
+    'slow replica',
+    '/add',
+    'SIGSTOP',
+    'certificate rotation',
+    'reset replica',
+    'PUT /ring',
+    '/rm',
+  ];
 }
 
 export interface PlannedFault {
@@ -20,17 +41,27 @@ export interface PlannedFault {
 }
 
 /** Faults at an even spacing from `fromMs` to `toMs` (no closer than `minGapMs`), cycling the kinds. */
-export function faultPlan(kinds: readonly FaultKind[], fromMs: number, toMs: number, minGapMs: number): PlannedFault[] {
+export function faultPlan(
+  kinds: readonly FaultKind[],
+  fromMs: number,
+  toMs: number,
+  minGapMs: number,
+): PlannedFault[] {
   if (kinds.length === 0 || toMs <= fromMs) return [];
   const count = Math.max(kinds.length, Math.floor((toMs - fromMs) / minGapMs));
   const gap = (toMs - fromMs) / count;
-  return Array.from({ length: count }, (_, i) => ({ kind: kinds[i % kinds.length]!, at: Math.round(fromMs + i * gap) }));
+  return Array.from({ length: count }, (_, i) => ({
+    kind: kinds[i % kinds.length]!,
+    at: Math.round(fromMs + i * gap),
+  }));
 }
 
 /** What the injectors act on; each environment (soak replicas, etcd, docker) supplies its own. */
 export interface FaultTargets {
   /** Replicas that can be signalled now, by the name the balancer gives them. */
-  signalable(): Promise<{ name: string; signal(signal: NodeJS.Signals): boolean; restart?: () => Promise<void> }[]>;
+  signalable(): Promise<
+    { name: string; signal(signal: NodeJS.Signals): boolean; restart?: () => Promise<void> }[]
+  >;
   /** Soak replicas only: set a misbehaviour on one replica in the ring. */
   misbehave?(kind: 'slow' | 'reset', on: boolean): Promise<string | undefined>;
   /** Until every replica the balancer should have is healthy (bounded). */
@@ -71,7 +102,7 @@ export async function inject(
   switch (kind) {
     case 'SIGKILL': {
       const victim = pick(await targets.signalable());
-      if (!victim || !victim.signal('SIGKILL')) return log(`${kind}: no replica to kill`), undefined;
+      if (!victim || !victim.signal('SIGKILL')) return (log(`${kind}: no replica to kill`), undefined);
       if (victim.restart) {
         // As a supervisor would: the same server, on the same port, a moment later.
         await sleep(timing.restartAfterMs);
@@ -82,7 +113,7 @@ export async function inject(
     }
     case 'SIGSTOP': {
       const victim = pick(await targets.signalable());
-      if (!victim || !victim.signal('SIGSTOP')) return log(`${kind}: no replica to stop`), undefined;
+      if (!victim || !victim.signal('SIGSTOP')) return (log(`${kind}: no replica to stop`), undefined);
       await sleep(timing.stopMs);
       victim.signal('SIGCONT');
       await targets.settled(timing.settleMs);
@@ -92,7 +123,7 @@ export async function inject(
     case 'reset replica': {
       const mode = kind === 'slow replica' ? 'slow' : 'reset';
       const name = await targets.misbehave?.(mode, true);
-      if (name === undefined) return log(`${kind}: no replica to misbehave`), undefined;
+      if (name === undefined) return (log(`${kind}: no replica to misbehave`), undefined);
       await sleep(timing.misbehaveMs);
       await targets.misbehave!(mode, false);
       return done(name);
@@ -127,6 +158,6 @@ export async function inject(
     case 'dockerd restart':
       await targets.dockerdRestart!();
       await targets.settled(timing.settleMs * 3);
-      return done('the balancer\'s own dockerd');
+      return done("the balancer's own dockerd");
   }
 }

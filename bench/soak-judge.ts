@@ -63,7 +63,8 @@ export function classify(failure: Failure, faults: readonly FaultWindow[]): Verd
   const instanceDown = during.find(
     (fault) => fault.kind === 'leader instance killed' && fault.instance === failure.instance,
   );
-  if (instanceDown) return { expected: true, why: `its balancer instance was killed (${instanceDown.target})` };
+  if (instanceDown)
+    return { expected: true, why: `its balancer instance was killed (${instanceDown.target})` };
   const cut = during.find((fault) => CUTS_REPLICA.has(fault.kind));
   if (cut && !failure.idempotent)
     return { expected: true, why: `not idempotent, in flight during ${cut.kind} ${cut.target}` };

@@ -40,7 +40,9 @@ export async function listening(ringlb: Started, seen: () => boolean, timeoutMs 
   const deadline = Date.now() + timeoutMs;
   while (!seen()) {
     if (exit !== undefined || Date.now() > deadline)
-      throw new Error(`ringlb did not start (${exit ?? 'no "ringlb listening" in 30 s'}):\n${ringlb.output().slice(-3000)}`);
+      throw new Error(
+        `ringlb did not start (${exit ?? 'no "ringlb listening" in 30 s'}):\n${ringlb.output().slice(-3000)}`,
+      );
     await sleep(50);
   }
 }
@@ -48,7 +50,10 @@ export async function listening(ringlb: Started, seen: () => boolean, timeoutMs 
 export async function localEnvironment(options: EnvironmentOptions): Promise<Environment> {
   const { certs } = options;
   // One backend more than replicas, for /add.
-  const replicas = Array.from({ length: options.replicas + 1 }, (_, i) => new SoakReplica(`S${i + 1}`, options.env));
+  const replicas = Array.from(
+    { length: options.replicas + 1 },
+    (_, i) => new SoakReplica(`S${i + 1}`, options.env),
+  );
   for (const replica of replicas) await replica.start();
   const port = await freePort();
   const origin = `https://127.0.0.1:${port}`;
@@ -65,7 +70,9 @@ export async function localEnvironment(options: EnvironmentOptions): Promise<Env
     onLog: (line) => {
       if (line.msg === 'ringlb listening') up = true;
       if (line.msg === 'replica state changed')
-        options.log(`ringlb: ${String(line.fields.replica)} ${String(line.fields.from)} → ${String(line.fields.to)} (${String(line.fields.reason ?? '')})`);
+        options.log(
+          `ringlb: ${String(line.fields.replica)} ${String(line.fields.from)} → ${String(line.fields.to)} (${String(line.fields.reason ?? '')})`,
+        );
     },
   });
   await listening(ringlb, () => up);
@@ -105,14 +112,19 @@ export async function localEnvironment(options: EnvironmentOptions): Promise<Env
       const name = inRing[Math.floor(Math.random() * inRing.length)];
       if (name === undefined) return undefined;
       misbehaving = replicaOf(name)!;
-      misbehaving.setMode(kind === 'slow' ? { kind: 'slow', delayMs: Math.round(options.upstreamTimeoutMs * 1.5) } : { kind: 'reset' });
+      misbehaving.setMode(
+        kind === 'slow'
+          ? { kind: 'slow', delayMs: Math.round(options.upstreamTimeoutMs * 1.5) }
+          : { kind: 'reset' },
+      );
       return name;
     },
     async settled(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { states: now, wanted } = await states();
-        if (now.healthy === wanted && Object.entries(now).every(([s, n]) => s === 'healthy' || n === 0)) return;
+        if (now.healthy === wanted && Object.entries(now).every(([s, n]) => s === 'healthy' || n === 0))
+          return;
         if (Date.now() > deadline) return;
         await sleep(200);
       }
@@ -135,7 +147,7 @@ export async function localEnvironment(options: EnvironmentOptions): Promise<Env
     async stop() {
       const leftovers = await stopGroup(ringlb, 5000);
       await Promise.all(replicas.map((replica) => replica.stop()));
-      return leftovers ? ['processes of the balancer\'s group outlived it by 1 s (then killed)'] : [];
+      return leftovers ? ["processes of the balancer's group outlived it by 1 s (then killed)"] : [];
     },
   };
 }

@@ -46,14 +46,19 @@ export function soakOptions(argv: readonly string[]): SoakOptions {
     return value;
   };
   const quick = values.quick ?? false;
-  if (quick && values.minutes !== undefined) throw new Error(`--quick is 60 s: leave out --minutes\n${USAGE}`);
+  if (quick && values.minutes !== undefined)
+    throw new Error(`--quick is 60 s: leave out --minutes\n${USAGE}`);
   const minutes = number('minutes', values.minutes, 10, 1, 24 * 60);
   if (values.membership !== 'local' && values.membership !== 'etcd')
     throw new Error(`--membership must be local or etcd, not "${values.membership}"\n${USAGE}`);
   if (values.provider !== 'static' && values.provider !== 'docker')
-    throw new Error(`--provider must be static (the soak's own replicas) or docker, not "${values.provider}"\n${USAGE}`);
+    throw new Error(
+      `--provider must be static (the soak's own replicas) or docker, not "${values.provider}"\n${USAGE}`,
+    );
   if (values.membership === 'etcd' && values.provider === 'docker')
-    throw new Error(`--membership etcd runs ringlb's own replica processes: leave out --provider docker\n${USAGE}`);
+    throw new Error(
+      `--membership etcd runs ringlb's own replica processes: leave out --provider docker\n${USAGE}`,
+    );
   return {
     quick,
     loadMs: quick ? 60_000 : Math.round(minutes * 60_000),
@@ -62,6 +67,7 @@ export function soakOptions(argv: readonly string[]): SoakOptions {
     upstreamTimeoutMs: Math.round(number('upstream-timeout', values['upstream-timeout'], 1000, 100, 60_000)),
     membership: values.membership,
     provider: values.provider,
-    workers: values.workers === undefined ? undefined : Math.round(number('workers', values.workers, 1, 1, 16)),
+    workers:
+      values.workers === undefined ? undefined : Math.round(number('workers', values.workers, 1, 1, 16)),
   };
 }

@@ -11,7 +11,8 @@ const PATTERN = Buffer.from(Array.from({ length: 251 }, (_, i) => i));
 /** `size` bytes where byte i is i mod 251 (a prime, so no power-of-two chunking hides a shift). */
 export function blobBytes(size: number): Buffer {
   const out = Buffer.allocUnsafe(size);
-  for (let at = 0; at < size; at += PATTERN.length) PATTERN.copy(out, at, 0, Math.min(PATTERN.length, size - at));
+  for (let at = 0; at < size; at += PATTERN.length)
+    PATTERN.copy(out, at, 0, Math.min(PATTERN.length, size - at));
   return out;
 }
 

@@ -93,7 +93,15 @@ export class Recorder {
     } catch (error) {
       const end = Date.now();
       const failedStage = error instanceof RequestFailed && error.stage === 'mid-body' ? 'mid-body' : stage;
-      this.failures.push({ stream, idempotent, start, end, stage: failedStage, reason: reasonOf(error), instance });
+      this.failures.push({
+        stream,
+        idempotent,
+        start,
+        end,
+        stage: failedStage,
+        reason: reasonOf(error),
+        instance,
+      });
       this.second(end).failed++;
       this.#stream(stream).failed++;
       return false;

@@ -78,7 +78,12 @@ function handle(req: Request, res: Response): void {
       answer(res, 400, { 'content-type': 'text/plain' }, Buffer.from('size must be 0..4 MiB'));
       return;
     }
-    answer(res, 200, { 'content-type': 'application/octet-stream', 'x-replica': name }, BLOB.subarray(0, size));
+    answer(
+      res,
+      200,
+      { 'content-type': 'application/octet-stream', 'x-replica': name },
+      BLOB.subarray(0, size),
+    );
     return;
   }
   if (method === 'POST' && (url.pathname === '/echo' || url.pathname === '/soak.Echo/Echo')) {

@@ -79,7 +79,10 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
   const meanRss = rssPoints.reduce((t, p) => t + p[1], 0) / Math.max(1, rssPoints.length);
   const rss = judgeFlat(rssPoints, Math.max(4, 0.1 * meanRss));
   const fds = judgeFlat(fdPoints, 5);
-  const heap = judgeFlat(heapPoints, Math.max(2, 0.1 * (heapPoints.reduce((t, p) => t + p[1], 0) / Math.max(1, heapPoints.length))));
+  const heap = judgeFlat(
+    heapPoints,
+    Math.max(2, 0.1 * (heapPoints.reduce((t, p) => t + p[1], 0) / Math.max(1, heapPoints.length))),
+  );
   const fdsBackMs = fdsBackAfter(run.after, run.stoppedAt, run.baselineFds);
   const lastFds = run.after[run.after.length - 1]?.fds ?? NaN;
 
@@ -101,7 +104,10 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
     run.endStates.wanted > 0 &&
     run.endStates.states.healthy === run.endStates.wanted &&
     Object.entries(run.endStates.states).every(([state, n]) => state === 'healthy' || n === 0);
-  const stateText = Object.entries(run.endStates.states).map(([s, n]) => `${n} ${s}`).join(', ') || 'no answer';
+  const stateText =
+    Object.entries(run.endStates.states)
+      .map(([s, n]) => `${n} ${s}`)
+      .join(', ') || 'no answer';
 
   const describeFlat = (what: string, unit: string, f: Flatness) =>
     `slope ${fmt(f.trend.slope, 2)} ${unit}/min over the last ${fmt(f.trend.minutes, 1)} min (${f.trend.points} samples, mean ${fmt(f.trend.mean, 1)} ${unit}): the fitted line rises ${fmt(f.trend.rise, 1)} ${unit}, allowed ${fmt(f.allowed, 1)} ${unit} (the larger of 2 × the noise around the line, ${fmt(f.trend.noise, 1)}, and the ${what} floor)`;
@@ -113,8 +119,18 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
       fatal: true,
       text: `${unexpected.length} unexpected failed requests of ${recorder.sent} (${expected.length} expected, each explained by a fault below)`,
     },
-    { name: 'RSS', ok: rss.flat, fatal: true, text: `RSS of the balancer processes flat: ${describeFlat('warm-up (10 % of the mean, ≥ 4 MB)', 'MB', rss)}` },
-    { name: 'fds', ok: fds.flat, fatal: true, text: `open fds of the balancer processes flat: ${describeFlat('5-fd', 'fds', fds)}` },
+    {
+      name: 'RSS',
+      ok: rss.flat,
+      fatal: true,
+      text: `RSS of the balancer processes flat: ${describeFlat('warm-up (10 % of the mean, ≥ 4 MB)', 'MB', rss)}`,
+    },
+    {
+      name: 'fds',
+      ok: fds.flat,
+      fatal: true,
+      text: `open fds of the balancer processes flat: ${describeFlat('5-fd', 'fds', fds)}`,
+    },
     {
       name: 'fds back',
       ok: fdsBackMs !== undefined && fdsBackMs <= FDS_BACK_MS,
@@ -142,7 +158,8 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
   ];
   const failedChecks = checks.filter((c) => !c.ok && c.fatal).map((c) => c.name);
   const verdictLines = checks.map(
-    (c) => `- ${c.ok ? '**ok**' : c.fatal ? '**FAILED**' : '**not met** (reported only in --quick)'}: ${c.text}`,
+    (c) =>
+      `- ${c.ok ? '**ok**' : c.fatal ? '**FAILED**' : '**not met** (reported only in --quick)'}: ${c.text}`,
   );
 
   // Per-second series for the charts.
@@ -160,8 +177,12 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
   });
   const markers = faults.map((f) => ({ x: sec(f.at), label: SHORT[f.kind] ?? f.kind }));
   const pids = [...new Set(run.samples.flatMap((s) => s.processes.map((p) => p.pid)))];
-  const label = (pid: number) => `${run.samples.find((s) => s.processes.some((p) => p.pid === pid))?.processes.find((p) => p.pid === pid)?.role ?? '?'} ${pid}`;
-  const perProcess = (pick: (p: Sample['processes'][number]) => number | undefined, dashed = false): LineSeries[] =>
+  const label = (pid: number) =>
+    `${run.samples.find((s) => s.processes.some((p) => p.pid === pid))?.processes.find((p) => p.pid === pid)?.role ?? '?'} ${pid}`;
+  const perProcess = (
+    pick: (p: Sample['processes'][number]) => number | undefined,
+    dashed = false,
+  ): LineSeries[] =>
     pids.map((pid) => ({
       name: label(pid),
       dashed,
@@ -206,7 +227,13 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
         xLabel: 'seconds since the load started (the load stops at the end)',
         yLabel: 'open fds',
         series: [
-          { name: 'sum', points: [...run.samples.map((s) => [s.t / 1000, s.fds] as const), ...run.after.map((a) => [sec(a.at), a.fds] as const)] },
+          {
+            name: 'sum',
+            points: [
+              ...run.samples.map((s) => [s.t / 1000, s.fds] as const),
+              ...run.after.map((a) => [sec(a.at), a.fds] as const),
+            ],
+          },
           ...perProcess((p) => p.fds),
         ],
         markers,
@@ -249,7 +276,13 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
 
   const streamRows = [...recorder.streams.entries()].map(([name, counts]) => {
     const mine = classified.filter((c) => c.failure.stream === name);
-    return [name, String(counts.sent), String(counts.ok), String(mine.filter((c) => c.verdict.expected).length), String(mine.filter((c) => !c.verdict.expected).length)];
+    return [
+      name,
+      String(counts.sent),
+      String(counts.ok),
+      String(mine.filter((c) => c.verdict.expected).length),
+      String(mine.filter((c) => !c.verdict.expected).length),
+    ];
   });
   const group = (list: typeof classified) => {
     const counts = new Map<string, number>();
@@ -257,10 +290,14 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
       const key = `${c.failure.stream} | ${c.failure.stage} | ${c.failure.reason} | ${c.verdict.why}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
-    return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([key, n]) => [String(n), ...key.split(' | ')]);
+    return [...counts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([key, n]) => [String(n), ...key.split(' | ')]);
   };
   const faultRows = faults.map((f) => {
-    const during = classified.filter((c) => c.failure.start <= f.end + WINDOW_GRACE_MS && c.failure.end >= f.at);
+    const during = classified.filter(
+      (c) => c.failure.start <= f.end + WINDOW_GRACE_MS && c.failure.end >= f.at,
+    );
     return [
       fmt(sec(f.at), 1),
       f.kind,

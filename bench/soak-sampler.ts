@@ -59,13 +59,20 @@ export function replicaStates(metrics: string): Record<string, number> {
 
 function probe(dir: string, pid: number): { heapUsed: number; delayP99Ms: number } | undefined {
   try {
-    return JSON.parse(readFileSync(join(dir, `${pid}.json`), 'utf8')) as { heapUsed: number; delayP99Ms: number };
+    return JSON.parse(readFileSync(join(dir, `${pid}.json`), 'utf8')) as {
+      heapUsed: number;
+      delayP99Ms: number;
+    };
   } catch {
     return undefined;
   }
 }
 
-export function sampleProcesses(pids: readonly number[], roleOf: (pid: number) => string, probeDir: string): ProcessSample[] {
+export function sampleProcesses(
+  pids: readonly number[],
+  roleOf: (pid: number) => string,
+  probeDir: string,
+): ProcessSample[] {
   return pids.map((pid) => {
     const probed = probe(probeDir, pid);
     return {

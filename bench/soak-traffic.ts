@@ -28,7 +28,10 @@ interface Stream {
   readonly soakOnly?: boolean;
   /** Not a request that can fail on the balancer's account: only counted as sent. */
   readonly misbehaving?: boolean;
-  readonly send: (c: InstanceClients, progress: Parameters<Parameters<Recorder['run']>[4]>[0]) => Promise<void>;
+  readonly send: (
+    c: InstanceClients,
+    progress: Parameters<Parameters<Recorder['run']>[4]>[0],
+  ) => Promise<void>;
 }
 
 interface InstanceClients {
@@ -38,32 +41,122 @@ interface InstanceClients {
 }
 
 const STREAMS: readonly Stream[] = [
-  { name: 'h1 GET /home keep-alive', share: 0.3, concurrency: 12, idempotent: true, timed: true,
-    send: (c, p) => c.h1.get({ kind: 'home' }, false, p) },
-  { name: 'h1 GET 1K-1M keep-alive', share: 0.12, concurrency: 8, idempotent: true, timed: true, soakOnly: true,
-    send: (c, p) => c.h1.get({ kind: 'blob', size: bodySize() }, false, p) },
-  { name: 'h1 POST 1K-1M keep-alive', share: 0.07, concurrency: 6, idempotent: false, timed: true, soakOnly: true,
-    send: (c, p) => c.h1.post(bodySize(), false, p) },
-  { name: 'h1 GET /home fresh connection', share: 0.05, concurrency: 4, idempotent: true, timed: true,
-    send: (c, p) => c.h1.get({ kind: 'home' }, true, p) },
-  { name: 'h1 GET 1K-1M fresh connection', share: 0.03, concurrency: 4, idempotent: true, timed: true, soakOnly: true,
-    send: (c, p) => c.h1.get({ kind: 'blob', size: bodySize() }, true, p) },
-  { name: 'h1 POST 1K-1M fresh connection', share: 0.02, concurrency: 3, idempotent: false, timed: true, soakOnly: true,
-    send: (c, p) => c.h1.post(bodySize(), true, p) },
-  { name: 'h2 GET /home', share: 0.12, concurrency: 8, idempotent: true, timed: true,
-    send: (c, p) => c.h2.request('GET', { kind: 'home' }, p) },
-  { name: 'h2 GET 1K-1M', share: 0.07, concurrency: 6, idempotent: true, timed: true, soakOnly: true,
-    send: (c, p) => c.h2.request('GET', { kind: 'blob', size: bodySize() }, p) },
-  { name: 'h2 POST 1K-1M', share: 0.03, concurrency: 3, idempotent: false, timed: true, soakOnly: true,
-    send: (c, p) => c.h2.request('POST', { kind: 'echo', size: bodySize() }, p) },
-  { name: 'gRPC unary 1K-64K', share: 0.12, concurrency: 8, idempotent: false, timed: true, soakOnly: true,
-    send: (c) => c.grpc!.unary(bodySize(64 * 1024)) },
-  { name: 'abort mid-upload', share: 0.01, concurrency: 2, idempotent: false, timed: false, soakOnly: true,
-    misbehaving: true, send: (c) => c.h1.abortUpload() },
-  { name: 'abort mid-download', share: 0.01, concurrency: 2, idempotent: true, timed: false, soakOnly: true,
-    misbehaving: true, send: (c) => c.h1.abortDownload() },
-  { name: 'slow reader (1 MiB at 256 KiB/s)', share: 0.005, concurrency: 2, idempotent: true, timed: false,
-    soakOnly: true, send: (c, p) => c.h1.slowRead(256 * 1024, p) },
+  {
+    name: 'h1 GET /home keep-alive',
+    share: 0.3,
+    concurrency: 12,
+    idempotent: true,
+    timed: true,
+    send: (c, p) => c.h1.get({ kind: 'home' }, false, p),
+  },
+  {
+    name: 'h1 GET 1K-1M keep-alive',
+    share: 0.12,
+    concurrency: 8,
+    idempotent: true,
+    timed: true,
+    soakOnly: true,
+    send: (c, p) => c.h1.get({ kind: 'blob', size: bodySize() }, false, p),
+  },
+  {
+    name: 'h1 POST 1K-1M keep-alive',
+    share: 0.07,
+    concurrency: 6,
+    idempotent: false,
+    timed: true,
+    soakOnly: true,
+    send: (c, p) => c.h1.post(bodySize(), false, p),
+  },
+  {
+    name: 'h1 GET /home fresh connection',
+    share: 0.05,
+    concurrency: 4,
+    idempotent: true,
+    timed: true,
+    send: (c, p) => c.h1.get({ kind: 'home' }, true, p),
+  },
+  {
+    name: 'h1 GET 1K-1M fresh connection',
+    share: 0.03,
+    concurrency: 4,
+    idempotent: true,
+    timed: true,
+    soakOnly: true,
+    send: (c, p) => c.h1.get({ kind: 'blob', size: bodySize() }, true, p),
+  },
+  {
+    name: 'h1 POST 1K-1M fresh connection',
+    share: 0.02,
+    concurrency: 3,
+    idempotent: false,
+    timed: true,
+    soakOnly: true,
+    send: (c, p) => c.h1.post(bodySize(), true, p),
+  },
+  {
+    name: 'h2 GET /home',
+    share: 0.12,
+    concurrency: 8,
+    idempotent: true,
+    timed: true,
+    send: (c, p) => c.h2.request('GET', { kind: 'home' }, p),
+  },
+  {
+    name: 'h2 GET 1K-1M',
+    share: 0.07,
+    concurrency: 6,
+    idempotent: true,
+    timed: true,
+    soakOnly: true,
+    send: (c, p) => c.h2.request('GET', { kind: 'blob', size: bodySize() }, p),
+  },
+  {
+    name: 'h2 POST 1K-1M',
+    share: 0.03,
+    concurrency: 3,
+    idempotent: false,
+    timed: true,
+    soakOnly: true,
+    send: (c, p) => c.h2.request('POST', { kind: 'echo', size: bodySize() }, p),
+  },
+  {
+    name: 'gRPC unary 1K-64K',
+    share: 0.12,
+    concurrency: 8,
+    idempotent: false,
+    timed: true,
+    soakOnly: true,
+    send: (c) => c.grpc!.unary(bodySize(64 * 1024)),
+  },
+  {
+    name: 'abort mid-upload',
+    share: 0.01,
+    concurrency: 2,
+    idempotent: false,
+    timed: false,
+    soakOnly: true,
+    misbehaving: true,
+    send: (c) => c.h1.abortUpload(),
+  },
+  {
+    name: 'abort mid-download',
+    share: 0.01,
+    concurrency: 2,
+    idempotent: true,
+    timed: false,
+    soakOnly: true,
+    misbehaving: true,
+    send: (c) => c.h1.abortDownload(),
+  },
+  {
+    name: 'slow reader (1 MiB at 256 KiB/s)',
+    share: 0.005,
+    concurrency: 2,
+    idempotent: true,
+    timed: false,
+    soakOnly: true,
+    send: (c, p) => c.h1.slowRead(256 * 1024, p),
+  },
 ];
 
 /** WebSockets held open per instance, and how often each sends. */
@@ -82,7 +175,8 @@ export class TrafficMix {
         h2: new Http2Clients(origin, options.tls, 2),
         grpc: options.replicas === 'soak' ? new GrpcClients(origin, options.tls) : undefined,
       });
-      if (options.replicas === 'soak') this.#fleets.push(new WebSocketFleet(origin, options.tls.ca, options.recorder));
+      if (options.replicas === 'soak')
+        this.#fleets.push(new WebSocketFleet(origin, options.tls.ca, options.recorder));
     }
     const streams = STREAMS.filter((s) => options.replicas === 'soak' || !s.soakOnly);
     const shares = streams.reduce((sum, s) => sum + s.share, 0);
@@ -117,7 +211,8 @@ export class TrafficMix {
     const streams = STREAMS.filter((s) => this.options.replicas === 'soak' || !s.soakOnly);
     const shares = streams.reduce((sum, s) => sum + s.share, 0);
     const lines = streams.map(
-      (s) => `${s.name}: ${((this.options.rate * s.share) / shares).toFixed(1)}/s${s.idempotent ? '' : ' (not idempotent)'}`,
+      (s) =>
+        `${s.name}: ${((this.options.rate * s.share) / shares).toFixed(1)}/s${s.idempotent ? '' : ' (not idempotent)'}`,
     );
     if (this.#fleets.length > 0)
       lines.push(
@@ -133,7 +228,10 @@ export class TrafficMix {
 
   /** Stops every stream, waits for the requests in flight, and closes every client connection. */
   async stop(): Promise<void> {
-    await Promise.all([...this.#loads.map((load) => load.stop()), ...this.#fleets.map((fleet) => fleet.stop())]);
+    await Promise.all([
+      ...this.#loads.map((load) => load.stop()),
+      ...this.#fleets.map((fleet) => fleet.stop()),
+    ]);
     for (const clients of this.#clients) {
       await clients.h1.close();
       clients.h2.close();

@@ -69,7 +69,8 @@ export class WebSocketFleet {
           if (frame === undefined) throw new RequestFailed(closed ? 'socket closed' : 'no echo in 5 s');
           if (frame.opcode === 0x8) throw new RequestFailed(`closed by the balancer (${closeCode(frame)})`);
           progress.responded();
-          if (!frame.payload.toString().endsWith(`:${text}`)) throw new RequestFailed('echo differs', 'mid-body');
+          if (!frame.payload.toString().endsWith(`:${text}`))
+            throw new RequestFailed('echo differs', 'mid-body');
         });
         if (!ok) break;
         await sleep(intervalMs);

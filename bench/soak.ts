@@ -28,7 +28,9 @@ async function main(): Promise<number> {
   const opts = soakOptions(process.argv.slice(2));
   assertBuilt();
   if (opts.provider === 'docker')
-    throw new Error('--provider docker is not built yet (it needs a dockerd of the run\'s own): see /work/notes/soak.md');
+    throw new Error(
+      "--provider docker is not built yet (it needs a dockerd of the run's own): see /work/notes/soak.md",
+    );
   if (opts.membership === 'etcd') throw new Error('--membership etcd is not built yet: see the soak note');
   const dir = mkdtempSync(join(tmpdir(), 'ringlb-soak-'));
   onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,7 +50,10 @@ async function main(): Promise<number> {
   const faultsToMs = opts.loadMs - (opts.quick ? 6_000 : 20_000);
   const kinds = faultCycle(opts);
   const plan = faultPlan(kinds, cleanMs, faultsToMs, faultGapMs);
-  const certs = new CertificateRotation(dir, Math.max(1, plan.filter((f) => f.kind === 'certificate rotation').length));
+  const certs = new CertificateRotation(
+    dir,
+    Math.max(1, plan.filter((f) => f.kind === 'certificate rotation').length),
+  );
   const timing: FaultTiming = {
     stopMs: opts.quick ? 3_000 : 5_000,
     misbehaveMs: opts.quick ? 3_000 : 6_000,
@@ -86,7 +91,13 @@ async function main(): Promise<number> {
   };
 
   // Warm-up: a few seconds of the mix, then quiet until the fds settle; that count is the baseline.
-  const warm = new TrafficMix({ origins: environment.origins, tls: certs.tls, recorder: new Recorder(Date.now()), rate: opts.rate, replicas: environment.replicaKind });
+  const warm = new TrafficMix({
+    origins: environment.origins,
+    tls: certs.tls,
+    recorder: new Recorder(Date.now()),
+    rate: opts.rate,
+    replicas: environment.replicaKind,
+  });
   warm.start();
   await sleep(3_000);
   await warm.stop();
@@ -96,7 +107,13 @@ async function main(): Promise<number> {
 
   loadStart = Date.now();
   const recorder = new Recorder(loadStart);
-  const mix = new TrafficMix({ origins: environment.origins, tls: certs.tls, recorder, rate: opts.rate, replicas: environment.replicaKind });
+  const mix = new TrafficMix({
+    origins: environment.origins,
+    tls: certs.tls,
+    recorder,
+    rate: opts.rate,
+    replicas: environment.replicaKind,
+  });
   mix.start(loadStart);
   let sampling = true;
   const sampler = (async () => {
@@ -120,11 +137,16 @@ async function main(): Promise<number> {
   await sleep(loadStart + opts.loadMs - Date.now());
   await mix.stop();
   const stoppedAt = Date.now();
-  console.log(`soak: load stopped after ${((stoppedAt - loadStart) / 1000).toFixed(0)} s; ${recorder.sent} requests`);
+  console.log(
+    `soak: load stopped after ${((stoppedAt - loadStart) / 1000).toFixed(0)} s; ${recorder.sent} requests`,
+  );
   // Fds after the load, 4 times a second for 12 s.
   const after: { at: number; fds: number }[] = [];
   while (Date.now() < stoppedAt + 12_000) {
-    after.push({ at: Date.now(), fds: sampleProcesses(ringlbPids(), environment.roleOf, dir).reduce((s, p) => s + p.fds, 0) });
+    after.push({
+      at: Date.now(),
+      fds: sampleProcesses(ringlbPids(), environment.roleOf, dir).reduce((s, p) => s + p.fds, 0),
+    });
     await sleep(250);
   }
   sampling = false;
@@ -171,7 +193,9 @@ main().then(
   async (error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     await stopAll();
-    console.log('soak: 0 requests, 0 unexpected failures, RSS slope – MB/min, fd slope –/min: FAILED the run itself');
+    console.log(
+      'soak: 0 requests, 0 unexpected failures, RSS slope – MB/min, fd slope –/min: FAILED the run itself',
+    );
     process.exit(1);
   },
 );

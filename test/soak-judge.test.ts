@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { classify, fdsBackAfter, judgeFlat, slopeWindow, trend, type FaultWindow } from '../bench/soak-judge.js';
+import {
+  classify,
+  fdsBackAfter,
+  judgeFlat,
+  slopeWindow,
+  trend,
+  type FaultWindow,
+} from '../bench/soak-judge.js';
 import type { Failure } from '../bench/soak-record.js';
 
 const failure = (overrides: Partial<Failure>): Failure => ({
@@ -43,8 +50,12 @@ describe('soak failure classification', () => {
     expect(classify(failure({ instance: 'b' }), [killed]).expected).toBe(false);
   });
   it('counts a fault until 2 s after its end, not longer', () => {
-    expect(classify(failure({ idempotent: false, start: 3400, end: 3500 }), [fault('SIGKILL')]).expected).toBe(true);
-    expect(classify(failure({ idempotent: false, start: 3600, end: 3700 }), [fault('SIGKILL')]).expected).toBe(false);
+    expect(
+      classify(failure({ idempotent: false, start: 3400, end: 3500 }), [fault('SIGKILL')]).expected,
+    ).toBe(true);
+    expect(
+      classify(failure({ idempotent: false, start: 3600, end: 3700 }), [fault('SIGKILL')]).expected,
+    ).toBe(false);
   });
 });
 

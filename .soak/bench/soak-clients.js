@@ -52,11 +52,6 @@ async function checkEcho(body, sent) {
     if (reply.sha256 !== createHash('sha256').update(sent).digest('hex'))
         throw new RequestFailed('replica read other bytes than were sent');
 }
-function expectStatus(status, progress) {
-    if (status !== 200)
-        throw new RequestFailed(`HTTP ${status}`);
-    progress.responded();
-}
 /** HTTP/1.1 to one balancer: a keep-alive pool, fresh connections, and the misbehaving clients. */
 export class Http1Clients {
     origin;
@@ -79,10 +74,8 @@ export class Http1Clients {
                 headers: { 'x-request-id': requestId() },
                 signal: AbortSignal.timeout(TIMEOUT_MS),
             });
-            if (response.statusCode !== 200) {
-                await response.body.dump();
-                expectStatus(response.statusCode, progress);
-            }
+            if (response.statusCode !== 200)
+                throw new RequestFailed(`HTTP ${response.statusCode}: ${(await response.body.text()).slice(0, 120)}`);
             progress.responded();
             if (target.kind === 'home')
                 await checkHome(response.body);
@@ -105,10 +98,8 @@ export class Http1Clients {
                 body,
                 signal: AbortSignal.timeout(TIMEOUT_MS),
             });
-            if (response.statusCode !== 200) {
-                await response.body.dump();
-                expectStatus(response.statusCode, progress);
-            }
+            if (response.statusCode !== 200)
+                throw new RequestFailed(`HTTP ${response.statusCode}: ${(await response.body.text()).slice(0, 120)}`);
             progress.responded();
             await checkEcho(response.body, body);
         }

@@ -7,10 +7,11 @@ import { startGroup, type StartOptions, type Started } from './processes.js';
  * The built CLI, relative to this file's compiled copy: dist/bench/lib/ (beside dist/cli), or a
  * harness compiled with the repository as its root (.soak/bench/lib/, the CLI in ../../../dist).
  */
-export const RINGLB_MAIN = [
-  fileURLToPath(new URL('../../cli/main.js', import.meta.url)),
-  fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url)),
-].find((path) => existsSync(path)) ?? fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+export const RINGLB_MAIN =
+  [
+    fileURLToPath(new URL('../../cli/main.js', import.meta.url)),
+    fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url)),
+  ].find((path) => existsSync(path)) ?? fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
 export function assertBuilt(): void {
   if (!existsSync(RINGLB_MAIN)) throw new Error(`${RINGLB_MAIN} is missing: run "npm run build" first`);
