@@ -133,8 +133,8 @@ export const configSchema = z
     error: '--membership etcd needs --etcd-endpoints URL,URL,...',
     path: ['etcdEndpoints'],
   })
-  .refine((c) => c.membership !== 'etcd' || c.provider === 'process', {
-    error: '--membership etcd works with --provider process only, for now',
+  .refine((c) => c.membership !== 'etcd' || c.provider !== 'docker', {
+    error: '--membership etcd works with --provider process or static',
     path: ['membership'],
   })
   .refine((c) => c.provider !== 'static' || c.backends.length > 0, {

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure, sendJson } from '../core/json-response.js';
-import type { Cluster } from '../membership/cluster.js';
+import type { Membership as DesiredMembership } from '../membership/membership.js';
 
-/** What the control API changes: the local Cluster, or shared membership through a store. */
-export type Membership = Pick<Cluster, 'add' | 'remove' | 'names'>;
+/** What the control API changes: the desired set (in memory, in etcd, or in a cluster engine). */
+export type Membership = Pick<DesiredMembership, 'add' | 'remove' | 'names'>;
 import { readBody } from './read-body.js';
 import { parseAddBody, parseBodyText, parseRemoveBody } from './validation.js';
 

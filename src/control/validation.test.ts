@@ -57,7 +57,10 @@ describe('control body validation', () => {
       expect(failure(() => parseAddBody({ hostnames: [bad] })).message).toMatch(/is not a safe name/);
     }
     expect(failure(() => parseAddBody({ n: 1, extra: 1 })).message).toBe(
-      "<Error> unknown field 'extra': expected 'n' and 'hostnames'",
+      "<Error> unknown field 'extra': expected 'n', 'hostnames' and 'backends'",
+    );
+    expect(failure(() => parseRemoveBody({ backends: [] })).message).toBe(
+      "<Error> unknown field 'backends': expected 'n' and 'hostnames'",
     );
     expect(failure(() => parseAddBody({ hostnames: ['a', 'a'] }))).toMatchObject({
       code: 'ERR_DUPLICATE_HOSTNAME',
@@ -65,6 +68,22 @@ describe('control body validation', () => {
     });
     expect(failure(() => parseRemoveBody({ hostnames: [''] })).message).toBe(
       '<Error> a hostname cannot be empty',
+    );
+  });
+
+  it('takes static backends as origins, one replica each, and refuses anything else', () => {
+    expect(parseAddBody({ backends: ['http://10.0.0.7:8080/'], hostnames: ['api-7'] })).toEqual({
+      n: 1,
+      hostnames: ['api-7'],
+      backends: ['http://10.0.0.7:8080'],
+    });
+    expect(parseAddBody({ backends: ['http://a:1', 'http://b:2'] }).n).toBe(2);
+    for (const bad of ['ftp://a:1', 'http://a:1/path', 'not a url', 'h2c://a:1', 7]) {
+      expect(failure(() => parseAddBody({ backends: [bad] })).message).toMatch(/backend|'backends'/);
+    }
+    expect(failure(() => parseAddBody({ backends: [] })).message).toMatch(/'backends' is empty/);
+    expect(failure(() => parseAddBody({ n: 2, backends: ['http://a:1'] })).message).toMatch(
+      /one replica per backend/,
     );
   });
 });
