@@ -18,10 +18,9 @@ import type { Provider } from '../providers/provider.js';
 import { createDataPlane, type DataPlane, type EdgeLimits } from '../proxy/data-plane.js';
 import type { RequestView } from '../proxy/request-view.js';
 import { handleRing, RING_PATH, RingControl } from '../control/ring-api.js';
-import { hashKeyExtractor, parseHashKey } from '../proxy/hash-key.js';
+import { hashKeyExtractor, keyOfText, parseHashKey } from '../proxy/hash-key.js';
 import type { Telemetry } from '../ops/telemetry.js';
-import { ringFactory } from '../ring/registry.js';
-import type { BuildRing } from '../ring/ring.js';
+import { ringFactory, type RingFactory } from '../ring/registry.js';
 import { ringSettingsOf, type Config } from './config.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
 import { backendOrigin, isH2Origin, protocolsFromConfig } from './protocols.js';
@@ -43,7 +42,7 @@ export interface Balancer {
 }
 
 /** The ring algorithm the settings ask for, and how many replicas it can hold. */
-export function ringFromConfig(config: Config): { buildRing: BuildRing; capacity: number } {
+export function ringFromConfig(config: Config): RingFactory {
   return ringFactory(ringSettingsOf(config));
 }
 
@@ -117,6 +116,7 @@ export function createControlPlane(
     telemetry: ops.telemetry,
     provider,
     buildRing: ring.buildRing,
+    weighted: ring.weighted,
     capacity: ring.capacity,
     probe,
     logger,
@@ -153,6 +153,8 @@ export function createControlPlane(
     failFastAdds: !shared && !provider.external,
     logger,
   });
+  const hashKey = parseHashKey(config.hashKey);
+  const keyOfPreview = (text: string) => keyOfText(hashKey, text);
   let reconciler: NodeJS.Timeout | undefined;
   return {
     cluster,
@@ -175,12 +177,12 @@ export function createControlPlane(
         req.resume();
         return sendFailure(res, sharedRingError());
       }
-      if (pathname === RING_PATH) return handleRing(req, res, ringControl);
+      if (pathname === RING_PATH) return handleRing(req, res, ringControl, keyOfPreview);
       if (pathname === '/rep') res.setHeader('x-ringlb-provider', providerStatusHeader(provider));
       if (pathname === '/rep' && shared) {
         res.setHeader('x-ringlb-membership', leadership.leading ? 'etcd; leader' : 'etcd; follower');
       }
-      await handleControl(req, res, pathname, membership);
+      await handleControl(req, res, pathname, membership, keyOfPreview);
     },
     async start() {
       if (shared) {

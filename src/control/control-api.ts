@@ -3,10 +3,16 @@ import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure, sendJson } from '../core/json-response.js';
 import type { Membership as DesiredMembership } from '../membership/membership.js';
 
-/** What the control API changes: the desired set (in memory, in etcd, or in a cluster engine). */
-export type Membership = Pick<DesiredMembership, 'add' | 'remove' | 'names'>;
+import { parseControlQuery } from './control-query.js';
+import { previewReply, takePreviewKeys, type KeyOfText } from './preview.js';
 import { readBody } from './read-body.js';
-import { parseAddBody, parseBodyText, parseRemoveBody } from './validation.js';
+import { parseAddBody, parseBodyText, parseRemoveBody, parseWeightBody } from './validation.js';
+
+/** What the control API changes: the desired set (in memory, in etcd, or in a cluster engine). */
+export type Membership = Pick<
+  DesiredMembership,
+  'add' | 'remove' | 'names' | 'previewAdd' | 'previewRemove' | 'setWeight' | 'previewWeight'
+>;
 
 /** The seed's control endpoints and the methods each accepts. */
 const ROUTES: Record<string, readonly string[]> = {
@@ -15,8 +21,37 @@ const ROUTES: Record<string, readonly string[]> = {
   '/rm': ['POST', 'DELETE'],
 };
 
+/** `PUT /replicas/<name>` changes one replica (its weight). */
+const REPLICA_PREFIX = '/replicas/';
+
 export function isControlPath(pathname: string): boolean {
-  return Object.hasOwn(ROUTES, pathname);
+  return Object.hasOwn(ROUTES, pathname) || pathname.startsWith(REPLICA_PREFIX);
+}
+
+function allowedMethods(pathname: string): readonly string[] {
+  return pathname.startsWith(REPLICA_PREFIX) ? ['PUT'] : ROUTES[pathname]!;
+}
+
+/** The replica a `/replicas/<name>` path names (percent-decoded), refused when it names none. */
+function replicaName(pathname: string): string {
+  let name: string;
+  try {
+    name = decodeURIComponent(pathname.slice(REPLICA_PREFIX.length));
+  } catch {
+    name = '';
+  }
+  if (name === '' || name.includes('/')) {
+    throw new RinglbError(
+      'ERR_INVALID_BODY',
+      seedMessage(`'${pathname}' names no replica: use /replicas/<name>, e.g. /replicas/Server%201`),
+    );
+  }
+  return name;
+}
+
+function previewRemoval(cluster: Membership, body: unknown) {
+  const change = parseRemoveBody(body);
+  return cluster.previewRemove(change.n, change.hostnames);
 }
 
 function replicasBody(cluster: Membership) {
@@ -30,8 +65,9 @@ export async function handleControl(
   res: ServerResponse,
   pathname: string,
   cluster: Membership,
+  keyOfText: KeyOfText,
 ): Promise<void> {
-  const allowed = ROUTES[pathname]!;
+  const allowed = allowedMethods(pathname);
   const method = req.method ?? 'GET';
   try {
     if (!allowed.includes(method)) {
@@ -42,12 +78,38 @@ export async function handleControl(
         405,
       );
     }
+    const query = parseControlQuery(req.url ?? '/', pathname !== '/rep');
     if (pathname === '/rep') {
       req.resume();
       sendJson(res, 200, replicasBody(cluster));
       return;
     }
-    const body = parseBodyText(await readBody(req));
+    const text = await readBody(req);
+    if (pathname.startsWith(REPLICA_PREFIX)) {
+      const name = replicaName(pathname);
+      const { body, keys } = query.dryRun
+        ? takePreviewKeys(parseBodyText(text), keyOfText)
+        : { body: parseBodyText(text), keys: [] };
+      const weight = parseWeightBody(body);
+      const message = { name, weight };
+      if (query.dryRun) {
+        sendJson(res, 200, previewReply(await cluster.previewWeight(name, weight), keys, message));
+      } else {
+        const moved = await cluster.setWeight(name, weight);
+        sendJson(res, 200, { message, status: 'successful', moved });
+      }
+      return;
+    }
+    if (query.dryRun) {
+      const { body, keys } = takePreviewKeys(parseBodyText(text), keyOfText);
+      const preview =
+        pathname === '/add'
+          ? await cluster.previewAdd(parseAddBody(body))
+          : await previewRemoval(cluster, body);
+      sendJson(res, 200, previewReply(preview, keys));
+      return;
+    }
+    const body = parseBodyText(text);
     let moved: number;
     if (pathname === '/add') {
       const change = parseAddBody(body);

@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure, sendJson } from '../core/json-response.js';
-import type { Cluster } from '../membership/cluster.js';
+import type { ChangePreview, Cluster } from '../membership/cluster.js';
+import type { Ring } from '../ring/ring.js';
+import { parseControlQuery } from './control-query.js';
+import { previewReply, takePreviewKeys, type KeyOfText } from './preview.js';
 import { SerialQueue } from '../membership/serial-queue.js';
 import { ringFactory, type RingSettings } from '../ring/registry.js';
 import { readBody } from './read-body.js';
@@ -37,15 +40,28 @@ export class RingControl {
     });
   }
 
+  /** What `apply` would do with `body`; changes nothing. */
+  preview(body: unknown): Promise<{ preview: ChangePreview; settings: RingSettings }> {
+    return this.#queue.run(async () => {
+      const settings = parseRingBody(body, this.#settings);
+      return { preview: await this.#cluster.previewRing(ringFactory(settings)), settings };
+    });
+  }
+
   /** What `GET /ring` answers: algorithm, settings and each replica's share of the key space. */
-  describe() {
-    const { algorithm, ...settings } = this.#settings;
-    const { ring } = this.#cluster.table;
+  describe(given?: { settings: RingSettings; ring: Ring }) {
+    const { algorithm, ...settings } = given?.settings ?? this.#settings;
+    const ring = given?.ring ?? this.#cluster.table.ring;
     const shares = ring.shares();
     return {
       algorithm,
       settings,
-      replicas: ring.members.map((m, i) => ({ name: m.name, number: m.number, share: shares[i] })),
+      replicas: ring.members.map((m, i) => ({
+        name: m.name,
+        number: m.number,
+        weight: m.weight ?? 1,
+        share: shares[i],
+      })),
     };
   }
 }
@@ -54,9 +70,11 @@ export async function handleRing(
   req: IncomingMessage,
   res: ServerResponse,
   control: RingControl,
+  keyOfText: KeyOfText,
 ): Promise<void> {
   const method = req.method ?? 'GET';
   try {
+    const query = parseControlQuery(req.url ?? '/', method === 'PUT');
     if (!ALLOWED.includes(method)) {
       req.resume();
       throw new RinglbError(
@@ -70,7 +88,15 @@ export async function handleRing(
       sendJson(res, 200, { message: control.describe(), status: 'successful' });
       return;
     }
-    const moved = await control.apply(parseBodyText(await readBody(req)));
+    const text = await readBody(req);
+    if (query.dryRun) {
+      const { body, keys } = takePreviewKeys(parseBodyText(text), keyOfText);
+      const { preview, settings } = await control.preview(body);
+      const message = control.describe({ settings, ring: preview.after });
+      sendJson(res, 200, previewReply(preview, keys, message));
+      return;
+    }
+    const moved = await control.apply(parseBodyText(text));
     sendJson(res, 200, { message: control.describe(), status: 'successful', moved });
   } catch (error) {
     sendFailure(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RinglbError } from '../core/errors.js';
-import { parseAddBody, parseBodyText, parseRemoveBody } from './validation.js';
+import { parseWeightBody, parseAddBody, parseBodyText, parseRemoveBody } from './validation.js';
 
 function failure(fn: () => unknown): { code: string; message: string; status: number } {
   try {
@@ -57,10 +57,13 @@ describe('control body validation', () => {
       expect(failure(() => parseAddBody({ hostnames: [bad] })).message).toMatch(/is not a safe name/);
     }
     expect(failure(() => parseAddBody({ n: 1, extra: 1 })).message).toBe(
-      "<Error> unknown field 'extra': expected 'n', 'hostnames' and 'backends'",
+      "<Error> unknown field 'extra': expected 'n', 'hostnames', 'weights' and 'backends'",
     );
     expect(failure(() => parseRemoveBody({ backends: [] })).message).toBe(
       "<Error> unknown field 'backends': expected 'n' and 'hostnames'",
+    );
+    expect(failure(() => parseRemoveBody({ weights: {} })).message).toBe(
+      "<Error> unknown field 'weights': expected 'n' and 'hostnames'",
     );
     expect(failure(() => parseAddBody({ hostnames: ['a', 'a'] }))).toMatchObject({
       code: 'ERR_DUPLICATE_HOSTNAME',
@@ -69,6 +72,34 @@ describe('control body validation', () => {
     expect(failure(() => parseRemoveBody({ hostnames: [''] })).message).toBe(
       '<Error> a hostname cannot be empty',
     );
+  });
+
+  it('takes weights of named replicas only, each greater than 0 and at most 100', () => {
+    expect(parseAddBody({ hostnames: ['S5', 'S6'], weights: { S5: 2, S6: 0.5 } })).toEqual({
+      n: 2,
+      hostnames: ['S5', 'S6'],
+      weights: { S5: 2, S6: 0.5 },
+    });
+    expect(failure(() => parseAddBody({ hostnames: ['S5'], weights: { S6: 2 } })).message).toBe(
+      "<Error> 'weights' names 'S6', which is not in 'hostnames': only named replicas take a weight",
+    );
+    for (const bad of [0, -1, 101, '2', null]) {
+      expect(failure(() => parseAddBody({ hostnames: ['S5'], weights: { S5: bad } })).message).toBe(
+        "<Error> weight of 'S5': a weight is a number greater than 0 and at most 100",
+      );
+    }
+    expect(failure(() => parseAddBody({ hostnames: ['S5'], weights: [2] })).message).toBe(
+      "<Error> 'weights' must map hostnames to weights",
+    );
+    expect(parseWeightBody({ weight: 2.5 })).toBe(2.5);
+    expect(failure(() => parseWeightBody({})).message).toBe(
+      "<Error> the body needs 'weight': a weight is a number greater than 0 and at most 100",
+    );
+    expect(failure(() => parseWeightBody({ weight: 0 })).message).toMatch(/greater than 0/);
+    expect(failure(() => parseWeightBody({ weight: 1, n: 2 })).message).toBe(
+      "<Error> unknown field 'n': expected 'weight'",
+    );
+    expect(failure(() => parseWeightBody([])).message).toBe('<Error> the body must be a JSON object');
   });
 
   it('takes static backends as origins, one replica each, and refuses anything else', () => {

@@ -25,6 +25,17 @@ const existingName = z
   .min(1, { error: 'a hostname cannot be empty' })
   .max(128, { error: 'a hostname is at most 128 characters' });
 
+/** The largest replica weight: a weight-100 replica owns 100 × the keys of a weight-1 one. */
+export const MAX_WEIGHT = 100;
+
+const WEIGHT_RULE = `a weight is a number greater than 0 and at most ${MAX_WEIGHT}`;
+
+/** A replica's weight, as `/add`'s `weights` and `PUT /replicas/<name>` take it. */
+export const weight = z
+  .number({ error: WEIGHT_RULE })
+  .gt(0, { error: WEIGHT_RULE })
+  .max(MAX_WEIGHT, { error: WEIGHT_RULE });
+
 /** A server to register (static provider): its origin, `http://host:port`. */
 const backend = z
   .string({ error: "'backends' must be a list of http:// URLs" })
@@ -46,7 +57,7 @@ const backend = z
 
 const backends = z.array(backend, { error: "'backends' must be a list of http:// URLs" }).max(1000);
 
-function bodySchema<Extra extends z.core.$ZodLooseShape>(name: z.ZodString, extra: Extra) {
+function bodySchema(name: z.ZodString, extra: z.core.$ZodLooseShape = {}) {
   return z.strictObject(
     {
       n: count.optional(),
@@ -57,24 +68,29 @@ function bodySchema<Extra extends z.core.$ZodLooseShape>(name: z.ZodString, extr
   );
 }
 
-const addBody = bodySchema(newName, { backends: backends.optional() });
-const removeBody = bodySchema(existingName, {});
+const addBody = bodySchema(newName, {
+  weights: z.record(z.string(), weight, { error: "'weights' must map hostnames to weights" }).optional(),
+  backends: backends.optional(),
+});
+const removeBody = bodySchema(existingName);
 
 export interface MembershipChange {
   readonly n: number;
   readonly hostnames: string[];
-}
-
-export interface AddChange extends MembershipChange {
-  /** Existing servers to register, one per new replica (static provider). */
+  /** `/add` only: weights of named replicas (the others have weight 1). */
+  readonly weights?: Readonly<Record<string, number>>;
+  /** `/add` only: existing servers to register, one per new replica (static provider). */
   readonly backends?: string[];
 }
 
-function formatIssue(issue: z.core.$ZodIssue, expected: string): string {
+function formatIssue(issue: z.core.$ZodIssue, fields: string): string {
   if (issue.code === 'unrecognized_keys') {
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}: expected ${expected}`;
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}: expected ${fields}`;
   }
-  return issue.message;
+  // A weight's own rule says more than "invalid record".
+  return issue.path[0] === 'weights' && issue.path.length > 1
+    ? `weight of '${String(issue.path[1])}': ${issue.message}`
+    : issue.message;
 }
 
 /** Parses the raw body text; an empty body means "one replica, no names". */
@@ -88,48 +104,76 @@ export function parseBodyText(text: string): unknown {
 }
 
 function validate(
-  parsed: z.ZodSafeParseResult<{ n?: number | undefined; hostnames?: string[] | undefined }>,
-  expected: string,
+  schema: typeof addBody | typeof removeBody,
+  body: unknown,
   tooManyNames: string,
-  least = 1,
 ): MembershipChange {
+  const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    throw new RinglbError('ERR_INVALID_BODY', seedMessage(formatIssue(parsed.error.issues[0]!, expected)));
+    const fields = schema === addBody ? "'n', 'hostnames', 'weights' and 'backends'" : "'n' and 'hostnames'";
+    throw new RinglbError('ERR_INVALID_BODY', seedMessage(formatIssue(parsed.error.issues[0]!, fields)));
   }
-  const hostnames = parsed.data.hostnames ?? [];
-  const n = parsed.data.n ?? Math.max(least, hostnames.length);
+  const data = parsed.data as {
+    n?: number;
+    hostnames?: string[];
+    weights?: Record<string, number>;
+    backends?: string[];
+  };
+  const hostnames = data.hostnames ?? [];
+  const n = data.n ?? Math.max(data.backends?.length || 1, hostnames.length);
   if (hostnames.length > n) throw new RinglbError('ERR_HOSTNAMES_EXCEED_N', seedMessage(tooManyNames));
   const duplicate = hostnames.find((name, index) => hostnames.indexOf(name) !== index);
   if (duplicate !== undefined) {
     throw new RinglbError('ERR_DUPLICATE_HOSTNAME', seedMessage(`hostname '${duplicate}' is listed twice`));
   }
-  return { n, hostnames };
-}
-
-export function parseAddBody(body: unknown): AddChange {
-  const parsed = addBody.safeParse(body);
-  const given = parsed.success ? parsed.data.backends : undefined;
-  const change = validate(
-    parsed,
-    "'n', 'hostnames' and 'backends'",
-    'Length of hostname list is more than newly added instances',
-    given?.length || 1,
-  );
-  if (given === undefined) return change;
-  if (given.length === 0) throw new RinglbError('ERR_INVALID_BODY', seedMessage("'backends' is empty"));
-  if (given.length !== change.n) {
+  if (data.backends !== undefined) checkBackends(data.backends, n);
+  const given = data.backends === undefined ? {} : { backends: data.backends };
+  if (data.weights === undefined) return { n, hostnames, ...given };
+  const stray = Object.keys(data.weights).find((name) => !hostnames.includes(name));
+  if (stray !== undefined) {
     throw new RinglbError(
       'ERR_INVALID_BODY',
-      seedMessage(`'n' is ${change.n} but ${given.length} backends are given: one replica per backend`),
+      seedMessage(
+        `'weights' names '${stray}', which is not in 'hostnames': only named replicas take a weight`,
+      ),
     );
   }
-  return { ...change, backends: given };
+  return { n, hostnames, weights: data.weights, ...given };
+}
+
+function checkBackends(given: readonly string[], n: number): void {
+  if (given.length === 0) throw new RinglbError('ERR_INVALID_BODY', seedMessage("'backends' is empty"));
+  if (given.length !== n) {
+    throw new RinglbError(
+      'ERR_INVALID_BODY',
+      seedMessage(`'n' is ${n} but ${given.length} backends are given: one replica per backend`),
+    );
+  }
+}
+
+export function parseAddBody(body: unknown): MembershipChange {
+  return validate(addBody, body, 'Length of hostname list is more than newly added instances');
+}
+
+const weightBody = z.strictObject(
+  { weight },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'the body must be a JSON object' : undefined) },
+);
+
+/** The body of `PUT /replicas/<name>`: `{"weight": 2}`. */
+export function parseWeightBody(body: unknown): number {
+  const parsed = weightBody.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const message =
+      issue.code === 'invalid_type' && issue.path[0] === 'weight' && issue.input === undefined
+        ? `the body needs 'weight': ${WEIGHT_RULE}`
+        : formatIssue(issue, "'weight'");
+    throw new RinglbError('ERR_INVALID_BODY', seedMessage(message));
+  }
+  return parsed.data.weight;
 }
 
 export function parseRemoveBody(body: unknown): MembershipChange {
-  return validate(
-    removeBody.safeParse(body),
-    "'n' and 'hostnames'",
-    'Length of hostname list is more than removable instances',
-  );
+  return validate(removeBody, body, 'Length of hostname list is more than removable instances');
 }

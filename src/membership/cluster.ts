@@ -7,6 +7,14 @@ import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provide
 import type { BuildRing, Ring } from '../ring/ring.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { movedFraction } from '../ring/moved.js';
+import {
+  planAdd,
+  planRemove,
+  specsOf,
+  type AddRequest,
+  type DesiredMember,
+  type PlanRules,
+} from './desired-set.js';
 import { buildRoutingTable } from './routing-table.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -24,6 +32,8 @@ interface ReplicaRecord {
   failures: number[];
   /** How often passive health has ejected it: each ejection lasts longer. */
   ejections: number;
+  /** Its relative share of keys (`/add`'s `weights`, `PUT /replicas/<name>`); 1 by default. */
+  weight: number;
 }
 
 /** Where a ring member is reached; `routes[i]` belongs to `ring.members[i]`. */
@@ -41,11 +51,32 @@ export interface RoutingTable {
   readonly loads: Int32Array;
 }
 
+function noWeightsError(): RinglbError {
+  return new RinglbError(
+    'ERR_INVALID_BODY',
+    seedMessage(
+      "the classic ring has no weights (the seed's ring places replicas by number only): switch to ketama, maglev or rendezvous first (PUT /ring)",
+    ),
+  );
+}
+
+/** A change not made: the ring before and after it, and the replicas wanted after it. */
+export interface ChangePreview {
+  readonly before: Ring;
+  readonly after: Ring;
+  /** Every replica wanted after the change, by number (what the real reply's `replicas` lists). */
+  readonly names: readonly string[];
+  readonly added?: readonly string[];
+  readonly removed?: readonly string[];
+}
+
 export interface ClusterOptions {
   readonly provider: Provider;
   readonly buildRing: BuildRing;
   /** The most replicas the ring can hold. */
   readonly capacity: number;
+  /** Whether the ring honours weights (the seed's classic ring does not). */
+  readonly weighted: boolean;
   readonly probe: HeartbeatProbe;
   readonly logger: Logger;
   /** How long a new or replacement replica may take to answer its first heartbeat. */
@@ -70,6 +101,14 @@ export interface EjectionPolicy {
 
 const DEFAULT_EJECTION: EjectionPolicy = { maxShare: 0.5, baseMs: 5_000, rise: 2, intervalMs: 500 };
 const FLAP_WINDOW_MS = 60_000;
+
+/** An add, with the weights of named replicas (the others have weight 1). */
+export interface WeightedAdd extends AddRequest {
+  readonly weights?: Readonly<Record<string, number>> | undefined;
+}
+
+/** A ring change: how to build the ring, how many replicas it holds, whether it has weights. */
+export type RingChoice = Pick<ClusterOptions, 'buildRing' | 'capacity' | 'weighted'>;
 
 /**
  * Owns membership: the replicas the user wants (names and numbers), their states, and the ring built
@@ -126,23 +165,156 @@ export class Cluster implements HealthSink {
     }));
   }
 
+  /** What `add` would do, on the membership as it is once earlier changes are done; changes nothing. */
+  previewAdd(request: WeightedAdd, rules: PlanRules): Promise<ChangePreview> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      this.checkWeights(request.weights);
+      const current = this.#desired();
+      const next = planAdd(current, request, rules);
+      const added = specsOf(next).filter((spec) => !current.has(spec.name));
+      // A new replica joins the ring once healthy; an add that cannot start one fails whole.
+      // Not started yet, so no origin: the ring places a replica by name and number only.
+      const joining = added.map((spec) => ({
+        name: spec.name,
+        number: spec.number,
+        origin: '',
+        weight: request.weights?.[spec.name] ?? 1,
+      }));
+      return this.#preview(this.#options.buildRing, [...this.#routes(), ...joining], specsOf(next), {
+        added: added.map((spec) => spec.name),
+      });
+    });
+  }
+
+  /**
+   * What `remove` would do. Replicas not named are chosen at random now and listed in `removed`;
+   * the real call chooses afresh, so only a removal by name is previewed exactly.
+   */
+  previewRemove(n: number, hostnames: readonly string[]): Promise<ChangePreview> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      const current = this.#desired();
+      const next = planRemove(current, n, hostnames);
+      const removed = [...current.keys()].filter((name) => !next.has(name));
+      const routes = this.#routes().filter((route) => next.has(route.name));
+      return this.#preview(this.#options.buildRing, routes, specsOf(next), { removed });
+    });
+  }
+
+  /** What `useRing` would do; refused like `useRing` when the replicas do not fit. */
+  previewRing(ring: RingChoice): Promise<ChangePreview> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      this.#assertFits(ring);
+      return this.#preview(
+        ring.buildRing,
+        this.#routes(),
+        this.#records().map((r) => r.spec),
+        {},
+      );
+    });
+  }
+
+  #preview(
+    buildRing: BuildRing,
+    routes: readonly Route[],
+    wanted: readonly ReplicaSpec[],
+    names: { added?: string[]; removed?: string[] },
+  ): ChangePreview {
+    const { ring: after } = buildRoutingTable(buildRing, routes);
+    return { before: this.#table.ring, after, names: wanted.map((spec) => spec.name), ...names };
+  }
+
+  /** The replicas wanted, as a desired set. */
+  #desired(): Map<string, DesiredMember> {
+    return new Map(
+      [...this.#replicas.values()].map(({ spec }) => [
+        spec.name,
+        spec.backend === undefined ? { number: spec.number } : { number: spec.number, backend: spec.backend },
+      ]),
+    );
+  }
+
+  /** A ring switch is refused when the replicas do not fit, or have weights the ring cannot honour. */
+  #assertFits(ring: RingChoice): void {
+    if (this.#replicas.size > ring.capacity) {
+      throw new RinglbError(
+        'ERR_RING_FULL',
+        seedMessage(`that ring holds at most ${ring.capacity} replicas and there are ${this.#replicas.size}`),
+      );
+    }
+    const weighted = this.#records().filter((r) => r.weight !== 1);
+    if (!ring.weighted && weighted.length > 0) {
+      throw new RinglbError(
+        'ERR_INVALID_BODY',
+        seedMessage(
+          `the classic ring has no weights, and ${weighted.map((r) => `'${r.spec.name}' has weight ${r.weight}`).join(', ')}: set them to 1 first (PUT /replicas/<name> {"weight":1})`,
+        ),
+      );
+    }
+  }
+
+  /** Refuses weights where the ring in force has none. */
+  checkWeights(weights: Readonly<Record<string, number>> | undefined): void {
+    if (weights !== undefined && !this.#options.weighted) throw noWeightsError();
+  }
+
+  /** Sets one replica's weight live; resolves with the fraction of the key space that moved. */
+  setWeight(name: string, weight: number): Promise<number> {
+    return this.#queue.run(async () => {
+      const record = this.#weighable(name);
+      record.weight = weight;
+      const moved = this.#rebuild(`${name} weight ${weight}`);
+      this.#options.logger.info({ replica: name, weight, moved }, 'replica weight changed');
+      return moved;
+    });
+  }
+
+  /** What `setWeight` would do; changes nothing. */
+  previewWeight(name: string, weight: number): Promise<ChangePreview> {
+    return this.#queue.run(async () => {
+      this.#weighable(name);
+      const routes = this.#routes().map((route) => (route.name === name ? { ...route, weight } : route));
+      return this.#preview(
+        this.#options.buildRing,
+        routes,
+        this.#records().map((r) => r.spec),
+        {},
+      );
+    });
+  }
+
+  /** The replica's configured weight, or undefined when there is no such replica. */
+  weightOf(name: string): number | undefined {
+    return this.#replicas.get(name)?.weight;
+  }
+
+  #weighable(name: string): ReplicaRecord {
+    this.#assertOpen();
+    if (!this.#options.weighted) throw noWeightsError();
+    const record = this.#replicas.get(name);
+    if (!record) {
+      throw new RinglbError('ERR_UNKNOWN_HOSTNAME', seedMessage(`hostname '${name}' is not a replica`), 404);
+    }
+    return record;
+  }
+
   /**
    * Switches the ring algorithm or its settings live: the new ring is built and swapped in whole.
    * Resolves with the fraction of the key space that moved; refused if the replicas do not fit.
    */
-  useRing(ring: { buildRing: BuildRing; capacity: number }): Promise<number> {
+  useRing(ring: RingChoice): Promise<number> {
     return this.#queue.run(async () => {
       this.#assertOpen();
-      if (this.#replicas.size > ring.capacity) {
-        throw new RinglbError(
-          'ERR_RING_FULL',
-          seedMessage(
-            `that ring holds at most ${ring.capacity} replicas and there are ${this.#replicas.size}`,
-          ),
-        );
-      }
+      this.#assertFits(ring);
       const previous = this.#options;
-      this.#options = { ...previous, buildRing: ring.buildRing, capacity: ring.capacity };
+      this.#options = {
+        ...previous,
+        buildRing: ring.buildRing,
+        capacity: ring.capacity,
+        weighted: ring.weighted,
+      };
       try {
         return this.#rebuild('ring settings');
       } catch (error) {
@@ -168,6 +340,7 @@ export class Cluster implements HealthSink {
   applyDesired(
     specs: readonly ReplicaSpec[],
     failFast: ReadonlySet<string> = new Set(),
+    weights: Readonly<Record<string, number>> = {},
   ): Promise<{ moved: number; failed: Map<string, string> }> {
     return this.#queue.run(async () => {
       const failed = new Map<string, string>();
@@ -184,7 +357,9 @@ export class Cluster implements HealthSink {
       if (drain) await Promise.all(leaving.map((r) => (r.running ? drain(r.running.origin) : undefined)));
       await Promise.all(leaving.map((r) => this.#options.provider.stop(r.spec.name)));
       for (const record of leaving) this.#setState(record, undefined, 'stopped');
-      const joining = specs.filter((spec) => !this.#replicas.has(spec.name)).map((s) => this.#newRecord(s));
+      const joining = specs
+        .filter((spec) => !this.#replicas.has(spec.name))
+        .map((spec) => this.#newRecord(spec, weights[spec.name]));
       const started = await Promise.allSettled(joining.map((record) => this.#launch(record)));
       const dropped: ReplicaRecord[] = [];
       started.forEach((result, i) => {
@@ -443,7 +618,7 @@ export class Cluster implements HealthSink {
     return reason;
   }
 
-  #newRecord(spec: ReplicaSpec): ReplicaRecord {
+  #newRecord(spec: ReplicaSpec, weight = 1): ReplicaRecord {
     const record: ReplicaRecord = {
       spec,
       state: 'starting',
@@ -452,6 +627,7 @@ export class Cluster implements HealthSink {
       replaceAttempts: 0,
       failures: [],
       ejections: 0,
+      weight,
     };
     this.#replicas.set(spec.name, record);
     this.#options.telemetry?.replicaState(spec.name, undefined, 'starting', 'added');
@@ -470,12 +646,22 @@ export class Cluster implements HealthSink {
     return [...this.#replicas.values()].sort((a, b) => a.spec.number - b.spec.number);
   }
 
+  /** The routes of the healthy replicas: what the ring is built from. */
+  #routes(): Route[] {
+    return this.#records()
+      .filter((r) => r.state === 'healthy' && r.running)
+      .map((r) => ({
+        name: r.spec.name,
+        number: r.spec.number,
+        origin: r.running!.origin,
+        weight: r.weight,
+      }));
+  }
+
   /** Builds and swaps in the ring of the healthy replicas; returns the fraction of keys that moved. */
   #rebuild(reason: string): number {
     const before = this.#table.ring;
-    const routes = this.#records()
-      .filter((r) => r.state === 'healthy' && r.running)
-      .map((r) => ({ name: r.spec.name, number: r.spec.number, origin: r.running!.origin }));
+    const routes = this.#routes();
     this.#table = buildRoutingTable(this.#options.buildRing, routes);
     const moved = movedFraction(before, this.#table.ring);
     this.#options.telemetry?.membershipChange(reason, moved);

@@ -1,14 +1,7 @@
 import type { Logger } from 'pino';
 import { RinglbError, seedMessage } from '../core/errors.js';
-import type { Cluster } from './cluster.js';
-import {
-  planAdd,
-  planRemove,
-  specsOf,
-  type AddRequest,
-  type DesiredSet,
-  type PlanRules,
-} from './desired-set.js';
+import type { ChangePreview, Cluster, WeightedAdd } from './cluster.js';
+import { planAdd, planRemove, specsOf, type DesiredSet, type PlanRules } from './desired-set.js';
 import type { DesiredStore, StoredDesired } from './desired-store.js';
 
 export interface MembershipOptions {
@@ -73,7 +66,8 @@ export class Membership {
     if (failed.size > 0) throw startError(failed);
   }
 
-  async add(request: AddRequest): Promise<number> {
+  async add(request: WeightedAdd): Promise<number> {
+    this.#checkWeights(request.weights);
     let added: string[] = [];
     const state = await this.#options.store.update((current) => {
       const before = current ?? new Map();
@@ -84,6 +78,7 @@ export class Membership {
     const { moved, failed } = await this.#apply(
       state,
       this.#options.failFastAdds ? new Set(added) : new Set(),
+      request.weights,
     );
     if (failed.size === 0) return moved;
     // All or nothing: the replicas this add asked for leave the desired set again.
@@ -113,14 +108,52 @@ export class Membership {
     return this.#current;
   }
 
+  previewAdd(request: WeightedAdd): Promise<ChangePreview> {
+    this.#checkWeights(request.weights);
+    return this.#options.cluster.previewAdd(request, this.#rules());
+  }
+
+  previewRemove(n: number, hostnames: readonly string[]): Promise<ChangePreview> {
+    return this.#options.cluster.previewRemove(n, hostnames);
+  }
+
+  setWeight(name: string, weight: number): Promise<number> {
+    this.#checkWeights({ [name]: weight });
+    return this.#options.cluster.setWeight(name, weight);
+  }
+
+  previewWeight(name: string, weight: number): Promise<ChangePreview> {
+    this.#checkWeights({ [name]: weight });
+    return this.#options.cluster.previewWeight(name, weight);
+  }
+
+  /** Weights live in this instance's cluster only: in a shared store they would route apart. */
+  #checkWeights(weights: Readonly<Record<string, number>> | undefined): void {
+    if (weights === undefined) return;
+    if (this.#options.store.kind !== 'memory') {
+      throw new RinglbError(
+        'ERR_SHARED_SETTING',
+        seedMessage(
+          `replica weights are not shared by the cluster yet (--membership ${this.#options.store.kind}): every instance would have to weight alike`,
+        ),
+        409,
+      );
+    }
+    this.#options.cluster.checkWeights(weights);
+  }
+
   /** Applies a desired set unless a later one was applied already. */
-  #apply(state: StoredDesired, failFast: ReadonlySet<string> = new Set()) {
+  #apply(
+    state: StoredDesired,
+    failFast: ReadonlySet<string> = new Set(),
+    weights: Readonly<Record<string, number>> = {},
+  ) {
     if (state.revision > this.#applied) {
       this.#applied = state.revision;
       this.#current = state.set;
     }
     // Applied even when not newer, so a caller resolves only once its change is in the ring.
-    return this.#options.cluster.applyDesired(specsOf(this.#current), failFast);
+    return this.#options.cluster.applyDesired(specsOf(this.#current), failFast, weights);
   }
 
   async close(): Promise<void> {

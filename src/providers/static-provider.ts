@@ -14,7 +14,11 @@ export class StaticProvider implements Provider {
 
   async start(spec: ReplicaSpec): Promise<RunningReplica> {
     if (spec.backend === undefined) throw new Error(`replica "${spec.name}" names no static backend`);
-    const replica: RunningReplica = { spec, origin: new URL(spec.backend).origin, instance: ++this.#instances };
+    const replica: RunningReplica = {
+      spec,
+      origin: new URL(spec.backend).origin,
+      instance: ++this.#instances,
+    };
     this.#attached.set(spec.name, replica);
     return replica;
   }

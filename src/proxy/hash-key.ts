@@ -150,3 +150,14 @@ export function hashKeyExtractor(
       return (view) => hashed(uriOf(view.target));
   }
 }
+
+/**
+ * The ring key of a hash key written as text (a preview's `"keys"`), as the extractor would read it
+ * from a request: a request id is its integer, every other key its xxHash32. Undefined when no request
+ * could carry it (a request id that is not an integer, an empty key): such a request gets a random key.
+ */
+export function keyOfText(spec: HashKeySpec, text: string): number | undefined {
+  if (spec.kind === 'request-id') return integerRequestId(text);
+  const value = spec.kind === 'ip' ? clientAddress(text) : text;
+  return value === undefined || value === '' ? undefined : xxh32String(value);
+}

@@ -70,13 +70,25 @@ function buildUnbounded(settings: RingSettings, members: readonly RingMember[]):
   }
 }
 
+/** Whether the algorithm honours replica weights: the seed's classic ring places by number only. */
+export function ringHasWeights(algorithm: RingAlgorithm): boolean {
+  return algorithm !== 'classic';
+}
+
+/** How a cluster builds its ring: the builder, how many replicas it holds, whether it has weights. */
+export interface RingFactory {
+  readonly buildRing: BuildRing;
+  readonly capacity: number;
+  readonly weighted: boolean;
+}
+
 /** A ring builder and its capacity for validated settings; bad settings throw ERR_INVALID_CONFIG. */
-export function ringFactory(settings: RingSettings): { buildRing: BuildRing; capacity: number } {
+export function ringFactory(settings: RingSettings): RingFactory {
   const problem = ringSettingsProblem(settings);
   if (problem) throw new RinglbError('ERR_INVALID_CONFIG', problem);
   const buildRing: BuildRing = (members, loads) => {
     const ring = buildUnbounded(settings, members);
     return settings.balanceFactor === 0 ? ring : new BoundedLoadRing(ring, loads, settings.balanceFactor);
   };
-  return { buildRing, capacity: ringCapacity(settings) };
+  return { buildRing, capacity: ringCapacity(settings), weighted: ringHasWeights(settings.algorithm) };
 }

@@ -38,6 +38,12 @@ describe('readStrictly', () => {
       readStrictly(bytes('POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\n\r\nabc')).incomplete,
     ).toBe(true);
     expect(readStrictly(bytes('GET /a HTTP/1.1\r\nHo'))).toMatchObject({ requests: [], incomplete: true });
+    // A read that ends right after a line's CRLF, or between its CR and LF, is just an unfinished head.
+    expect(readStrictly(bytes('GET /a HTTP/1.1\r\n'))).toMatchObject({
+      refused: undefined,
+      incomplete: true,
+    });
+    expect(readStrictly(bytes('GET /a HTTP/1.1\r'))).toMatchObject({ refused: undefined, incomplete: true });
     expect(readStrictly(bytes('GET /a HTTP/1.1\nHost: t\n')).refused).toBe('line breaks must be CRLF');
     expect(readStrictly(bytes(`GET /a HTTP/1.1\r\nX: ${'a'.repeat(20_000)}`)).refused).toBe('head too large');
   });

@@ -1,5 +1,5 @@
 import { ChunkedScanner } from '../../src/proxy/http1/chunked-scanner.js';
-import { hasBareLineBreak } from '../../src/proxy/http1/header-lines.js';
+import { hasBareLineBreak, judgedEnd } from '../../src/proxy/http1/header-lines.js';
 import { parseRequestHead, type RequestHead } from '../../src/proxy/http1/request-head.js';
 
 /** What a strict HTTP/1.1 server makes of the bytes of one connection. */
@@ -40,8 +40,8 @@ export function readStrictly(bytes: Buffer, maxHeadBytes = 16 * 1024, maxHeaders
     const end = bytes.indexOf(CRLF2, at);
     if (end < 0) {
       if (bytes.length - at > maxHeadBytes) return done(requests, 'head too large', false);
-      // As the front does: a bare LF refuses a head before it is complete (the last byte may be a CR).
-      if (hasBareLineBreak(bytes.toString('latin1', at, bytes.length - 1))) {
+      // As the front does: a bare LF refuses a head before it is complete (a CR as the last byte may still get its LF).
+      if (hasBareLineBreak(bytes.toString('latin1', at, judgedEnd(bytes)))) {
         return done(requests, 'line breaks must be CRLF', false);
       }
       return done(requests, undefined, true);

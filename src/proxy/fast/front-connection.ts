@@ -4,7 +4,7 @@ import type { RoutingTable } from '../../membership/cluster.js';
 import type { OutlierDetector } from '../../health/outlier-detector.js';
 import type { AccessLog } from '../../ops/access-log.js';
 import type { Telemetry } from '../../ops/telemetry.js';
-import { hasBareLineBreak } from '../http1/header-lines.js';
+import { hasBareLineBreak, judgedEnd } from '../http1/header-lines.js';
 import { HttpParseError } from '../http1/parse-error.js';
 import { headerValue, parseRequestHead, type RequestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-head.js';
@@ -147,7 +147,7 @@ export class FrontConnection {
     if (end < 0) {
       if (buf.length - start > this.#ctx.limits.maxHeadBytes) {
         this.#refuse(new HttpParseError(431, 'request head too large'));
-      } else if (hasBareLineBreak(buf.toString('latin1', start, buf.length - 1))) {
+      } else if (hasBareLineBreak(buf.toString('latin1', start, judgedEnd(buf)))) {
         this.#refuse(new HttpParseError(400, 'line breaks must be CRLF'));
       } else {
         this.#socket.setTimeout(this.#ctx.limits.headerTimeoutMs);

@@ -48,3 +48,13 @@ export function hasBareLineBreak(text: string): boolean {
   }
   return false;
 }
+
+/**
+ * Where the bytes of an unfinished head that can already be judged for bare line breaks end: a CR as
+ * the very last byte may still get its LF in the next read, so it is left out; anything else (a
+ * line's LF included) is judged now. TCP has no message boundaries, so this must not depend on where
+ * a read happened to end.
+ */
+export function judgedEnd(buf: Buffer): number {
+  return buf[buf.length - 1] === 0x0d ? buf.length - 1 : buf.length;
+}
