@@ -1,10 +1,19 @@
-import { Etcd3, type Campaign, type IKeyValue, type Watcher } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Campaign, Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import { RinglbError, seedMessage } from '../../core/errors.js';
 import type { RingSettings } from '../../ring/registry.js';
 import type { DesiredSet } from '../desired-set.js';
 import type { DesiredStore, StoredDesired } from '../desired-store.js';
 import { decodeDesired, decodeRegistryEntry, encodeDesired, type RegistryEntry } from './encoding.js';
+
+/**
+ * etcd3 (with grpc-js and protobufjs) costs ~16 MB of RSS once loaded: it is required the first time
+ * a store is made, so that a balancer without `--membership etcd` never pays for it.
+ */
+function loadEtcd3(): typeof import('etcd3') {
+  return createRequire(import.meta.url)('etcd3') as typeof import('etcd3');
+}
 
 /** How long a store call may take before the balancer answers that the store is unavailable. */
 const CALL_TIMEOUT_MS = 2_000;
@@ -25,7 +34,7 @@ export class EtcdStore implements DesiredStore {
   #closed = false;
 
   constructor(endpoints: readonly string[], cluster: string, logger: Logger) {
-    this.#client = new Etcd3({
+    this.#client = new (loadEtcd3().Etcd3)({
       hosts: [...endpoints],
       dialTimeout: CALL_TIMEOUT_MS,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
