@@ -19,6 +19,7 @@ import { hashKeyExtractor, keyOfText, parseHashKey } from '../proxy/hash-key.js'
 import type { Telemetry } from '../ops/telemetry.js';
 import { ringFactory, type RingFactory } from '../ring/registry.js';
 import { ringSettingsOf, type Config } from './config.js';
+import { ringBalanceLine } from './ring-balance.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
 import { isH2Origin, protocolsFromConfig } from './protocols.js';
 import { createSharedMembership } from './shared-membership-factory.js';
@@ -173,6 +174,8 @@ export function createControlPlane(
       else if (provider.discover) await cluster.adopt(await provider.discover());
       const missing = config.replicas - cluster.names().length;
       if (missing > 0 && !sharedMembership) await cluster.add({ n: missing, hostnames: [] });
+      const balance = ringBalanceLine(ringControl.settings.algorithm, cluster.table.ring.shares());
+      logger.info(balance.fields, balance.message);
       heartbeat.start();
       reconciler = setInterval(() => void cluster.reconcile(), 2_000);
       reconciler.unref();

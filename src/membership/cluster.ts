@@ -216,7 +216,10 @@ export class Cluster implements HealthSink {
       if (drain) await Promise.all(records.map((r) => (r.running ? drain(r.running.origin) : undefined)));
       await Promise.all([...chosen].map((name) => this.#options.provider.stop(name)));
       for (const record of records) this.#setState(record, undefined, 'stopped');
-      this.#options.logger.info({ removed: [...chosen], n: this.#replicas.size, moved }, 'replicas removed');
+      this.#options.logger.info(
+        { removed: [...chosen], n: chosen.length, remaining: this.#replicas.size, moved },
+        'replicas removed',
+      );
       return moved;
     });
   }

@@ -35,7 +35,7 @@ export function planAdd(
     throw new RinglbError(
       'ERR_RING_FULL',
       seedMessage(
-        `cannot add ${request.n} replicas: the ring holds at most ${capacity} and has ${current.size}`,
+        `cannot add ${request.n} replica${request.n === 1 ? '' : 's'}: the ring holds at most ${capacity} and has ${current.size}`,
       ),
     );
   }
