@@ -29,6 +29,10 @@ function read(path: string): Buffer | string {
 }
 
 const DAY_MS = 86_400_000;
+const days = (ms: number) => {
+  const n = Math.ceil(ms / DAY_MS);
+  return `${n} day${n === 1 ? '' : 's'}`;
+};
 
 /**
  * What is wrong with a certificate and key pair on disk: unreadable, not PEM, the key given as the
@@ -96,7 +100,7 @@ export function tlsPairProblems(
       });
     } else if (notAfter - now < 14 * DAY_MS) {
       warnings.push(
-        `the certificate in ${JSON.stringify(certPath)} expires on ${new Date(notAfter).toISOString()}, in ${Math.ceil((notAfter - now) / DAY_MS)} days: renew it soon`,
+        `the certificate in ${JSON.stringify(certPath)} expires on ${new Date(notAfter).toISOString()}, in ${days(notAfter - now)}: renew it soon`,
       );
     }
   }
