@@ -1,6 +1,12 @@
 /** Config files for the peers the proxy benchmark measures ringlb against; every path is under `dir`. */
 
-/** nginx `return 200` backends: one instance per port, one worker each. */
+/** Where the backends' 1 MiB download lives, under the benchmark's directory. */
+export const DOWNLOAD_FILE = 'www/download.bin';
+
+/**
+ * nginx `return 200` backends, one instance per port, one worker each: any request body is read and
+ * discarded, `/download/…` sends the 1 MiB file.
+ */
 export function nginxBackendConfig(dir: string, port: number): string {
   return `worker_processes 1;
 daemon off;
@@ -16,16 +22,27 @@ http {
   scgi_temp_path ${dir}/tmp-${port}-scgi;
   keepalive_requests 1000000;
   keepalive_timeout 65s;
+  client_max_body_size 0;
+  sendfile on;
   server {
     listen 127.0.0.1:${port};
     default_type application/json;
     location / { return 200 '{"message":"Hello from Server: ${port}","status":"successful"}'; }
+    location /download/ {
+      default_type application/octet-stream;
+      root ${dir};
+      try_files /${DOWNLOAD_FILE} =404;
+    }
   }
 }
 `;
 }
 
-/** nginx as the reference proxy: one worker, consistent hash on the URI, upstream keep-alive. */
+/**
+ * nginx as the reference proxy: one worker, consistent hash on the URI, upstream keep-alive. Bodies
+ * stream both ways without touching disk (`proxy_request_buffering off`, no temporary files), the
+ * way a proxy in front of an API is set up, so nginx is measured at its best.
+ */
 export function nginxProxyConfig(dir: string, port: number, backends: readonly number[]): string {
   return `worker_processes 1;
 daemon off;
@@ -41,6 +58,7 @@ http {
   scgi_temp_path ${dir}/tmp-proxy-scgi;
   keepalive_requests 1000000;
   keepalive_timeout 65s;
+  client_max_body_size 0;
   upstream backends {
     hash $request_uri consistent;
 ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
@@ -53,6 +71,8 @@ ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
       proxy_pass http://backends;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      proxy_request_buffering off;
+      proxy_max_temp_file_size 0;
     }
   }
 }
@@ -81,30 +101,3 @@ backend backends
 ${backends.map((p, i) => `  server b${i + 1} 127.0.0.1:${p}`).join('\n')}
 `;
 }
-
-/**
- * wrk script: 4096 prepared GETs with varied URIs and `x-request-id` values (so every proxy's hash
- * spreads the load), and a last line `RESULT {json}` with the counts and latency percentiles in µs.
- */
-export const WRK_SCRIPT = `local requests = {}
-local count = 4096
-local next = 0
-init = function(args)
-  math.randomseed(12345)
-  for i = 1, count do
-    local id = math.random(1, 999999)
-    requests[i] = wrk.format("GET", "/home?k=" .. id, { ["x-request-id"] = tostring(id) })
-  end
-end
-request = function()
-  next = next % count + 1
-  return requests[next]
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('RESULT {"requests":%d,"durationUs":%d,"p50":%d,"p99":%d,"p999":%d,"max":%d,' ..
-    '"connectErrors":%d,"readErrors":%d,"writeErrors":%d,"statusErrors":%d,"timeouts":%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    latency:percentile(99.9), latency.max, e.connect, e.read, e.write, e.status, e.timeout))
-end
-`;

@@ -1,12 +1,14 @@
-// The proxy benchmark (issue 4): the same backends, pinning and load through nginx, HAProxy and ringlb
-// (one row per ring algorithm), plus direct to one backend as the limit. Prints and writes
-// reports/bench-proxy.md. Usage: npm run bench:proxy [-- --quick] [--rounds N] [--seconds S]
-// [--backends node,nginx] [--rings classic,ketama] [--connections 64]
+// The proxy benchmark (issues 4 and 14): the same backends, pinning and load through nginx, HAProxy
+// and ringlb (its defaults, and `--ring ketama --hash-key uri` as a user coming from nginx sets it),
+// plus direct to one backend as the limit, for each workload: GET, POST 1 KiB, a 90/10 mix on the same
+// connections, 1 MiB uploads and downloads. Prints and writes reports/bench-proxy.md (and, with
+// --cpu-prof, reports/bench-proxy-profile.md). Usage: see PROXY_BENCH_USAGE.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatSummary, summarizeProfile, type CpuProfile } from './lib/cpu-profile.js';
 import { fetchText, freePort, sleep } from './lib/net.js';
 import {
   cpuTicks,
@@ -19,62 +21,41 @@ import {
   type Started,
 } from './lib/processes.js';
 import { RINGLB_MAIN, assertBuilt, ringlbFeatures, startRinglb } from './lib/ringlb.js';
-import { fmt, markdownTable, median } from './lib/stats.js';
-import { WRK_SCRIPT, haproxyConfig, nginxBackendConfig, nginxProxyConfig } from './proxy-configs.js';
-import { runWrk, type WrkResult } from './wrk.js';
+import { DOWNLOAD_BYTES, throughput, wrkScript, type Workload } from './lib/workloads.js';
+import { DOWNLOAD_FILE, haproxyConfig, nginxBackendConfig, nginxProxyConfig } from './proxy-configs.js';
+import {
+  PROXY_BENCH_USAGE,
+  parseProxyBenchOptions,
+  type BackendKind,
+  type ProxyBenchOptions,
+} from './proxy-options.js';
+import {
+  backendSection,
+  targetChecks,
+  type BackendResult,
+  type Sample,
+  type TargetInfo,
+  type WorkloadResult,
+} from './proxy-report.js';
+import { runWrk } from './wrk.js';
 
 const PROXY_CPU = '0';
 const LOAD_CPU = '1';
 const CLOCK_TICKS_PER_SECOND = 100;
 const REQUIRED_TOOLS = ['nginx', 'haproxy', 'wrk', 'taskset'];
+const APT_PACKAGES = ['nginx', 'haproxy', 'wrk', 'util-linux'];
+const NODE_BACKEND = join(dirname(fileURLToPath(import.meta.url)), 'proxy-backend.js');
 
-type BackendKind = 'node' | 'nginx';
+/** The ringlb rows: its defaults, and what a user coming from nginx picks. */
+const RINGLB_VARIANTS: readonly { readonly name: string; readonly args: readonly string[] }[] = [
+  { name: 'ringlb defaults', args: [] },
+  { name: 'ringlb --ring ketama --hash-key uri', args: ['--ring', 'ketama', '--hash-key', 'uri'] },
+];
 
-interface Options {
-  readonly rounds: number;
-  readonly seconds: number;
-  readonly warmupSeconds: number;
-  readonly connections: number;
-  readonly backends: BackendKind[];
-  readonly rings: string[] | undefined;
-  readonly quick: boolean;
-}
-
-function options(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
-      seconds: { type: 'string' },
-      warmup: { type: 'string' },
-      connections: { type: 'string', default: '64' },
-      backends: { type: 'string' },
-      rings: { type: 'string' },
-    },
-  });
-  const positive = (name: string, raw: string | undefined, fallback: number) => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0)
-      throw new Error(`--${name} must be a positive number, not "${raw}"`);
-    return value;
-  };
-  const quick = values.quick ?? false;
-  const backends = (values.backends ?? (quick ? 'node' : 'node,nginx')).split(',').map((b) => b.trim());
-  for (const backend of backends) {
-    if (backend !== 'node' && backend !== 'nginx')
-      throw new Error(`--backends takes node and/or nginx, not "${backend}"`);
-  }
-  return {
-    quick,
-    rounds: Math.round(positive('rounds', values.rounds, quick ? 1 : 5)),
-    seconds: Math.round(positive('seconds', values.seconds, quick ? 1 : 5)),
-    warmupSeconds: values.warmup === '0' ? 0 : Math.round(positive('warmup', values.warmup, 1)),
-    connections: Math.round(positive('connections', values.connections, 64)),
-    backends: backends as BackendKind[],
-    rings: values.rings?.split(',').map((r) => r.trim()),
-  };
+/** nginx and haproxy live in /usr/sbin, which a non-root PATH may lack. */
+function withSbin(): NodeJS.ProcessEnv {
+  const path = process.env.PATH ?? '';
+  return { ...process.env, PATH: path.split(':').includes('/usr/sbin') ? path : `${path}:/usr/sbin:/sbin` };
 }
 
 function missingTools(): string[] {
@@ -83,18 +64,37 @@ function missingTools(): string[] {
   );
 }
 
-/** nginx and haproxy live in /usr/sbin, which a non-root PATH may lack. */
-function withSbin(): NodeJS.ProcessEnv {
-  const path = process.env.PATH ?? '';
-  return { ...process.env, PATH: path.split(':').includes('/usr/sbin') ? path : `${path}:/usr/sbin:/sbin` };
+/** Installs the peers with apt-get when run as root on Debian/Ubuntu; otherwise says how. */
+function ensureTools(): void {
+  let missing = missingTools();
+  if (missing.length === 0) return;
+  const command = `apt-get update && apt-get install -y ${APT_PACKAGES.join(' ')}`;
+  const canInstall =
+    process.getuid?.() === 0 &&
+    spawnSync('sh', ['-c', 'command -v apt-get'], { env: withSbin() }).status === 0;
+  if (canInstall) {
+    console.log(`bench:proxy needs ${missing.join(', ')}: installing (${command})`);
+    spawnSync('sh', ['-c', command], {
+      stdio: 'inherit',
+      env: { ...withSbin(), DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    missing = missingTools();
+  }
+  if (missing.length > 0) {
+    console.error(
+      `bench:proxy needs ${missing.join(', ')} (not found on PATH).\n` +
+        `On Debian/Ubuntu: sudo sh -c '${command}'`,
+    );
+    process.exit(2);
+  }
 }
 
 /** A running HTTP server we measure or load through: a backend, a peer proxy or ringlb. */
-interface Target {
-  readonly name: string;
-  readonly kind: 'direct' | 'nginx' | 'haproxy' | 'ringlb';
+interface Target extends TargetInfo {
   readonly port: number;
-  readonly process: Started | undefined;
+  process: Started | undefined;
+  /** ringlb only: starts it (again), with extra node flags. */
+  readonly start?: (nodeArgs: readonly string[]) => Promise<Started>;
 }
 
 /** Waits until `url` answers 200, failing fast with the process's output if it exits first. */
@@ -125,9 +125,9 @@ async function startBackends(
     const port = await freePort();
     let backend: Started;
     if (kind === 'node') {
-      backend = startGroup(`node backend ${i}`, process.execPath, [RINGLB_MAIN, 'replica'], {
+      backend = startGroup(`node backend ${i}`, process.execPath, [NODE_BACKEND, String(port), String(i)], {
         cpus: PROXY_CPU,
-        env: { ...env, SERVER_ID: String(i), PORT: String(port), HOST: '127.0.0.1' },
+        env,
       });
     } else {
       const conf = join(dir, `nginx-backend-${port}.conf`);
@@ -146,16 +146,11 @@ async function startBackends(
   return { ports, started };
 }
 
-interface RinglbVariant {
-  readonly algorithm: string | undefined;
-  readonly workers: number | undefined;
-}
-
 async function startTargets(
   backends: number[],
-  variants: RinglbVariant[],
   dir: string,
   env: NodeJS.ProcessEnv,
+  workers: boolean,
 ): Promise<Target[]> {
   const targets: Target[] = [
     { name: 'direct (one backend)', kind: 'direct', port: backends[0]!, process: undefined },
@@ -181,7 +176,7 @@ async function startTargets(
   targets.push({ name: 'HAProxy (1 thread)', kind: 'haproxy', port: haproxyPort, process: haproxy });
 
   const backendUrls = backends.map((port) => `http://127.0.0.1:${port}`).join(',');
-  for (const variant of variants) {
+  for (const variant of RINGLB_VARIANTS) {
     const port = await freePort();
     const args = [
       '--provider',
@@ -192,33 +187,33 @@ async function startTargets(
       '127.0.0.1',
       '--port',
       String(port),
-      '--log-level',
-      'warn',
+      ...(workers ? ['--workers', '1'] : []),
+      ...variant.args,
     ];
-    if (variant.algorithm !== undefined) args.push('--ring', variant.algorithm);
-    if (variant.workers !== undefined) args.push('--workers', String(variant.workers));
-    const name = `ringlb ${variant.algorithm ?? 'classic (no --ring flag)'}${variant.workers === undefined ? '' : ` (${variant.workers} worker${variant.workers > 1 ? 's' : ''})`}`;
-    const ringlb = startRinglb(args, { cpus: PROXY_CPU, env });
-    await ready(ringlb, `http://127.0.0.1:${port}/home?k=1`, { 'x-request-id': '1' });
-    targets.push({ name, kind: 'ringlb', port, process: ringlb });
+    const start = async (nodeArgs: readonly string[]) => {
+      const ringlb = startRinglb(args, { cpus: PROXY_CPU, env, nodeArgs });
+      await ready(ringlb, `http://127.0.0.1:${port}/home?k=1`, { 'x-request-id': '1' });
+      return ringlb;
+    };
+    targets.push({ name: variant.name, kind: 'ringlb', port, process: await start([]), start });
   }
   return targets;
-}
-
-interface Sample extends WrkResult {
-  readonly rps: number;
-  /** Proxy CPU (all its processes) per request in µs; NaN for the direct run. */
-  readonly cpuUsPerRequest: number;
-  /** Peak resident memory over the run: all processes of the proxy, and the largest one. */
-  readonly rssTotal: number;
-  readonly rssMax: number;
 }
 
 function processTree(target: Target): number[] {
   return target.process ? [target.process.pid, ...descendants(target.process.pid)] : [];
 }
 
-async function measure(target: Target, options: Options, script: string): Promise<Sample> {
+function largestRss(target: Target): number {
+  return Math.max(0, ...processTree(target).map(rssBytes));
+}
+
+async function measure(
+  target: Target,
+  workload: Workload,
+  options: ProxyBenchOptions,
+  script: string,
+): Promise<Sample> {
   const url = `http://127.0.0.1:${target.port}/`;
   const load = { url, script, connections: options.connections, cpus: LOAD_CPU };
   if (options.warmupSeconds > 0) await runWrk({ ...load, seconds: options.warmupSeconds });
@@ -239,165 +234,109 @@ async function measure(target: Target, options: Options, script: string): Promis
     const result = await runWrk({ ...load, seconds: options.seconds });
     const cpuTicksUsed = cpuOf() - cpuBefore;
     sampleMemory();
-    const rps = result.requests / (result.durationUs / 1e6);
-    const cpuUsPerRequest = target.process
-      ? (cpuTicksUsed * (1e6 / CLOCK_TICKS_PER_SECOND)) / result.requests
-      : NaN;
-    return { ...result, rps, cpuUsPerRequest, rssTotal, rssMax };
+    const errors =
+      result.connectErrors + result.readErrors + result.writeErrors + result.statusErrors + result.timeouts;
+    return {
+      throughput: throughput(workload, result.requests, result.durationUs),
+      p50: result.p50,
+      p99: result.p99,
+      p999: result.p999,
+      cpuUsPerRequest: target.process
+        ? (cpuTicksUsed * (1e6 / CLOCK_TICKS_PER_SECOND)) / result.requests
+        : NaN,
+      rssTotal,
+      rssMax,
+      errors,
+    };
   } finally {
     clearInterval(sampler);
   }
 }
 
-interface VariantResult {
+interface Profiled {
   readonly backend: BackendKind;
-  readonly targets: Target[];
-  readonly samples: Map<string, Sample[]>;
+  readonly target: string;
+  readonly workload: Workload;
+  readonly text: string;
 }
 
-async function runVariant(
+/** Stops ringlb (which writes its profile on exit) and summarizes the profile it wrote. */
+async function collectProfile(target: Target, profileDir: string): Promise<string> {
+  if (target.process) await stopGroup(target.process, 10_000);
+  target.process = undefined;
+  const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) return `(no profile was written to ${profileDir})`;
+  const profile = JSON.parse(readFileSync(join(profileDir, files[0]!), 'utf8')) as CpuProfile;
+  return formatSummary(summarizeProfile(profile, 30), target.name);
+}
+
+async function runBackend(
   backend: BackendKind,
-  variants: RinglbVariant[],
-  options: Options,
+  options: ProxyBenchOptions,
   dir: string,
-  script: string,
   env: NodeJS.ProcessEnv,
-): Promise<VariantResult> {
+  workers: boolean,
+  profiles: Profiled[],
+): Promise<BackendResult> {
   console.log(`\n== ${backend} backends ==`);
   const backends = await startBackends(backend, dir, env);
-  const targets = await startTargets(backends.ports, variants, dir, env);
-  const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+  const targets = await startTargets(backends.ports, dir, env, workers);
+  const workloads: WorkloadResult[] = [];
+  const rssAfter = new Map<string, number>();
   try {
-    for (let round = 0; round < options.rounds; round++) {
-      // A different starting target each round, so slow drift of the machine does not favour one.
-      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
-      for (const target of order) {
-        const sample = await measure(target, options, script);
-        samples.get(target.name)!.push(sample);
-        const errors =
-          sample.connectErrors +
-          sample.readErrors +
-          sample.writeErrors +
-          sample.statusErrors +
-          sample.timeouts;
-        console.log(
-          `round ${round + 1}/${options.rounds}  ${target.name.padEnd(34)} ${fmt(sample.rps).padStart(8)} req/s  p99 ${fmt(sample.p99 / 1000, 2)} ms` +
-            (target.process
-              ? `  ${fmt(sample.cpuUsPerRequest, 1)} µs CPU/req  ${fmt(sample.rssTotal / 2 ** 20, 1)} MB`
-              : '') +
-            (errors > 0 ? `  ${errors} errors` : ''),
-        );
+    for (const [w, workload] of options.workloads.entries()) {
+      const script = join(dir, `${workload.name}.lua`);
+      writeFileSync(script, wrkScript(workload));
+      const profileDirs = new Map<string, string>();
+      if (options.cpuProf) {
+        // A fresh ringlb per workload, so that each profile holds one workload only.
+        for (const [i, target] of targets.entries()) {
+          if (!target.start) continue;
+          if (target.process) await stopGroup(target.process);
+          const profileDir = join(dir, 'profiles', backend, workload.name, String(i));
+          mkdirSync(profileDir, { recursive: true });
+          profileDirs.set(target.name, profileDir);
+          target.process = await target.start(['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
+        }
+      }
+      const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+      for (let round = 0; round < options.rounds; round++) {
+        // A different starting target each round, so slow drift of the machine does not favour one.
+        const shift = round + w;
+        const order = targets.map((_, i) => targets[(i + shift) % targets.length]!);
+        for (const target of order) {
+          const sample = await measure(target, workload, options, script);
+          samples.get(target.name)!.push(sample);
+          console.log(
+            `${workload.name.padEnd(10)} round ${round + 1}/${options.rounds}  ${target.name.padEnd(36)} ` +
+              `${sample.throughput.toFixed(workload.unit === 'MiB/s' ? 1 : 0).padStart(8)} ${workload.unit}  ` +
+              `p99 ${(sample.p99 / 1000).toFixed(2)} ms` +
+              (target.process
+                ? `  ${sample.cpuUsPerRequest.toFixed(1)} µs CPU/req  ${(sample.rssMax / 2 ** 20).toFixed(1)} MB`
+                : '') +
+              (sample.errors > 0 ? `  ${sample.errors} errors` : ''),
+          );
+        }
+      }
+      workloads.push({ workload, samples });
+      for (const target of targets) {
+        const profileDir = profileDirs.get(target.name);
+        if (!profileDir) continue;
+        const text = await collectProfile(target, profileDir);
+        console.log(`\n${workload.title}, ${text}\n`);
+        profiles.push({ backend, target: target.name, workload, text });
       }
     }
+    // With --cpu-prof every ringlb was restarted per workload: its RSS after all of them means nothing.
+    for (const target of targets) if (target.process) rssAfter.set(target.name, largestRss(target));
   } finally {
     for (const target of targets) if (target.process) await stopGroup(target.process);
     for (const started of backends.started) await stopGroup(started);
   }
-  return { backend, targets, samples };
+  return { backend, targets, workloads, rssAfter };
 }
 
-/** Median over rounds of the per-round ratio a/b (paired, so drift between rounds cancels). */
-function pairedRatio(a: Sample[], b: Sample[], pick: (s: Sample) => number): number {
-  return median(a.map((sample, i) => (b[i] ? pick(sample) / pick(b[i]!) : NaN)));
-}
-
-function variantReport(result: VariantResult): { text: string; checks: string[] } {
-  const rows = result.targets.map((target) => {
-    const s = result.samples.get(target.name)!;
-    const errors = s.reduce(
-      (sum, x) => sum + x.connectErrors + x.readErrors + x.writeErrors + x.statusErrors + x.timeouts,
-      0,
-    );
-    return [
-      target.name,
-      fmt(median(s.map((x) => x.rps))),
-      fmt(median(s.map((x) => x.p50)) / 1000, 2),
-      fmt(median(s.map((x) => x.p99)) / 1000, 2),
-      fmt(median(s.map((x) => x.p999)) / 1000, 2),
-      fmt(median(s.map((x) => x.cpuUsPerRequest)), 1),
-      target.process ? fmt(median(s.map((x) => x.rssTotal)) / 2 ** 20, 1) : '–',
-      target.process ? fmt(median(s.map((x) => x.rssMax)) / 2 ** 20, 1) : '–',
-      String(errors),
-    ];
-  });
-  const table = markdownTable(
-    [
-      'target',
-      'req/s',
-      'p50 ms',
-      'p99 ms',
-      'p99.9 ms',
-      'proxy CPU µs/req',
-      'RSS MB (all processes)',
-      'RSS MB (largest process)',
-      'errors',
-    ],
-    rows,
-  );
-  const of = (kind: Target['kind']) => result.targets.find((t) => t.kind === kind)!;
-  const samplesOf = (target: Target) => result.samples.get(target.name)!;
-  const nginx = samplesOf(of('nginx'));
-  const haproxy = samplesOf(of('haproxy'));
-  const direct = samplesOf(of('direct'));
-  const checks: string[] = [];
-  const ratioRows = result.targets
-    .filter((t) => t.kind === 'ringlb')
-    .map((target) => {
-      const s = samplesOf(target);
-      const vsNginx = pairedRatio(s, nginx, (x) => x.rps);
-      const p99VsNginx = pairedRatio(s, nginx, (x) => x.p99);
-      const rssMax = median(s.map((x) => x.rssMax)) / 2 ** 20;
-      const cpuVsNginx = pairedRatio(s, nginx, (x) => x.cpuUsPerRequest);
-      if (!target.name.includes('2 workers')) {
-        checks.push(
-          `${result.backend} backends, ${target.name}: req/s ÷ nginx ${fmt(vsNginx, 3)} (target ≥ 1.0: ${vsNginx >= 1 ? 'met' : 'not met'}); ` +
-            `p99 ÷ nginx p99 ${fmt(p99VsNginx, 3)} (target ≤ 1.2: ${p99VsNginx <= 1.2 ? 'met' : 'not met'}); ` +
-            `RSS ${fmt(rssMax, 1)} MB per process (target ≤ 80: ${rssMax <= 80 ? 'met' : 'not met'})`,
-        );
-      }
-      return [
-        target.name,
-        fmt(vsNginx, 2),
-        fmt(
-          pairedRatio(s, haproxy, (x) => x.rps),
-          2,
-        ),
-        fmt(
-          pairedRatio(s, direct, (x) => x.rps),
-          2,
-        ),
-        fmt(p99VsNginx, 2),
-        fmt(cpuVsNginx, 2),
-      ];
-    });
-  const ratios = markdownTable(
-    ['ringlb', 'req/s ÷ nginx', 'req/s ÷ HAProxy', 'req/s ÷ direct', 'p99 ÷ nginx p99', 'CPU/req ÷ nginx'],
-    ratioRows,
-  );
-  const workerRows = result.targets.filter((t) => t.kind === 'ringlb' && /\((1|2) workers?\)$/.test(t.name));
-  const one = workerRows.find(
-    (t) =>
-      t.name.endsWith('(1 worker)') &&
-      workerRows.some((w) => w.name === t.name.replace('(1 worker)', '(2 workers)')),
-  );
-  if (one) {
-    const two = workerRows.find((w) => w.name === one.name.replace('(1 worker)', '(2 workers)'))!;
-    const scaling = pairedRatio(samplesOf(two), samplesOf(one), (x) => x.rps);
-    checks.push(
-      `${result.backend} backends: 2 workers ÷ 1 worker req/s ${fmt(scaling, 2)} (target ≥ 1.6 where cores allow; here both workers are pinned to CPU ${PROXY_CPU} with the backends, wrk has CPU ${LOAD_CPU}, so no scaling is possible on this 2-core machine)`,
-    );
-  }
-  const described =
-    result.backend === 'node'
-      ? '3 × `ringlb replica` (node:http, one process each)'
-      : '3 × nginx `return 200` (one worker each)';
-  return {
-    text: `## Backends: ${described}\n\n${table}\n\nRatios (median over rounds of the per-round ratio, all measured in the same run):\n\n${ratios}\n`,
-    checks,
-  };
-}
-
-function describeMachine(options: Options): string {
+function describeMachine(options: ProxyBenchOptions): string {
   const version = (command: string, args: string[]) => {
     const run = spawnSync(command, args, { encoding: 'utf8', env: withSbin() });
     return (
@@ -420,50 +359,48 @@ function describeMachine(options: Options): string {
     `- ${new Date().toISOString()}, commit ${commit}, node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
     `- ${version('nginx', ['-v'])}; ${version('haproxy', ['-v'])}; ${version('wrk', ['--version'])}`,
     `- pinning: every proxy and the 3 backends on CPU ${PROXY_CPU} (taskset), wrk -t1 -c${options.connections} on CPU ${LOAD_CPU}`,
-    `- load: GET /home?k=<id> with x-request-id: <id>, 4096 random ids in rotation; nginx hashes $request_uri (consistent), HAProxy the whole URI (consistent), ringlb the x-request-id`,
-    `- ${options.rounds} round(s) × ${options.seconds} s per target (after ${options.warmupSeconds} s warm-up each), targets in a rotating order; medians over rounds`,
-    `- proxy CPU µs/req: utime+stime of the proxy's processes (/proc/PID/stat) over the run ÷ requests; RSS: peak VmRSS sampled every 250 ms`,
+    '- load: paths `/home/<id>?k=<id>` (`/upload/…`, `/download/…`) with `x-request-id: <id>`, 4096 random ids in rotation (48 for the 1 MiB uploads, which wrk holds in memory);',
+    '  nginx hashes `$request_uri` (consistent, upstream keep-alive 64, `proxy_request_buffering off`, no temporary files), HAProxy the whole URI (consistent, `http-reuse always`),',
+    '  ringlb its defaults (classic ring, `x-request-id`) and `--ring ketama --hash-key uri`; ringlb runs `--provider static --workers 1` with metrics on (its default)',
+    "- workloads: GET; POST 1 KiB; 90 % GET / 10 % POST 1 KiB, one in ten requests of wrk's single thread, so every connection carries both; POST 1 MiB; GET of a 1 MiB body",
+    `- ${options.rounds} round(s) × ${options.seconds} s per target and workload (after ${options.warmupSeconds} s warm-up each), targets in a rotating order; medians over rounds`,
+    "- proxy CPU µs/req: utime+stime of the proxy's processes (/proc/PID/stat) over the run ÷ requests; RSS: VmRSS (peak sampled every 250 ms, and after the last workload)",
+    '- MiB/s: 1 MiB payloads moved per second (2^20 bytes)',
   ].join('\n');
 }
 
 async function main(): Promise<void> {
-  const opts = options(process.argv.slice(2));
-  const missing = missingTools();
-  if (missing.length > 0) {
-    console.error(
-      `bench:proxy needs ${missing.join(', ')} (not found on PATH).\n` +
-        'On Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y nginx-light haproxy wrk util-linux',
-    );
+  let opts: ProxyBenchOptions;
+  try {
+    opts = parseProxyBenchOptions(process.argv.slice(2));
+  } catch (error) {
+    console.error(`${(error as Error).message}\nusage: ${PROXY_BENCH_USAGE}`);
     process.exit(2);
   }
+  ensureTools();
   if (cpus().length < 2)
     console.warn(
       `only ${cpus().length} CPU: proxy and load generator share it; ratios still hold, absolute numbers do not`,
     );
   assertBuilt();
   const features = ringlbFeatures();
-  const algorithms = opts.rings ?? (features.algorithms.length > 0 ? features.algorithms : [undefined]);
-  for (const algorithm of algorithms) {
-    if (algorithm !== undefined && !features.algorithms.includes(algorithm)) {
-      throw new Error(
-        `ring "${algorithm}" is not offered by this build (ringlb start --help lists: ${features.algorithms.join(', ') || 'no --ring flag'})`,
-      );
-    }
-  }
-  const workers = features.workers ? 1 : undefined;
-  const variants: RinglbVariant[] = algorithms.map((algorithm) => ({ algorithm, workers }));
-  if (features.workers) variants.push({ algorithm: algorithms[0], workers: 2 });
 
   const dir = mkdtempSync(join(tmpdir(), 'ringlb-bench-proxy-'));
   const env = withSbin();
   onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
   try {
-    const script = join(dir, 'load.lua');
-    writeFileSync(script, WRK_SCRIPT);
-    const results: VariantResult[] = [];
+    mkdirSync(join(dir, dirname(DOWNLOAD_FILE)), { recursive: true });
+    writeFileSync(join(dir, DOWNLOAD_FILE), Buffer.alloc(DOWNLOAD_BYTES, 'z'));
+    const results: BackendResult[] = [];
+    const profiles: Profiled[] = [];
     for (const backend of opts.backends)
-      results.push(await runVariant(backend, variants, opts, dir, script, env));
-    const reports = results.map(variantReport);
+      results.push(await runBackend(backend, opts, dir, env, features.workers, profiles));
+    const described = (backend: BackendKind) =>
+      backend === 'node'
+        ? '3 × Node `bench/proxy-backend.ts` (node:http, one process each)'
+        : '3 × nginx `return 200`, 1 MiB static file for downloads (one worker each); targets are judged here';
+    const judged = results.find((r) => r.backend === 'nginx') ?? results[0]!;
+    const checks = targetChecks(judged);
     const report = [
       `# Proxy benchmark${opts.quick ? ' (quick smoke run: numbers are not meaningful)' : ''}`,
       '',
@@ -473,18 +410,31 @@ async function main(): Promise<void> {
       '',
       describeMachine(opts),
       '',
-      ...reports.map((r) => r.text),
-      '## Targets of issue 4',
+      `## Targets of issue 14 (${judged.backend} backends)`,
       '',
-      ...reports.flatMap((r) => r.checks).map((c) => `- ${c}`),
+      ...checks.map((c) => `- ${c.text}`),
       '',
-      features.workers
-        ? ''
-        : '`ringlb start --help` lists no `--workers` flag in this build: the 1 → 2 worker scaling was not measured.\n',
+      ...results.map((r) => backendSection(r, described(r.backend))),
     ].join('\n');
     mkdirSync('reports', { recursive: true });
     writeFileSync(join('reports', 'bench-proxy.md'), report);
     console.log(`\n${report}\nwritten to reports/bench-proxy.md`);
+    if (profiles.length > 0) {
+      const profileReport = [
+        '# Where ringlb spends its CPU (`npm run bench:proxy -- --cpu-prof`)',
+        '',
+        describeMachine(opts),
+        '',
+        'Shares are of the busy (non-idle) samples of one ringlb process serving one workload. Time in',
+        '`writev`/`writeBuffer`/`read` is inside the system calls (loopback TCP), which every proxy pays.',
+        '',
+        ...profiles.map(
+          (p) => `## ${p.workload.title}, ${p.backend} backends\n\n\`\`\`\n${p.text}\n\`\`\`\n`,
+        ),
+      ].join('\n');
+      writeFileSync(join('reports', 'bench-proxy-profile.md'), profileReport);
+      console.log('profiles written to reports/bench-proxy-profile.md');
+    }
   } finally {
     await stopAll();
     rmSync(dir, { recursive: true, force: true });

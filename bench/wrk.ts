@@ -3,6 +3,8 @@ import { startGroup } from './lib/processes.js';
 export interface WrkResult {
   readonly requests: number;
   readonly durationUs: number;
+  /** Bytes wrk read (responses, heads included); 0 from a script that does not report it. */
+  readonly bytes: number;
   /** Latency percentiles in µs. */
   readonly p50: number;
   readonly p99: number;
@@ -37,7 +39,7 @@ export function parseWrkOutput(output: string): WrkResult {
   for (const key of keys) {
     if (typeof parsed[key] !== 'number') throw new Error(`wrk RESULT line lacks "${key}": ${line}`);
   }
-  return parsed as unknown as WrkResult;
+  return { bytes: 0, ...parsed } as unknown as WrkResult;
 }
 
 export interface WrkRun {

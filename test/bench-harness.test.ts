@@ -2,8 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { niceMax, timelineSvg } from '../bench/chaos-chart.js';
 import { RingMembership } from '../bench/chaos-membership.js';
 import { faultPlan } from '../bench/chaos-plan.js';
+import { frameName, summarizeProfile, type CpuProfile } from '../bench/lib/cpu-profile.js';
 import { parseHelp } from '../bench/lib/ringlb.js';
 import { markdownTable, median, quantile } from '../bench/lib/stats.js';
+import { MIB, WORKLOADS, parseWorkloads, throughput, wrkScript } from '../bench/lib/workloads.js';
+import { parseProxyBenchOptions } from '../bench/proxy-options.js';
+import {
+  pairedRatio,
+  summaryTable,
+  targetChecks,
+  type BackendResult,
+  type Sample,
+} from '../bench/proxy-report.js';
 import { parseWrkOutput } from '../bench/wrk.js';
 
 // The pure parts of the benchmark and chaos harnesses (the harnesses themselves run real processes
@@ -39,6 +49,8 @@ describe('parseWrkOutput', () => {
     expect(result.requests).toBe(1000);
     expect(result.p999).toBe(1500);
     expect(result.statusErrors).toBe(2);
+    expect(result.bytes).toBe(0);
+    expect(parseWrkOutput(line.replace('{', '{"bytes":4096,')).bytes).toBe(4096);
   });
 
   it('refuses output without a RESULT line or with a missing field, quoting it', () => {
@@ -167,5 +179,188 @@ describe('timeline chart', () => {
     expect(svg).toContain('>total 3</text>');
     expect(svg.match(/fill="#d62728"\/>/g)).toHaveLength(1);
     expect(svg.trim().endsWith('</svg>')).toBe(true);
+  });
+});
+
+describe('bench:proxy workloads', () => {
+  it('parses --workloads, all of them by default, refusing unknown names', () => {
+    expect(parseWorkloads('all').map((w) => w.name)).toEqual([
+      'get',
+      'post1k',
+      'mix',
+      'upload1m',
+      'download1m',
+    ]);
+    expect(parseWorkloads(' get , mix,get').map((w) => w.name)).toEqual(['get', 'mix']);
+    expect(() => parseWorkloads('get,put')).toThrow(
+      '--workloads: unknown workload "put"; use get, post1k, mix, upload1m, download1m or all',
+    );
+    expect(() => parseWorkloads('')).toThrow(/unknown workload ""/);
+  });
+
+  it('writes a wrk script per workload with varied paths and the right method and body', () => {
+    const get = wrkScript(WORKLOADS.get);
+    expect(get).toContain('wrk.format("GET", "/home/" .. id .. "?k=" .. id');
+    expect(get).not.toContain('"POST"');
+    expect(get).toContain('local count = 4096');
+    expect(get).toContain('summary.bytes');
+
+    const post = wrkScript(WORKLOADS.post1k);
+    expect(post).toContain('wrk.format("POST", "/home/"');
+    expect(post).toContain('string.rep("x", 1024)');
+    expect(post).not.toContain('"GET"');
+
+    const mix = wrkScript(WORKLOADS.mix);
+    expect(mix).toContain('(i % 10 == 0) and wrk.format("POST"');
+    expect(mix).toContain('or wrk.format("GET"');
+
+    const upload = wrkScript(WORKLOADS.upload1m);
+    expect(upload).toContain(`string.rep("y", ${MIB})`);
+    expect(upload).toContain('wrk.format("POST", "/upload/"');
+    expect(upload).toContain('local count = 48');
+
+    expect(wrkScript(WORKLOADS.download1m)).toContain('wrk.format("GET", "/download/"');
+  });
+
+  it('counts throughput in req/s, or in MiB/s for the 1 MiB transfers', () => {
+    expect(throughput(WORKLOADS.get, 5000, 2_000_000)).toBe(2500);
+    expect(throughput(WORKLOADS.upload1m, 500, 2_000_000)).toBe(250);
+    expect(throughput(WORKLOADS.download1m, 100, 1_000_000)).toBe(100);
+  });
+
+  it('parses its options, with short runs possible and bad values refused', () => {
+    const defaults = parseProxyBenchOptions([]);
+    expect(defaults).toMatchObject({
+      rounds: 3,
+      seconds: 5,
+      warmupSeconds: 1,
+      connections: 64,
+      cpuProf: false,
+    });
+    expect(defaults.backends).toEqual(['nginx', 'node']);
+    expect(defaults.workloads).toHaveLength(5);
+    const short = parseProxyBenchOptions([
+      '--rounds',
+      '1',
+      '--seconds',
+      '2',
+      '--warmup',
+      '0',
+      '--workloads',
+      'get,post1k',
+      '--backends',
+      'nginx',
+      '--cpu-prof',
+    ]);
+    expect(short).toMatchObject({
+      rounds: 1,
+      seconds: 2,
+      warmupSeconds: 0,
+      backends: ['nginx'],
+      cpuProf: true,
+    });
+    expect(short.workloads.map((w) => w.name)).toEqual(['get', 'post1k']);
+    expect(parseProxyBenchOptions(['--quick'])).toMatchObject({ rounds: 1, seconds: 1, backends: ['nginx'] });
+    expect(() => parseProxyBenchOptions(['--rounds', '0'])).toThrow(
+      '--rounds takes a whole number ≥ 1, not "0"',
+    );
+    expect(() => parseProxyBenchOptions(['--seconds', '1.5'])).toThrow(/--seconds takes a whole number/);
+    expect(() => parseProxyBenchOptions(['--backends', 'envoy'])).toThrow(
+      '--backends takes nginx and/or node, not "envoy"',
+    );
+    expect(() => parseProxyBenchOptions(['--rings', 'ketama'])).toThrow(/rings/);
+  });
+});
+
+describe('bench:proxy report', () => {
+  const sample = (throughput: number, p99: number, cpu: number): Sample => ({
+    throughput,
+    p50: p99 / 2,
+    p99,
+    p999: p99,
+    cpuUsPerRequest: cpu,
+    rssTotal: 0,
+    rssMax: 0,
+    errors: 0,
+  });
+  const result = (ringlb: Sample[], nginx: Sample[], rssMb: number): BackendResult => ({
+    backend: 'nginx',
+    targets: [
+      { name: 'nginx', kind: 'nginx' },
+      { name: 'ringlb', kind: 'ringlb' },
+    ],
+    workloads: [
+      {
+        workload: WORKLOADS.get,
+        samples: new Map([
+          ['nginx', nginx],
+          ['ringlb', ringlb],
+        ]),
+      },
+    ],
+    rssAfter: new Map([['ringlb', rssMb * 2 ** 20]]),
+  });
+
+  it('pairs rounds: the median of per-round ratios', () => {
+    const a = [sample(110, 1, 1), sample(90, 1, 1), sample(300, 1, 1)];
+    const b = [sample(100, 1, 1), sample(100, 1, 1), sample(100, 1, 1)];
+    expect(pairedRatio(a, b, (s) => s.throughput)).toBeCloseTo(1.1);
+    expect(pairedRatio(a, b.slice(0, 1), (s) => s.throughput)).toBeCloseTo(1.1);
+  });
+
+  it('says each target met or missed, and only the workloads that ran', () => {
+    const met = targetChecks(result([sample(12_000, 900, 20)], [sample(10_000, 1000, 25)], 75));
+    expect(met.map((c) => c.met)).toEqual([true, true, true]);
+    expect(met[0]!.text).toBe('ringlb, GET: req/s ÷ nginx ≥ 1.1: 1.20 — met');
+    expect(met[1]!.text).toBe('ringlb, GET: CPU µs per request ÷ nginx ≤ 0.9: 0.80 — met');
+    expect(met[2]!.text).toBe('ringlb, RSS after every workload ≤ 80 MB: 75.0 MB — met');
+
+    const missed = targetChecks(result([sample(10_500, 900, 24)], [sample(10_000, 1000, 25)], 81));
+    expect(missed.map((c) => c.met)).toEqual([false, false, false]);
+    expect(missed[0]!.text).toMatch(/1\.05 — MISSED$/);
+    // A missing peer sample is not a pass.
+    expect(targetChecks(result([sample(1, 1, 1)], [], 10))[0]!.met).toBe(false);
+  });
+
+  it('puts every ringlb row against nginx in one table', () => {
+    const table = summaryTable(result([sample(12_000, 900, 20)], [sample(10_000, 1000, 25)], 75));
+    expect(table.split('\n')[2]).toBe('| GET | ringlb | 1.20 | 0.90 | 0.80 |');
+  });
+});
+
+describe('cpu profile summary', () => {
+  const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });
+  // root → main → (a → b), (idle); samples: b b a idle main
+  const profile: CpuProfile = {
+    startTime: 0,
+    endTime: 5,
+    nodes: [
+      { id: 1, callFrame: frame('(root)'), children: [2, 5] },
+      { id: 2, callFrame: frame('main', 'file:///x/dist/cli/main.js', 9), children: [3] },
+      { id: 3, callFrame: frame('a', 'file:///x/dist/proxy/a.js', 0), children: [4] },
+      { id: 4, callFrame: frame('', 'node:net', 4) },
+      { id: 5, callFrame: frame('(idle)') },
+    ],
+    samples: [4, 4, 3, 5, 2],
+  };
+
+  it('names frames by function and the file under dist/ or node_modules/', () => {
+    expect(frameName(frame('f', 'file:///w/dist/proxy/x.js', 0))).toBe('f (proxy/x.js:1)');
+    expect(frameName(frame('g', '/w/node_modules/undici/lib/a.js', 9))).toBe('g (undici/lib/a.js:10)');
+    expect(frameName(frame('', 'node:net', 2))).toBe('(anonymous) (node:net:3)');
+    expect(frameName(frame('(garbage collector)'))).toBe('(garbage collector)');
+  });
+
+  it('gives self and total shares of the busy samples', () => {
+    const summary = summarizeProfile(profile);
+    expect(summary.samples).toBe(5);
+    expect(summary.busySamples).toBe(4);
+    expect(summary.self).toEqual([
+      { name: '(anonymous) (node:net:5)', share: 0.5 },
+      { name: 'a (proxy/a.js:1)', share: 0.25 },
+      { name: 'main (cli/main.js:10)', share: 0.25 },
+    ]);
+    expect(summary.total[0]).toEqual({ name: 'main (cli/main.js:10)', share: 1 });
+    expect(summary.total[1]).toEqual({ name: 'a (proxy/a.js:1)', share: 0.75 });
   });
 });

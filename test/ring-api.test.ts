@@ -103,11 +103,19 @@ describe('ring settings at start and live, hash keys, over real HTTP', () => {
     await expectRefused(
       { maglevTableSize: 65536 },
       400,
-      '<Error> the maglev table size must be a prime number; 65536 is not (nearest primes: 65521, 65537)',
+      "<Error> 'maglevTableSize': the maglev table size must be a prime number; 65536 is not (nearest primes: 65521, 65537)",
     );
-    await expectRefused({ algorithm: 'chord' }, 400, /'algorithm' must be one of classic, ketama/);
+    await expectRefused(
+      { algorithm: 'chord' },
+      400,
+      /'algorithm': expected one of classic, ketama, maglev, rendezvous, got "chord"/,
+    );
     await expectRefused({ balanceFactor: 0.5 }, 400, /balance factor must be 0 \(off\) or from 1 to 100/);
-    await expectRefused({ ketamaPoints: 1.5 }, 400, /'ketamaPoints' must be an integer/);
+    await expectRefused(
+      { ketamaPoints: 1.5 },
+      400,
+      /'ketamaPoints': expected a whole number from 1 to 10000, got 1.5/,
+    );
     await expectRefused({ size: 3 }, 400, /unknown field 'size'/);
     await expectRefused({}, 400, /the body names no setting/);
     await expectRefused('not json', 400, '<Error> the body is not valid JSON');

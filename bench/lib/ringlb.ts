@@ -34,13 +34,16 @@ export interface LogLine {
   readonly fields: Record<string, unknown>;
 }
 
-/** `ringlb start ARGS` in its own process group; JSON log lines go to `onLog`. */
+/**
+ * `ringlb start ARGS` in its own process group; JSON log lines go to `onLog`; `nodeArgs` go to node
+ * before the script (e.g. `--cpu-prof`).
+ */
 export function startRinglb(
   args: readonly string[],
-  options: StartOptions & { onLog?: (line: LogLine) => void } = {},
+  options: StartOptions & { onLog?: (line: LogLine) => void; nodeArgs?: readonly string[] } = {},
 ): Started {
-  const { onLog, ...rest } = options;
-  return startGroup('ringlb', process.execPath, [RINGLB_MAIN, 'start', ...args], {
+  const { onLog, nodeArgs = [], ...rest } = options;
+  return startGroup('ringlb', process.execPath, [...nodeArgs, RINGLB_MAIN, 'start', ...args], {
     ...rest,
     onLine: (line) => {
       if (!onLog || !line.startsWith('{')) return;

@@ -19,8 +19,14 @@ describe('operations settings', () => {
   });
 
   it('refuse values that are not yes/no, naming the setting', () => {
-    expect(() => loadConfig(['--metrics=maybe'], {})).toThrow(/metrics \(--metrics, RINGLB_METRICS\)/);
-    expect(() => loadConfig([], { RINGLB_ACCESS_LOG: 'yes' })).toThrow(/accessLog/);
-    expect(() => loadConfig(['--log-format', 'xml'], {})).toThrow(/logFormat/);
+    expect(() => loadConfig(['--metrics=maybe'], {})).toThrow(
+      '--metrics: expected true or false (or 1 or 0), got "maybe"',
+    );
+    expect(() => loadConfig([], { RINGLB_ACCESS_LOG: 'yes' })).toThrow(
+      'RINGLB_ACCESS_LOG: expected true or false (or 1 or 0), got "yes"',
+    );
+    expect(() => loadConfig(['--log-format', 'xml'], {})).toThrow(
+      '--log-format: expected one of auto, json, pretty, got "xml"',
+    );
   });
 });

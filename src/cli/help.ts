@@ -1,8 +1,15 @@
-import { SETTINGS } from './config.js';
+import type { Setting } from '../core/setting.js';
+import { SETTING_GROUPS, SETTINGS } from './settings/index.js';
 
 export function helpText(version: string): string {
   const width = Math.max(...SETTINGS.map((s) => s.flag.length)) + 10;
-  const options = SETTINGS.map((s) => `  --${`${s.flag} <value>`.padEnd(width)}${s.help}  [${s.env}]`);
+  const line = (s: Setting) => `  --${`${s.flag} <value>`.padEnd(width)}${s.help}  [${s.env}]`;
+  const options = SETTING_GROUPS.map(
+    (group) =>
+      `${group.title}:\n${Object.values(group.settings as Record<string, Setting>)
+        .map(line)
+        .join('\n')}`,
+  );
   return `ringlb ${version}: a consistent-hashing HTTP load balancer
 
 Usage:
@@ -14,9 +21,10 @@ Usage:
   ringlb down --etcd-endpoints URL,... --cluster-name NAME   stop a shared cluster's replicas
   ringlb --help | --version
 
-Options for start (flags beat environment variables, which beat the config file):
+Options for start and check (flags beat environment variables, which beat the config file):
   --${'config <file>'.padEnd(width)}JSON file with any of the settings below, in camelCase  [RINGLB_CONFIG]
-${options.join('\n')}
+
+${options.join('\n\n')}
 
 Control API (on the same port):
   GET /rep                          list replicas
