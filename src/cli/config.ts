@@ -31,8 +31,8 @@ export const configSchema = z
     error: 'needed with --membership etcd: give URL,URL,...',
     path: ['etcdEndpoints'],
   })
-  .refine((c) => c.membership !== 'etcd' || c.provider === 'process', {
-    error: 'etcd works with --provider process only, for now',
+  .refine((c) => c.membership !== 'etcd' || c.provider !== 'docker', {
+    error: 'etcd works with --provider process or static',
     path: ['membership'],
   })
   .refine((c) => c.provider !== 'static' || c.backends.length > 0, {

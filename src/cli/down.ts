@@ -13,8 +13,8 @@ export async function runDown(argv: readonly string[]): Promise<number> {
   const store = new EtcdStore(config.etcdEndpoints, config.clusterName, pino({ level: 'silent' }));
   try {
     // Nothing wanted first, so no leader replaces the replicas stopped below.
-    await store.updateDesired(() => new Map());
-    const registry = await store.readRegistry();
+    await store.update(() => new Map());
+    const { entries: registry } = await store.readRegistry();
     await Promise.all([...registry.values()].map((entry) => stopPid(entry.pid, 2_000)));
     await store.clear();
     process.stdout.write(`cluster "${config.clusterName}": ${registry.size} replicas stopped\n`);
