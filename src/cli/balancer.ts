@@ -22,6 +22,7 @@ import { hashKeyExtractor, keyOfText, parseHashKey } from '../proxy/hash-key.js'
 import type { Telemetry } from '../ops/telemetry.js';
 import { ringFactory, type RingFactory } from '../ring/registry.js';
 import { ringSettingsOf, type Config } from './config.js';
+import { ringBalanceLine } from './ring-balance.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
 import { backendOrigin, isH2Origin, protocolsFromConfig } from './protocols.js';
 import { createSharedMembership } from './shared-membership-factory.js';
@@ -199,6 +200,8 @@ export function createControlPlane(
         const missing = Math.max(0, config.replicas - start.size);
         return planAdd(start, { n: missing, hostnames: [] }, rules);
       });
+      const balance = ringBalanceLine(ringControl.settings.algorithm, cluster.table.ring.shares());
+      logger.info(balance.fields, balance.message);
       heartbeat.start();
       reconciler = setInterval(() => void cluster.reconcile(), 2_000);
       reconciler.unref();

@@ -53,6 +53,10 @@ export const configSchema = z
     error: 'redirecting to https needs --tls-cert and --tls-key',
     path: ['httpRedirectPort'],
   })
+  .refine((c) => c.upstreamProtocol !== 'h2c' || c.provider === 'static', {
+    error: 'the replicas ringlb starts speak HTTP/1.1; h2c is for --provider static backends that speak it',
+    path: ['upstreamProtocol'],
+  })
   .refine((c) => !(c.h2c && c.tlsCert !== undefined), {
     error: 'h2c is cleartext HTTP/2: with TLS, HTTP/2 is offered by ALPN (--http2)',
     path: ['h2c'],

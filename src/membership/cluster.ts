@@ -383,7 +383,11 @@ export class Cluster implements HealthSink {
       const { logger } = this.#options;
       const added = joining.filter((r) => !failed.has(r.spec.name)).map((r) => r.spec.name);
       const removed = leaving.map((r) => r.spec.name);
-      if (removed.length > 0) logger.info({ removed, n: this.#replicas.size, moved }, 'replicas removed');
+      if (removed.length > 0)
+        logger.info(
+          { removed, n: removed.length, remaining: this.#replicas.size, moved },
+          'replicas removed',
+        );
       if (added.length > 0) logger.info({ added, n: this.#replicas.size, moved }, 'replicas added');
       return { moved, failed };
     });

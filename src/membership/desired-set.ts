@@ -59,7 +59,7 @@ export function planAdd(
     throw new RinglbError(
       'ERR_RING_FULL',
       seedMessage(
-        `cannot add ${request.n} replicas: the ring holds at most ${rules.capacity} and has ${current.size}`,
+        `cannot add ${request.n} replica${request.n === 1 ? '' : 's'}: the ring holds at most ${rules.capacity} and has ${current.size}`,
       ),
     );
   }
@@ -115,7 +115,7 @@ function backendsFor(
     throw new RinglbError(
       'ERR_RING_FULL',
       seedMessage(
-        `cannot add ${added.length} replicas: ${free.length} of the ${pool.length} static backends are unused; register servers with {"backends":["http://host:port"]}`,
+        `cannot add ${added.length} replica${added.length === 1 ? '' : 's'}: ${free.length} of the ${pool.length} static backends are unused; register servers with {"backends":["http://host:port"]}`,
       ),
     );
   }
