@@ -41,7 +41,7 @@ async function measure(provider) {
       // A fresh replica each round, so every kill is a first failure (no crash-loop back-off).
       const name = `${cluster}-x${round}`;
       let at = performance.now();
-      await lb.cluster.add({ n: 1, hostnames: [name] });
+      await lb.membership.add({ n: 1, hostnames: [name] });
       times.add.push(performance.now() - at);
 
       const before = lb.provider.list().find((r) => r.spec.name === name).instance;
@@ -56,7 +56,7 @@ async function measure(provider) {
       times.replace.push(performance.now() - at);
 
       at = performance.now();
-      await lb.cluster.remove(1, [name]);
+      await lb.membership.remove(1, [name]);
       times.rm.push(performance.now() - at);
     }
   } finally {

@@ -102,3 +102,61 @@ describe('static backends that do not answer are members', () => {
     expect(lb.cluster.replacements).toBe(0);
   });
 });
+
+describe('static backends at run time', () => {
+  it('registers servers with /add, removes them by name with /rm, and --backends is only the start', async () => {
+    const [a, b, c] = await Promise.all([server('a'), server('b'), server('c')]);
+    const lb = await withBalancer({ backends: [a.url] });
+    const added = await call(`${lb.url}/add`, {
+      method: 'POST',
+      json: { backends: [b.url, c.url], hostnames: ['api-7'] },
+    });
+    expect(added.status).toBe(200);
+    expect(added.body.message.replicas).toEqual(['Server 1', 'api-7', 'Server 3']);
+    expect(inRing(lb)).toEqual(['Server 1', 'Server 3', 'api-7']);
+    const served = new Set<string>();
+    for (let i = 0; i < 60; i++)
+      served.add((await call(`${lb.url}/x`, { headers: { 'x-request-id': String(i) } })).body);
+    expect([...served].sort()).toEqual(['a', 'b', 'c']);
+    // The same server twice, a bad address, and addresses with another provider's fields: 400s.
+    const again = await call(`${lb.url}/add`, { method: 'POST', json: { backends: [b.url] } });
+    expect(again.status).toBe(400);
+    expect(again.body.message).toMatch(/already replica 'api-7'/);
+    const bad = await call(`${lb.url}/add`, { method: 'POST', json: { backends: ['ftp://x:1'] } });
+    expect(bad.status).toBe(400);
+    // The starting list is used up: an /add without addresses says how to register one.
+    const none = await call(`${lb.url}/add`, { method: 'POST', json: { n: 1 } });
+    expect(none.status).toBe(400);
+    expect(none.body.message).toMatch(/register servers/);
+    const removed = await call(`${lb.url}/rm`, { method: 'POST', json: { hostnames: ['api-7'] } });
+    expect(removed.status).toBe(200);
+    expect(removed.body.message.replicas).toEqual(['Server 1', 'Server 3']);
+    expect(inRing(lb)).toEqual(['Server 1', 'Server 3']);
+    for (let i = 0; i < 30; i++) {
+      expect((await call(`${lb.url}/x`, { headers: { 'x-request-id': String(i) } })).body).not.toBe('b');
+    }
+  });
+
+  it('registers a server that does not answer yet as an unhealthy member', async () => {
+    const a = await server('a');
+    const port = await freePort();
+    const lb = await withBalancer({ backends: [a.url], heartbeatIntervalMs: 100 });
+    const added = await call(`${lb.url}/add`, {
+      method: 'POST',
+      json: { backends: [`http://127.0.0.1:${port}`], hostnames: ['late'] },
+    });
+    expect(added.status).toBe(200);
+    expect(stateOf(lb, 'late')).toBe('unhealthy');
+    await server('late', port);
+    await waitFor('late in the ring', () => (inRing(lb).includes('late') ? true : undefined), 5_000);
+  });
+
+  it('refuses backends with a provider that starts its replicas', async () => {
+    const lb = await balancer({ replicas: 1 });
+    cleanups.push(() => lb.close());
+    const reply = await call(`${lb.url}/add`, { method: 'POST', json: { backends: ['http://127.0.0.1:1'] } });
+    expect(reply.status).toBe(400);
+    expect(reply.body.message).toMatch(/needs --provider static/);
+    expect(lb.cluster.names()).toEqual(['Server 1']);
+  });
+});

@@ -131,16 +131,23 @@ describe('TLS termination', () => {
     expect(await handshake('TLSv1.2')).toMatch(/^error/);
   });
 
-  it('refuses plain HTTP on the TLS port', async () => {
+  it('answers plain HTTP on the TLS port with a 400 that says to use https', async () => {
     const { lb } = await setup();
-    const outcome = await new Promise<string>((resolve) => {
-      const req = httpRequest({ host: '127.0.0.1', port: lb.port, path: '/home' }, (res) =>
-        resolve(`status ${res.statusCode}`),
-      );
-      req.on('error', () => resolve('refused'));
+    const reply = await new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: lb.port, path: '/home' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', reject);
       req.end();
     });
-    expect(outcome).toBe('refused');
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body)).toEqual({
+      message: '<Error> this port speaks TLS: use https://',
+      status: 'failure',
+    });
   });
 
   it('reloads a certificate renamed into place, without dropping open connections', async () => {

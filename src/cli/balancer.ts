@@ -8,10 +8,13 @@ import { sendFailure } from '../core/json-response.js';
 import { Heartbeat } from '../health/heartbeat.js';
 import { HeartbeatProbe } from '../health/probe.js';
 import { Cluster } from '../membership/cluster.js';
+import { planAdd } from '../membership/desired-set.js';
+import { MemoryDesiredStore } from '../membership/desired-store.js';
+import { soleLeadership } from '../membership/leadership.js';
+import { Membership } from '../membership/membership.js';
 import { handleOps, isOpsPath } from '../ops/ops-http.js';
 import { createOps, type Ops } from '../ops/ops.js';
 import type { Provider } from '../providers/provider.js';
-import { StaticProvider } from '../providers/static-provider.js';
 import { createDataPlane, type DataPlane, type EdgeLimits } from '../proxy/data-plane.js';
 import type { RequestView } from '../proxy/request-view.js';
 import { handleRing, RING_PATH, RingControl } from '../control/ring-api.js';
@@ -19,13 +22,16 @@ import { hashKeyExtractor, keyOfText, parseHashKey } from '../proxy/hash-key.js'
 import type { Telemetry } from '../ops/telemetry.js';
 import { ringFactory, type RingFactory } from '../ring/registry.js';
 import { ringSettingsOf, type Config } from './config.js';
+import { ringBalanceLine } from './ring-balance.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
-import { isH2Origin, protocolsFromConfig } from './protocols.js';
+import { backendOrigin, isH2Origin, protocolsFromConfig } from './protocols.js';
 import { createSharedMembership } from './shared-membership-factory.js';
 
 export interface Balancer {
   readonly port: number;
   readonly cluster: Cluster;
+  /** What the control API changes: the desired set, applied by the cluster. */
+  readonly membership: Membership;
   readonly provider: Provider;
   /** The listening server (the fast path). */
   readonly server: NetServer;
@@ -70,6 +76,7 @@ export function keyFromConfig(config: Config, telemetry: Telemetry): (view: Requ
 
 export interface ControlPlane {
   readonly cluster: Cluster;
+  readonly membership: Membership;
   readonly provider: Provider;
   readonly seedNotFound: boolean;
   /** Metrics, dashboard and logs: what the data path reports to. */
@@ -111,7 +118,7 @@ export function createControlPlane(
     provider,
     buildRing: ring.buildRing,
     weighted: ring.weighted,
-    capacity: provider instanceof StaticProvider ? Math.min(provider.capacity, ring.capacity) : ring.capacity,
+    capacity: ring.capacity,
     probe,
     logger,
     ...(drain ? { drain } : {}),
@@ -135,13 +142,24 @@ export function createControlPlane(
     onCheck: (target, failure) => ops.checks.record(target.name, failure),
   });
   const ringControl = new RingControl(cluster, ringSettingsOf(config));
-  const sharedMembership = shared?.attach(cluster, ring.capacity);
-  const membership = sharedMembership ?? cluster;
+  const leadership = shared?.leadership ?? soleLeadership();
+  const membership = new Membership({
+    store: shared?.store ?? new MemoryDesiredStore(),
+    cluster,
+    rules: {
+      nameProblem: (name) => provider.nameProblem?.(name),
+      ...(provider.kind === 'static' ? { backendPool: config.backends.map(backendOrigin) } : {}),
+    },
+    // A balancer alone that starts its replicas fails an /add whose replica cannot start.
+    failFastAdds: !shared && !provider.external,
+    logger,
+  });
   const hashKey = parseHashKey(config.hashKey);
   const keyOfPreview = (text: string) => keyOfText(hashKey, text);
   let reconciler: NodeJS.Timeout | undefined;
   return {
     cluster,
+    membership,
     provider,
     ops,
     ring: ringControl,
@@ -156,23 +174,34 @@ export function createControlPlane(
         return;
       }
       if (isOpsPath(pathname, ops.endpoints)) return handleOps(req, res, pathname, ops.endpoints);
-      if (pathname === RING_PATH && sharedMembership && req.method === 'PUT') {
+      if (pathname === RING_PATH && shared && req.method === 'PUT') {
         req.resume();
         return sendFailure(res, sharedRingError());
       }
       if (pathname === RING_PATH) return handleRing(req, res, ringControl, keyOfPreview);
       if (pathname === '/rep') res.setHeader('x-ringlb-provider', providerStatusHeader(provider));
-      if (pathname === '/rep' && sharedMembership) {
-        res.setHeader('x-ringlb-membership', sharedMembership.leader ? 'etcd; leader' : 'etcd; follower');
+      if (pathname === '/rep' && shared) {
+        res.setHeader('x-ringlb-membership', leadership.leading ? 'etcd; leader' : 'etcd; follower');
       }
       await handleControl(req, res, pathname, membership, keyOfPreview);
     },
     async start() {
-      if (sharedMembership) await sharedMembership.start();
+      if (shared) {
+        await shared.join(cluster, () => membership.desired);
+        leadership.start();
+      }
       // Replicas left running by an earlier balancer of this cluster count toward the ones wanted.
       else if (provider.discover) await cluster.adopt(await provider.discover());
-      const missing = config.replicas - cluster.names().length;
-      if (missing > 0 && !sharedMembership) await cluster.add({ n: missing, hostnames: [] });
+      const adopted = cluster.describe();
+      await membership.start((current, rules) => {
+        // A shared cluster's set, once written, is the cluster's: an instance joining adds nothing.
+        if (current) return current;
+        const start = new Map(adopted.map((r) => [r.name, { number: r.number }]));
+        const missing = Math.max(0, config.replicas - start.size);
+        return planAdd(start, { n: missing, hostnames: [] }, rules);
+      });
+      const balance = ringBalanceLine(ringControl.settings.algorithm, cluster.table.ring.shares());
+      logger.info(balance.fields, balance.message);
       heartbeat.start();
       reconciler = setInterval(() => void cluster.reconcile(), 2_000);
       reconciler.unref();
@@ -182,7 +211,8 @@ export function createControlPlane(
       heartbeat.stop();
       ops.close();
       await cluster.close();
-      await sharedMembership?.close();
+      await leadership.close();
+      await membership.close();
       await probe.close();
     },
   };
@@ -287,6 +317,7 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
   return {
     port,
     cluster,
+    membership: control.membership,
     provider: control.provider,
     server: dataPlane.server,
     http: dataPlane.http,

@@ -31,8 +31,8 @@ export const configSchema = z
     error: 'needed with --membership etcd: give URL,URL,...',
     path: ['etcdEndpoints'],
   })
-  .refine((c) => c.membership !== 'etcd' || c.provider === 'process', {
-    error: 'etcd works with --provider process only, for now',
+  .refine((c) => c.membership !== 'etcd' || c.provider !== 'docker', {
+    error: 'etcd works with --provider process or static',
     path: ['membership'],
   })
   .refine((c) => c.provider !== 'static' || c.backends.length > 0, {
@@ -52,6 +52,10 @@ export const configSchema = z
   .refine((c) => c.httpRedirectPort === undefined || c.tlsCert !== undefined, {
     error: 'redirecting to https needs --tls-cert and --tls-key',
     path: ['httpRedirectPort'],
+  })
+  .refine((c) => c.upstreamProtocol !== 'h2c' || c.provider === 'static', {
+    error: 'the replicas ringlb starts speak HTTP/1.1; h2c is for --provider static backends that speak it',
+    path: ['upstreamProtocol'],
   })
   .refine((c) => !(c.h2c && c.tlsCert !== undefined), {
     error: 'h2c is cleartext HTTP/2: with TLS, HTTP/2 is offered by ALPN (--http2)',

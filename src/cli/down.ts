@@ -9,12 +9,17 @@ import { ConfigError, loadConfig } from './config.js';
  * no replicas.
  */
 export async function runDown(argv: readonly string[]): Promise<number> {
-  const config = loadConfig(['--membership', 'etcd', '--workers', '1', ...argv]);
+  const config = loadConfig(['--workers', '1', ...argv]);
+  if (config.etcdEndpoints.length === 0) {
+    throw new ConfigError(
+      'down needs --etcd-endpoints URL,URL,...: the etcd that the balancers of the cluster share (see ringlb down --help)',
+    );
+  }
   const store = new EtcdStore(config.etcdEndpoints, config.clusterName, pino({ level: 'silent' }));
   try {
     // Nothing wanted first, so no leader replaces the replicas stopped below.
-    await store.updateDesired(() => new Map());
-    const registry = await store.readRegistry();
+    await store.update(() => new Map());
+    const { entries: registry } = await store.readRegistry();
     await Promise.all([...registry.values()].map((entry) => stopPid(entry.pid, 2_000)));
     await store.clear();
     process.stdout.write(`cluster "${config.clusterName}": ${registry.size} replicas stopped\n`);

@@ -18,6 +18,7 @@ Usage:
   ringlb status             show a running balancer's replicas   (ringlb status --help)
   ringlb add [NAME...]      add replicas to a running balancer   (ringlb add --help)
   ringlb rm [NAME...]       remove replicas from it              (ringlb rm --help)
+  ringlb check [options]    check the settings, ports, TLS files, Docker and backends; start nothing
   ringlb down --etcd-endpoints URL,... --cluster-name NAME   stop a shared cluster's replicas
   ringlb --help | --version
 
@@ -39,3 +40,24 @@ Operations (on the same port):
   GET /dashboard                    live dashboard of the ring (updated over GET /events)
 `;
 }
+
+export const DOWN_HELP = `Usage: ringlb down --etcd-endpoints URL,URL,... [--cluster-name NAME]
+
+Stops every replica of a shared cluster (--membership etcd) and removes the cluster from etcd.
+Balancer instances still running keep running, with no replicas.
+
+Options:
+  --etcd-endpoints <urls>   the etcd the balancers share (comma-separated)  [RINGLB_ETCD_ENDPOINTS]
+  --cluster-name <name>     which cluster (default ringlb)  [RINGLB_CLUSTER_NAME]
+  -h, --help                this help
+`;
+
+export const REPLICA_HELP = `Usage: ringlb replica
+
+Runs one replica server (the seed's): GET /home, GET /heartbeat. It takes no options; its settings
+come from the environment:
+  SERVER_ID     the number it answers with ("Hello from Server: <id>"; default 0)
+  SERVER_NAME   its name, shown in its process title (default "Server <id>")
+  PORT          the port to listen on (default 5000; 0 = any free port)
+  HOST          the address to listen on (default 0.0.0.0)
+`;

@@ -6,7 +6,8 @@ import { isWorkerProcess, runPrimary, runWorker } from './workers.js';
 import { clientHelp, isClientCommand, parseClientArgs } from './client-args.js';
 import { runClient } from './client.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { helpText } from './help.js';
+import { DOWN_HELP, REPLICA_HELP, helpText } from './help.js';
+import { preflight } from './preflight.js';
 import { runDown } from './down.js';
 import { createLogger } from './logger.js';
 
@@ -14,9 +15,35 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
   version: string;
 };
 
-async function start(argv: string[]): Promise<void> {
+/** Loads the settings and runs every check on them; throws a ConfigError listing the problems. */
+async function checked(
+  argv: string[],
+  command: 'start' | 'check',
+): Promise<{ config: Config; warnings: string[] }> {
   const config = loadConfig(argv);
+  const { problems, warnings } = await preflight(config);
+  if (problems.length > 0) {
+    const found = `${problems.length} problem${problems.length === 1 ? '' : 's'}`;
+    throw new ConfigError(
+      `${command === 'start' ? 'not started' : 'check failed'}: ${found}:\n  ${[...problems, ...warnings.map((w) => `warning: ${w}`)].join('\n  ')}`,
+    );
+  }
+  return { config, warnings };
+}
+
+async function check(argv: string[]): Promise<void> {
+  const { config, warnings } = await checked(argv, 'check');
+  for (const warning of warnings) process.stdout.write(`warning: ${warning}\n`);
+  const where = `${config.host}:${config.port}`;
+  process.stdout.write(
+    `ringlb check: no problems; would listen on ${where} with ${config.replicas} replicas (--provider ${config.provider}, --ring ${config.ring})\n`,
+  );
+}
+
+async function start(argv: string[]): Promise<void> {
+  const { config, warnings } = await checked(argv, 'start');
   const logger = createLogger(config);
+  for (const warning of warnings) logger.warn(warning);
   let balancer: { close(): Promise<void> } | undefined;
   let stopping = false;
   // Installed before anything starts, so a signal during start-up stops cleanly too (replica
@@ -37,7 +64,11 @@ async function start(argv: string[]): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('uncaughtException', (error) => {
-    logger.fatal({ err: error }, 'uncaught exception; exiting (replicas are killed on exit)');
+    const debug = config.logLevel === 'debug' || config.logLevel === 'trace';
+    logger.fatal(
+      debug ? { err: error } : { error: error.message },
+      'uncaught exception; exiting (replicas are killed on exit)',
+    );
     process.exit(1);
   });
   balancer = config.workers > 1 ? await runPrimary(config, logger) : await startBalancer(config, logger);
@@ -57,34 +88,46 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${version}\n`);
     return;
   }
-  if (command === 'start') {
-    if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(helpText(version));
-      return;
-    }
-    return start(rest);
+  // `--help` on any command prints that command's help and does nothing else.
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
+  if (command === 'start' || command === 'check') {
+    if (wantsHelp) return void process.stdout.write(helpText(version));
+    return command === 'start' ? start(rest) : check(rest);
   }
   if (isClientCommand(command)) {
-    if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(clientHelp(command));
-      return;
-    }
+    if (wantsHelp) return void process.stdout.write(clientHelp(command));
     process.exitCode = await runClient(parseClientArgs(command, rest));
     return;
   }
   if (command === 'down') {
+    if (wantsHelp) return void process.stdout.write(DOWN_HELP);
     process.exitCode = await runDown(rest);
     return;
   }
   if (command === 'replica') {
+    if (wantsHelp) return void process.stdout.write(REPLICA_HELP);
+    if (rest.length > 0)
+      throw new ConfigError(`ringlb replica takes no options (got "${rest[0]}"); see ringlb replica --help`);
     runReplica();
     return;
   }
   throw new ConfigError(`unknown command "${command}" (see ringlb --help)`);
 }
 
+/** Stack traces are for whoever asked for them with --log-level debug (or trace). */
+function wantsStacks(argv: readonly string[]): boolean {
+  const flag = argv.findIndex((arg) => arg === '--log-level' || arg.startsWith('--log-level='));
+  const level = flag < 0 ? process.env.RINGLB_LOG_LEVEL : (argv[flag]!.split('=')[1] ?? argv[flag + 1]);
+  return level === 'debug' || level === 'trace';
+}
+
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const message = error instanceof ConfigError ? error.message : ((error as Error)?.stack ?? String(error));
-  process.stderr.write(`ringlb: ${message}\n`);
-  process.exit(error instanceof ConfigError ? 2 : 1);
+  const usage = error instanceof ConfigError;
+  const message =
+    usage || !wantsStacks(process.argv)
+      ? ((error as Error)?.message ?? String(error))
+      : ((error as Error)?.stack ?? String(error));
+  const hint = usage || wantsStacks(process.argv) ? '' : ' (--log-level debug shows where)';
+  process.stderr.write(`ringlb: ${message}${hint}\n`);
+  process.exit(usage ? 2 : 1);
 });

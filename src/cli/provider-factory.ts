@@ -4,7 +4,6 @@ import { ProcessProvider } from '../providers/process-provider.js';
 import type { Provider } from '../providers/provider.js';
 import { StaticProvider } from '../providers/static-provider.js';
 import type { Config } from './config.js';
-import { backendOrigin } from './protocols.js';
 
 /** The provider the configuration asks for. */
 export function createProvider(config: Config, logger: Logger): Provider {
@@ -19,7 +18,7 @@ export function createProvider(config: Config, logger: Logger): Provider {
       logger: logger.child({ provider: 'docker' }),
     });
   }
-  if (config.provider === 'static') return new StaticProvider(config.backends.map(backendOrigin));
+  if (config.provider === 'static') return new StaticProvider();
   return new ProcessProvider({ host: '127.0.0.1' });
 }
 

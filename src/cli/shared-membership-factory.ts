@@ -1,35 +1,49 @@
 import type { Logger } from 'pino';
-import type { Cluster } from '../membership/cluster.js';
 import { HeartbeatProbe } from '../health/probe.js';
-import { SharedMembership } from '../membership/shared-membership.js';
+import { randomUUID } from 'node:crypto';
+import type { Cluster } from '../membership/cluster.js';
+import type { DesiredSet } from '../membership/desired-set.js';
+import { EtcdLeadership } from '../membership/leadership.js';
+import { joinSharedCluster } from '../membership/shared-membership.js';
 import { SharedProvider } from '../membership/shared-provider.js';
 import { EtcdStore } from '../membership/store/etcd-store.js';
 import { DetachedProcessProvider } from '../providers/detached-process-provider.js';
+import type { Provider } from '../providers/provider.js';
 import { ringSettingsOf, type Config } from './config.js';
+import { createProvider } from './provider-factory.js';
 
 /**
- * `--membership etcd`: the store, the provider that starts replicas only while this instance leads,
- * and (once the Cluster exists) the membership the control API changes.
+ * `--membership etcd`: the desired set in etcd, leadership by election, and the provider. Replica
+ * processes need the leader to start them (`SharedProvider`); static backends are attached and
+ * checked by every instance alike.
  */
 export function createSharedMembership(config: Config, logger: Logger) {
   const store = new EtcdStore(config.etcdEndpoints, config.clusterName, logger.child({ store: 'etcd' }));
-  const provider = new SharedProvider(
-    new DetachedProcessProvider('127.0.0.1'),
-    store,
-    new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath),
-  );
+  const leadership = new EtcdLeadership(store, randomUUID(), config.etcdLeaseTtl, logger);
+  const processes =
+    config.provider === 'process'
+      ? new SharedProvider(
+          new DetachedProcessProvider('127.0.0.1'),
+          store,
+          new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath),
+          leadership,
+        )
+      : undefined;
+  const provider: Provider = processes ?? createProvider(config, logger);
   return {
+    store,
+    leadership,
     provider,
-    attach(cluster: Cluster, capacity: number) {
-      return new SharedMembership({
+    /** Joins the cluster: ring settings checked, registry followed, leadership handed on. */
+    join(cluster: Cluster, desired: () => DesiredSet): Promise<void> {
+      return joinSharedCluster({
         store,
-        provider,
+        leadership,
         cluster,
-        capacity,
-        initialReplicas: config.replicas,
-        leaseTtlSeconds: config.etcdLeaseTtl,
+        desired,
         ring: ringSettingsOf(config),
         logger,
+        ...(processes ? { processes } : {}),
       });
     },
   };

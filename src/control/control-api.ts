@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure, sendJson } from '../core/json-response.js';
-import type { Cluster } from '../membership/cluster.js';
+import type { Membership as DesiredMembership } from '../membership/membership.js';
 
 import { parseControlQuery } from './control-query.js';
 import { previewReply, takePreviewKeys, type KeyOfText } from './preview.js';
 import { readBody } from './read-body.js';
 import { parseAddBody, parseBodyText, parseRemoveBody, parseWeightBody } from './validation.js';
 
-/** What the control API changes: the local Cluster, or shared membership through a store. */
+/** What the control API changes: the desired set (in memory, in etcd, or in a cluster engine). */
 export type Membership = Pick<
-  Cluster,
+  DesiredMembership,
   'add' | 'remove' | 'names' | 'previewAdd' | 'previewRemove' | 'setWeight' | 'previewWeight'
 >;
 

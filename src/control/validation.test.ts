@@ -57,7 +57,10 @@ describe('control body validation', () => {
       expect(failure(() => parseAddBody({ hostnames: [bad] })).message).toMatch(/is not a safe name/);
     }
     expect(failure(() => parseAddBody({ n: 1, extra: 1 })).message).toBe(
-      "<Error> unknown field 'extra': expected 'n', 'hostnames' and 'weights'",
+      "<Error> unknown field 'extra': expected 'n', 'hostnames', 'weights' and 'backends'",
+    );
+    expect(failure(() => parseRemoveBody({ backends: [] })).message).toBe(
+      "<Error> unknown field 'backends': expected 'n' and 'hostnames'",
     );
     expect(failure(() => parseRemoveBody({ weights: {} })).message).toBe(
       "<Error> unknown field 'weights': expected 'n' and 'hostnames'",
@@ -97,5 +100,21 @@ describe('control body validation', () => {
       "<Error> unknown field 'n': expected 'weight'",
     );
     expect(failure(() => parseWeightBody([])).message).toBe('<Error> the body must be a JSON object');
+  });
+
+  it('takes static backends as origins, one replica each, and refuses anything else', () => {
+    expect(parseAddBody({ backends: ['http://10.0.0.7:8080/'], hostnames: ['api-7'] })).toEqual({
+      n: 1,
+      hostnames: ['api-7'],
+      backends: ['http://10.0.0.7:8080'],
+    });
+    expect(parseAddBody({ backends: ['http://a:1', 'http://b:2'] }).n).toBe(2);
+    for (const bad of ['ftp://a:1', 'http://a:1/path', 'not a url', 'h2c://a:1', 7]) {
+      expect(failure(() => parseAddBody({ backends: [bad] })).message).toMatch(/backend|'backends'/);
+    }
+    expect(failure(() => parseAddBody({ backends: [] })).message).toMatch(/'backends' is empty/);
+    expect(failure(() => parseAddBody({ n: 2, backends: ['http://a:1'] })).message).toMatch(
+      /one replica per backend/,
+    );
   });
 });

@@ -36,6 +36,27 @@ export const weight = z
   .gt(0, { error: WEIGHT_RULE })
   .max(MAX_WEIGHT, { error: WEIGHT_RULE });
 
+/** A server to register (static provider): its origin, `http://host:port`. */
+const backend = z
+  .string({ error: "'backends' must be a list of http:// URLs" })
+  .max(2048)
+  .refine(
+    (text) => {
+      try {
+        const url = new URL(text);
+        return (
+          url.protocol === 'http:' && url.hostname !== '' && (url.pathname === '/' || url.pathname === '')
+        );
+      } catch {
+        return false;
+      }
+    },
+    { error: (issue) => `backend ${JSON.stringify(issue.input)} is not an http://host:port URL` },
+  )
+  .transform((text) => new URL(text).origin);
+
+const backends = z.array(backend, { error: "'backends' must be a list of http:// URLs" }).max(1000);
+
 function bodySchema(name: z.ZodString, extra: z.core.$ZodLooseShape = {}) {
   return z.strictObject(
     {
@@ -49,6 +70,7 @@ function bodySchema(name: z.ZodString, extra: z.core.$ZodLooseShape = {}) {
 
 const addBody = bodySchema(newName, {
   weights: z.record(z.string(), weight, { error: "'weights' must map hostnames to weights" }).optional(),
+  backends: backends.optional(),
 });
 const removeBody = bodySchema(existingName);
 
@@ -57,6 +79,8 @@ export interface MembershipChange {
   readonly hostnames: string[];
   /** `/add` only: weights of named replicas (the others have weight 1). */
   readonly weights?: Readonly<Record<string, number>>;
+  /** `/add` only: existing servers to register, one per new replica (static provider). */
+  readonly backends?: string[];
 }
 
 function formatIssue(issue: z.core.$ZodIssue, fields: string): string {
@@ -86,18 +110,25 @@ function validate(
 ): MembershipChange {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    const fields = schema === addBody ? "'n', 'hostnames' and 'weights'" : "'n' and 'hostnames'";
+    const fields = schema === addBody ? "'n', 'hostnames', 'weights' and 'backends'" : "'n' and 'hostnames'";
     throw new RinglbError('ERR_INVALID_BODY', seedMessage(formatIssue(parsed.error.issues[0]!, fields)));
   }
-  const data = parsed.data as { n?: number; hostnames?: string[]; weights?: Record<string, number> };
+  const data = parsed.data as {
+    n?: number;
+    hostnames?: string[];
+    weights?: Record<string, number>;
+    backends?: string[];
+  };
   const hostnames = data.hostnames ?? [];
-  const n = data.n ?? Math.max(1, hostnames.length);
+  const n = data.n ?? Math.max(data.backends?.length || 1, hostnames.length);
   if (hostnames.length > n) throw new RinglbError('ERR_HOSTNAMES_EXCEED_N', seedMessage(tooManyNames));
   const duplicate = hostnames.find((name, index) => hostnames.indexOf(name) !== index);
   if (duplicate !== undefined) {
     throw new RinglbError('ERR_DUPLICATE_HOSTNAME', seedMessage(`hostname '${duplicate}' is listed twice`));
   }
-  if (data.weights === undefined) return { n, hostnames };
+  if (data.backends !== undefined) checkBackends(data.backends, n);
+  const given = data.backends === undefined ? {} : { backends: data.backends };
+  if (data.weights === undefined) return { n, hostnames, ...given };
   const stray = Object.keys(data.weights).find((name) => !hostnames.includes(name));
   if (stray !== undefined) {
     throw new RinglbError(
@@ -107,7 +138,17 @@ function validate(
       ),
     );
   }
-  return { n, hostnames, weights: data.weights };
+  return { n, hostnames, weights: data.weights, ...given };
+}
+
+function checkBackends(given: readonly string[], n: number): void {
+  if (given.length === 0) throw new RinglbError('ERR_INVALID_BODY', seedMessage("'backends' is empty"));
+  if (given.length !== n) {
+    throw new RinglbError(
+      'ERR_INVALID_BODY',
+      seedMessage(`'n' is ${n} but ${given.length} backends are given: one replica per backend`),
+    );
+  }
 }
 
 export function parseAddBody(body: unknown): MembershipChange {

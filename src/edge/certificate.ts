@@ -2,6 +2,7 @@ import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
+import { tlsPairProblems } from './tls-pair.js';
 
 export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
 
@@ -57,6 +58,8 @@ export class CertificateWatcher {
   readonly #poll: NodeJS.Timeout;
   #current: SecureContextOptions;
   #debounce: NodeJS.Timeout | undefined;
+  /** The problem last logged, so the same one is not logged again. */
+  #refused: string | undefined;
 
   constructor(
     files: CertificateFiles,
@@ -93,12 +96,20 @@ export class CertificateWatcher {
     try {
       next = loadCertificate(this.#files);
     } catch (error) {
-      this.#logger.error(
-        { err: error, cert: this.#files.certPath, key: this.#files.keyPath },
-        'new TLS certificate or key refused; the previous pair stays in use',
-      );
+      // Said once per distinct problem, in words and without a stack: the watch and the poll would
+      // otherwise repeat it until the files are fixed.
+      const { problems } = tlsPairProblems(this.#files.certPath, this.#files.keyPath);
+      const problem = problems.map((p) => p.message).join('; ') || (error as Error).message;
+      if (problem !== this.#refused) {
+        this.#refused = problem;
+        this.#logger.error(
+          { problem, cert: this.#files.certPath, key: this.#files.keyPath },
+          `new TLS certificate or key refused (${problem}); the previous pair stays in use`,
+        );
+      }
       return false;
     }
+    this.#refused = undefined;
     if (samePair(next, this.#current)) return false;
     this.#apply(next);
     this.#current = next;

@@ -144,7 +144,7 @@ export function createEdge(
     handshakeTimeoutMs: ctx.handshakeTimeoutMs,
   });
   if (protocols.tls && secure) {
-    const tlsServer = server as TlsServer;
+    const tlsServer = server as NetServer & Pick<TlsServer, 'setSecureContext'>;
     watcher = new CertificateWatcher(
       protocols.tls,
       secure,

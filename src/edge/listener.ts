@@ -1,6 +1,12 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Http2Server } from 'node:http2';
-import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import {
+  createServer as createTlsServer,
+  type SecureContextOptions,
+  type Server as TlsServer,
+  type TLSSocket,
+} from 'node:tls';
+import { seedMessage } from '../core/errors.js';
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -48,6 +54,33 @@ function sniff(socket: Socket, http1: (socket: Socket) => void, http2: Http2Serv
   socket.on('error', () => socket.destroy());
 }
 
+const TLS_HANDSHAKE = 0x16;
+const PLAIN_HTTP_BODY = JSON.stringify({
+  message: seedMessage('this port speaks TLS: use https://'),
+  status: 'failure',
+});
+const PLAIN_HTTP_REPLY =
+  'HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\n' +
+  `content-length: ${Buffer.byteLength(PLAIN_HTTP_BODY)}\r\nconnection: close\r\n\r\n${PLAIN_HTTP_BODY}`;
+
+function sniffTls(socket: Socket, tls: TlsServer, timeoutMs: number): void {
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  socket.on('error', () => socket.destroy());
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('data', (chunk: Buffer) => {
+    clearTimeout(timer);
+    socket.pause();
+    if (chunk[0] === TLS_HANDSHAKE) {
+      // TLSSocket takes the bytes already read from its socket before reading more.
+      socket.unshift(chunk);
+      tls.emit('connection', socket);
+      return;
+    }
+    if (/^[A-Z]+ /.test(chunk.toString('latin1', 0, 8))) socket.end(PLAIN_HTTP_REPLY);
+    else socket.destroy();
+  });
+}
+
 /**
  * The public listener: plain TCP or TLS. On TLS, ALPN offers `h2` (when an HTTP/2 server is given)
  * and `http/1.1`; each connection goes to the server for the protocol it chose.
@@ -55,7 +88,7 @@ function sniff(socket: Socket, http1: (socket: Socket) => void, http2: Http2Serv
 export function createListener(options: ListenerOptions): NetServer {
   const { http1, http2 } = options;
   if (options.tls) {
-    return createTlsServer(
+    const tls = createTlsServer(
       {
         ...options.tls,
         noDelay: true,
@@ -67,6 +100,14 @@ export function createListener(options: ListenerOptions): NetServer {
         else http1(socket);
       },
     );
+    // The TCP listener looks at the first byte: a TLS handshake goes on to the TLS server, plain
+    // HTTP gets a 400 that says to use https (as nginx does) instead of a closed connection.
+    const server = createNetServer({ noDelay: true }, (socket) =>
+      sniffTls(socket, tls, options.handshakeTimeoutMs),
+    );
+    return Object.assign(server, {
+      setSecureContext: (context: SecureContextOptions) => tls.setSecureContext(context),
+    });
   }
   if (options.h2c && http2) {
     return createNetServer({ noDelay: true }, (socket) =>

@@ -5,9 +5,16 @@ import type { HealthSink, HeartbeatTarget } from '../health/heartbeat.js';
 import type { HeartbeatProbe } from '../health/probe.js';
 import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provider.js';
 import type { BuildRing, Ring } from '../ring/ring.js';
-import { planAdd, planRemove, specsOf, type AddRequest } from './desired-set.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { movedFraction } from '../ring/moved.js';
+import {
+  planAdd,
+  planRemove,
+  specsOf,
+  type AddRequest,
+  type DesiredMember,
+  type PlanRules,
+} from './desired-set.js';
 import { buildRoutingTable } from './routing-table.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -158,78 +165,13 @@ export class Cluster implements HealthSink {
     }));
   }
 
-  /** Adds replicas; resolves with the fraction of the key space that moved. */
-  add(request: WeightedAdd): Promise<number> {
-    return this.#queue.run(async () => {
-      this.#assertOpen();
-      this.#assertWeighted(request.weights);
-      const current = this.#desired();
-      const next = planAdd(current, request, this.#options.capacity, (name) =>
-        this.#options.provider.nameProblem?.(name),
-      );
-      const specs = specsOf(next).filter((spec) => !current.has(spec.name));
-      const records = specs.map((spec) => this.#newRecord(spec, request.weights?.[spec.name]));
-      const started = await Promise.allSettled(records.map((record) => this.#launch(record)));
-      const failure = started.find((result) => result.status === 'rejected');
-      if (failure) {
-        // All or nothing: a failed add leaves membership as it was.
-        for (const record of records) {
-          this.#replicas.delete(record.spec.name);
-          this.#setState(record, undefined, `add failed: ${(failure as PromiseRejectedResult).reason}`);
-        }
-        await Promise.all(records.map((record) => this.#options.provider.stop(record.spec.name)));
-        const reason = (failure as PromiseRejectedResult).reason as Error;
-        throw new RinglbError(
-          'ERR_REPLICA_START',
-          seedMessage(`could not start replica: ${reason.message}`),
-          500,
-        );
-      }
-      const moved = this.#rebuild('replicas added');
-      this.#options.logger.info(
-        { added: specs.map((s) => s.name), n: this.#replicas.size, moved },
-        'replicas added',
-      );
-      return moved;
-    });
-  }
-
-  /** Removes replicas; resolves with the fraction of the key space that moved. */
-  remove(n: number, hostnames: readonly string[]): Promise<number> {
-    return this.#queue.run(async () => {
-      this.#assertOpen();
-      const current = new Map([...this.#replicas.values()].map((r) => [r.spec.name, r.spec.number]));
-      const next = planRemove(current, n, hostnames);
-      const chosen = [...current.keys()].filter((name) => !next.has(name));
-      // Out of the ring first, so no new request reaches a replica that is being stopped.
-      const removed = new Map<string, ReplicaRecord>();
-      for (const name of chosen) {
-        const record = this.#replicas.get(name)!;
-        this.#setState(record, 'draining', 'removed through the control API');
-        removed.set(name, record);
-        this.#replicas.delete(name);
-      }
-      const moved = this.#rebuild('replicas removed');
-      // Requests already on their way to these replicas finish before the replicas stop.
-      const drain = this.#options.drain;
-      const records = [...chosen].map((name) => removed.get(name)!);
-      if (drain) await Promise.all(records.map((r) => (r.running ? drain(r.running.origin) : undefined)));
-      await Promise.all([...chosen].map((name) => this.#options.provider.stop(name)));
-      for (const record of records) this.#setState(record, undefined, 'stopped');
-      this.#options.logger.info({ removed: [...chosen], n: this.#replicas.size, moved }, 'replicas removed');
-      return moved;
-    });
-  }
-
   /** What `add` would do, on the membership as it is once earlier changes are done; changes nothing. */
-  previewAdd(request: WeightedAdd): Promise<ChangePreview> {
+  previewAdd(request: WeightedAdd, rules: PlanRules): Promise<ChangePreview> {
     return this.#queue.run(async () => {
       this.#assertOpen();
-      this.#assertWeighted(request.weights);
+      this.checkWeights(request.weights);
       const current = this.#desired();
-      const next = planAdd(current, request, this.#options.capacity, (name) =>
-        this.#options.provider.nameProblem?.(name),
-      );
+      const next = planAdd(current, request, rules);
       const added = specsOf(next).filter((spec) => !current.has(spec.name));
       // A new replica joins the ring once healthy; an add that cannot start one fails whole.
       // Not started yet, so no origin: the ring places a replica by name and number only.
@@ -284,9 +226,14 @@ export class Cluster implements HealthSink {
     return { before: this.#table.ring, after, names: wanted.map((spec) => spec.name), ...names };
   }
 
-  /** The replicas wanted, name → number. */
-  #desired(): Map<string, number> {
-    return new Map([...this.#replicas.values()].map((r) => [r.spec.name, r.spec.number]));
+  /** The replicas wanted, as a desired set. */
+  #desired(): Map<string, DesiredMember> {
+    return new Map(
+      [...this.#replicas.values()].map(({ spec }) => [
+        spec.name,
+        spec.backend === undefined ? { number: spec.number } : { number: spec.number, backend: spec.backend },
+      ]),
+    );
   }
 
   /** A ring switch is refused when the replicas do not fit, or have weights the ring cannot honour. */
@@ -308,7 +255,8 @@ export class Cluster implements HealthSink {
     }
   }
 
-  #assertWeighted(weights: Readonly<Record<string, number>> | undefined): void {
+  /** Refuses weights where the ring in force has none. */
+  checkWeights(weights: Readonly<Record<string, number>> | undefined): void {
     if (weights !== undefined && !this.#options.weighted) throw noWeightsError();
   }
 
@@ -376,38 +324,72 @@ export class Cluster implements HealthSink {
     });
   }
 
+  /** The most replicas the ring in force can hold (it changes with `useRing`). */
+  get capacity(): number {
+    return this.#options.capacity;
+  }
+
   /**
-   * Makes the replicas wanted exactly `specs` (shared membership: the set comes from the store).
-   * Replicas no longer wanted leave the ring and are stopped; new ones are started, and one that
-   * fails to start is down and replaced like any failure rather than failing the whole change.
-   * Resolves with the fraction of the key space that moved.
+   * The reconciler's one entry: makes the replicas wanted exactly `specs` (the desired set, from
+   * whichever store holds it). Replicas no longer wanted leave the ring, drain and are stopped; new
+   * ones are started. One that fails to start is down and replaced like any failure, unless its
+   * name is in `failFast`: then it is dropped and reported in `failed`, for the caller to undo the
+   * change that asked for it (an `/add` fails whole, as the seed's did). Resolves with the fraction
+   * of the key space that moved.
    */
-  applyDesired(specs: readonly ReplicaSpec[]): Promise<number> {
+  applyDesired(
+    specs: readonly ReplicaSpec[],
+    failFast: ReadonlySet<string> = new Set(),
+    weights: Readonly<Record<string, number>> = {},
+  ): Promise<{ moved: number; failed: Map<string, string> }> {
     return this.#queue.run(async () => {
-      if (this.#closed) return 0;
+      const failed = new Map<string, string>();
+      if (this.#closed) return { moved: 0, failed };
       const before = this.#table.ring;
-      const wanted = new Map(specs.map((spec) => [spec.name, spec.number]));
-      const leaving = [...this.#replicas.values()].filter((r) => wanted.get(r.spec.name) !== r.spec.number);
+      const wanted = new Map(specs.map((spec) => [spec.name, spec]));
+      const leaving = [...this.#replicas.values()].filter((r) => !sameSpec(wanted.get(r.spec.name), r.spec));
       for (const record of leaving) {
-        this.#setState(record, 'draining', 'no longer wanted by the cluster');
+        this.#setState(record, 'draining', 'no longer wanted');
         this.#replicas.delete(record.spec.name);
       }
-      if (leaving.length > 0) this.#rebuild('replicas removed from the cluster');
+      if (leaving.length > 0) this.#rebuild('replicas removed');
       const drain = this.#options.drain;
       if (drain) await Promise.all(leaving.map((r) => (r.running ? drain(r.running.origin) : undefined)));
       await Promise.all(leaving.map((r) => this.#options.provider.stop(r.spec.name)));
       for (const record of leaving) this.#setState(record, undefined, 'stopped');
-      const joining = specs.filter((spec) => !this.#replicas.has(spec.name)).map((s) => this.#newRecord(s));
+      const joining = specs
+        .filter((spec) => !this.#replicas.has(spec.name))
+        .map((spec) => this.#newRecord(spec, weights[spec.name]));
       const started = await Promise.allSettled(joining.map((record) => this.#launch(record)));
+      const dropped: ReplicaRecord[] = [];
       started.forEach((result, i) => {
         const record = joining[i]!;
         if (result.status === 'fulfilled' || this.#replicas.get(record.spec.name) !== record) return;
-        this.#setState(record, 'down', `start failed: ${(result.reason as Error).message}`);
+        const reason = (result.reason as Error).message;
+        if (failFast.has(record.spec.name)) {
+          failed.set(record.spec.name, reason);
+          this.#replicas.delete(record.spec.name);
+          this.#setState(record, undefined, `start failed: ${reason}`);
+          dropped.push(record);
+          return;
+        }
+        this.#setState(record, 'down', `start failed: ${reason}`);
         record.failedAt = Date.now();
         this.#scheduleReplace(record, 500);
       });
-      if (joining.length > 0) this.#rebuild('replicas added to the cluster');
-      return movedFraction(before, this.#table.ring);
+      await Promise.all(dropped.map((record) => this.#options.provider.stop(record.spec.name)));
+      if (joining.length > dropped.length) this.#rebuild('replicas added');
+      const moved = movedFraction(before, this.#table.ring);
+      const { logger } = this.#options;
+      const added = joining.filter((r) => !failed.has(r.spec.name)).map((r) => r.spec.name);
+      const removed = leaving.map((r) => r.spec.name);
+      if (removed.length > 0)
+        logger.info(
+          { removed, n: removed.length, remaining: this.#replicas.size, moved },
+          'replicas removed',
+        );
+      if (added.length > 0) logger.info({ added, n: this.#replicas.size, moved }, 'replicas added');
+      return { moved, failed };
     });
   }
 
@@ -713,4 +695,9 @@ export class Cluster implements HealthSink {
       await this.#options.provider.close();
     });
   }
+}
+
+/** Whether a wanted spec is the replica a record runs (same number, same server). */
+function sameSpec(wanted: ReplicaSpec | undefined, running: ReplicaSpec): boolean {
+  return wanted?.number === running.number && wanted.backend === running.backend;
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { HeartbeatProbe } from '../health/probe.js';
 import type { DetachedProcessProvider } from '../providers/detached-process-provider.js';
 import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provider.js';
+import type { LeadershipGate } from './leadership.js';
 import type { EtcdStore } from './store/etcd-store.js';
 import type { RegistryEntry } from './store/encoding.js';
 
@@ -10,9 +11,9 @@ const RECHECK_MS = 1_000;
 const START_TIMEOUT_MS = 15_000;
 
 /**
- * The provider of one instance in shared membership. The leader starts and stops replicas (detached
- * processes) and records them in the store's registry; a follower "starts" a replica by waiting for
- * the registry to show where it runs, and stops nothing. A replica's `instance` is its registry
+ * The process provider of one instance in shared membership. While the leadership gate is open it
+ * starts and stops replicas (detached processes) and records them in the store's registry; a
+ * follower "starts" a replica by waiting for the registry to show where it runs, and stops nothing. A replica's `instance` is its registry
  * revision, the same on every instance, so a replacement made by the leader is seen as one everywhere.
  */
 export class SharedProvider implements Provider {
@@ -24,15 +25,18 @@ export class SharedProvider implements Provider {
   /** The run of each replica this instance last handed to the cluster. */
   readonly #handed = new Map<string, RunningReplica>();
   readonly #exitListeners: ((replica: RunningReplica, reason: string) => void)[] = [];
+  readonly #gate: LeadershipGate;
+  /** Set once `lead` has taken in the registry's replicas after the gate opened. */
   #leader = false;
   #closed = false;
 
   readonly #probe: HeartbeatProbe;
 
-  constructor(local: DetachedProcessProvider, store: EtcdStore, probe: HeartbeatProbe) {
+  constructor(local: DetachedProcessProvider, store: EtcdStore, probe: HeartbeatProbe, gate: LeadershipGate) {
     this.#local = local;
     this.#store = store;
     this.#probe = probe;
+    this.#gate = gate;
     local.onExit((replica) => {
       const handed = this.#handed.get(replica.spec.name);
       if (!this.#leader || !handed) return;
@@ -59,6 +63,7 @@ export class SharedProvider implements Provider {
    * entries whose process is gone (the cluster replaces them if still wanted).
    */
   async lead(wanted: ReadonlyMap<string, number>): Promise<{ adopted: string[]; gone: string[] }> {
+    if (!this.#gate.leading) return { adopted: [], gone: [] };
     this.#leader = true;
     const adopted: string[] = [];
     const gone: string[] = [];

@@ -43,6 +43,7 @@ export class DetachedProcessProvider implements Provider {
       env: {
         ...process.env,
         SERVER_ID: String(spec.number),
+        SERVER_NAME: spec.name,
         PORT: '0',
         HOST: this.host,
         RINGLB_REPLICA_DETACHED: '1',

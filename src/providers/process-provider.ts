@@ -57,7 +57,13 @@ export class ProcessProvider implements Provider {
       return Promise.reject(new Error(`replica "${spec.name}" is already running`));
     }
     const child = fork(this.#entry, [], {
-      env: { ...process.env, SERVER_ID: String(spec.number), PORT: '0', HOST: this.#host },
+      env: {
+        ...process.env,
+        SERVER_ID: String(spec.number),
+        SERVER_NAME: spec.name,
+        PORT: '0',
+        HOST: this.#host,
+      },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       serialization: 'json',
     });

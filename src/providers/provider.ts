@@ -6,6 +6,8 @@
 export interface ReplicaSpec {
   readonly number: number;
   readonly name: string;
+  /** For a server that already runs (static provider): its origin. */
+  readonly backend?: string;
 }
 
 export interface RunningReplica {

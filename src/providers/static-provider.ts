@@ -2,31 +2,23 @@ import type { Provider, ReplicaSpec, RunningReplica } from './provider.js';
 
 /**
  * Servers that already run elsewhere, put behind the balancer as they are: "starting" a replica
- * attaches the next backend that no replica uses, "stopping" detaches it. Nothing is started or
- * killed; health checks still decide who is in the ring.
+ * attaches the server its spec names (`backend`), "stopping" detaches it. Nothing is started or
+ * killed; health checks decide who is in the ring, and one that does not answer stays a member
+ * (`external`).
  */
 export class StaticProvider implements Provider {
   readonly kind = 'static';
   readonly external = true;
-  readonly #backends: readonly string[];
   readonly #attached = new Map<string, RunningReplica>();
   #instances = 0;
 
-  constructor(backends: readonly string[]) {
-    this.#backends = backends.map((url) => new URL(url).origin);
-  }
-
-  get capacity(): number {
-    return this.#backends.length;
-  }
-
   async start(spec: ReplicaSpec): Promise<RunningReplica> {
-    const used = new Set([...this.#attached.values()].map((replica) => replica.origin));
-    // A replica keeps its backend across replacements: number k prefers backend k.
-    const preferred = this.#backends[spec.number - 1];
-    const origin = preferred && !used.has(preferred) ? preferred : this.#backends.find((b) => !used.has(b));
-    if (!origin) throw new Error(`all ${this.#backends.length} static backends are in use`);
-    const replica: RunningReplica = { spec, origin, instance: ++this.#instances };
+    if (spec.backend === undefined) throw new Error(`replica "${spec.name}" names no static backend`);
+    const replica: RunningReplica = {
+      spec,
+      origin: new URL(spec.backend).origin,
+      instance: ++this.#instances,
+    };
     this.#attached.set(spec.name, replica);
     return replica;
   }

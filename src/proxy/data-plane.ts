@@ -202,6 +202,20 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   );
   const { server } = edge;
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
+  // Connections past the cap are refused by Node before any handler runs; say so, at most every 10 s.
+  let refused = 0;
+  let lastRefusalLog = 0;
+  server.on('drop', () => {
+    refused++;
+    const now = Date.now();
+    if (now - lastRefusalLog < 10_000) return;
+    lastRefusalLog = now;
+    options.logger.warn(
+      { refused, maxConnections: limits.maxConnections },
+      'connections refused: --max-connections reached',
+    );
+    refused = 0;
+  });
   // Twice a second, connections whose request head is overdue are closed (slowloris).
   const sweeper = setInterval(() => {
     const now = performance.now();

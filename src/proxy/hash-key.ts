@@ -133,21 +133,28 @@ export function hashKeyExtractor(
   };
   const hashed = (value: string | undefined) =>
     value === undefined || value === '' ? fallback() : xxh32String(value);
+  const read = keyTextReader(spec);
+  if (spec.kind === 'request-id') return (view) => integerRequestId(read(view)) ?? fallback();
+  return (view) => hashed(read(view));
+}
+
+/** The text of a request's hash key as `spec` reads it (before hashing), or undefined when absent. */
+export function keyTextReader(spec: HashKeySpec): (view: RequestView) => string | undefined {
   switch (spec.kind) {
     case 'request-id':
-      return (view) => integerRequestId(view.header('x-request-id')) ?? fallback();
+      return (view) => view.header('x-request-id');
     case 'header':
-      return (view) => hashed(view.header(spec.name));
+      return (view) => view.header(spec.name);
     case 'cookie':
-      return (view) => hashed(cookieValue(view.header('cookie'), spec.name));
+      return (view) => cookieValue(view.header('cookie'), spec.name);
     case 'query':
-      return (view) => hashed(queryValue(view.target, spec.name));
+      return (view) => queryValue(view.target, spec.name);
     case 'ip':
-      return (view) => hashed(clientAddress(view.remoteAddress));
+      return (view) => clientAddress(view.remoteAddress);
     case 'path':
-      return (view) => hashed(pathOf(view.target));
+      return (view) => pathOf(view.target);
     case 'uri':
-      return (view) => hashed(uriOf(view.target));
+      return (view) => uriOf(view.target);
   }
 }
 

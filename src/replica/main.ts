@@ -1,7 +1,7 @@
 import { createReplicaServer } from './server.js';
 
 /**
- * Runs one replica from `SERVER_ID`, `PORT` (0 picks a free port) and `HOST`. When started by the
+ * Runs one replica from `SERVER_ID` (and its name, `SERVER_NAME`), `PORT` (0 picks a free port) and `HOST`. When started by the
  * balancer over IPC it reports its port once listening, and exits when the balancer goes away, so a
  * balancer killed with SIGKILL leaves no replica behind.
  */
@@ -18,6 +18,8 @@ export function runReplica(env: NodeJS.ProcessEnv = process.env): void {
   server.listen(port, host, () => {
     const address = server.address();
     const actual = typeof address === 'object' && address ? address.port : port;
+    // `ps` tells replicas apart: `ringlb replica "Server 3" :40123`.
+    process.title = `ringlb replica ${JSON.stringify(env.SERVER_NAME ?? `Server ${serverId}`)} :${actual}`;
     if (process.send) {
       if (process.connected) process.send({ type: 'listening', port: actual }, () => undefined);
     } else console.log(JSON.stringify({ msg: 'replica listening', serverId, host, port: actual }));

@@ -1,4 +1,4 @@
-import type { DesiredSet } from '../desired-set.js';
+import type { DesiredMember, DesiredSet } from '../desired-set.js';
 
 /** Where a replica runs, as the leader recorded it; `revision` tells one run from the next. */
 export interface RegistryEntry {
@@ -7,26 +7,43 @@ export interface RegistryEntry {
   readonly revision: number;
 }
 
-/** The desired set as stored: `{"replicas":{"Server 1":1,...}}`. */
+/**
+ * The desired set as stored: `{"replicas":{"Server 1":1,...}}`, and for static members their
+ * servers beside: `"backends":{"api-7":"http://10.0.0.7:8080"}`.
+ */
 export function encodeDesired(set: DesiredSet): string {
-  return JSON.stringify({ replicas: Object.fromEntries(set) });
+  const replicas = Object.fromEntries([...set].map(([name, member]) => [name, member.number]));
+  const backends = Object.fromEntries(
+    [...set].filter(([, member]) => member.backend !== undefined).map(([name, m]) => [name, m.backend]),
+  );
+  return JSON.stringify(Object.keys(backends).length > 0 ? { replicas, backends } : { replicas });
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** The stored desired set; anything that is not a name → positive integer map is an error. */
-export function decodeDesired(text: string): Map<string, number> {
-  const value = JSON.parse(text) as { replicas?: unknown };
+export function decodeDesired(text: string): Map<string, DesiredMember> {
+  const value = JSON.parse(text) as { replicas?: unknown; backends?: unknown };
   const replicas = value?.replicas;
-  if (typeof replicas !== 'object' || replicas === null || Array.isArray(replicas)) {
-    throw new Error('stored desired set has no "replicas" object');
-  }
-  const set = new Map<string, number>();
+  const backends = value?.backends ?? {};
+  if (!isObject(replicas)) throw new Error('stored desired set has no "replicas" object');
+  if (!isObject(backends)) throw new Error('stored desired set: "backends" is not an object');
+  const set = new Map<string, DesiredMember>();
   const numbers = new Set<number>();
   for (const [name, number] of Object.entries(replicas)) {
     if (!Number.isInteger(number) || (number as number) < 1 || numbers.has(number as number)) {
       throw new Error(`stored desired set: bad or repeated number for "${name}"`);
     }
     numbers.add(number as number);
-    set.set(name, number as number);
+    const backend = backends[name];
+    if (backend !== undefined && typeof backend !== 'string') {
+      throw new Error(`stored desired set: bad backend for "${name}"`);
+    }
+    set.set(
+      name,
+      backend === undefined ? { number: number as number } : { number: number as number, backend },
+    );
   }
   return set;
 }

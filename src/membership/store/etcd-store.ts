@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module';
-import type { Campaign, Etcd3, IKeyValue } from 'etcd3';
+import type { Campaign, Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import { RinglbError, seedMessage } from '../../core/errors.js';
 import type { RingSettings } from '../../ring/registry.js';
 import type { DesiredSet } from '../desired-set.js';
+import type { DesiredStore, StoredDesired } from '../desired-store.js';
 import { decodeDesired, decodeRegistryEntry, encodeDesired, type RegistryEntry } from './encoding.js';
 
 /**
@@ -12,17 +13,6 @@ import { decodeDesired, decodeRegistryEntry, encodeDesired, type RegistryEntry }
  */
 function loadEtcd3(): typeof import('etcd3') {
   return createRequire(import.meta.url)('etcd3') as typeof import('etcd3');
-}
-
-export interface StoredDesired {
-  readonly set: DesiredSet;
-  /** The store's revision of the set: a later one always includes every earlier change. */
-  readonly revision: number;
-}
-
-export interface StoreEvents {
-  desired(state: StoredDesired): void;
-  registry(name: string, entry: RegistryEntry | undefined): void;
 }
 
 /** How long a store call may take before the balancer answers that the store is unavailable. */
@@ -35,7 +25,8 @@ const CONFLICT_RETRIES = 20;
  * set is written by compare-and-swap on the revision read, so concurrent writers never lose an
  * update nor give one number to two replicas.
  */
-export class EtcdStore {
+export class EtcdStore implements DesiredStore {
+  readonly kind = 'etcd';
   readonly #client: Etcd3;
   readonly #prefix: string;
   readonly #logger: Logger;
@@ -57,7 +48,7 @@ export class EtcdStore {
   }
 
   /** The desired set with its revision, or undefined if no instance has written one yet. */
-  async readDesired(): Promise<StoredDesired | undefined> {
+  async read(): Promise<StoredDesired | undefined> {
     const response = await this.#call(this.#client.get(this.#desiredKey).exec());
     const kv = response.kvs[0];
     return kv ? { set: decodeDesired(kv.value.toString()), revision: Number(kv.mod_revision) } : undefined;
@@ -67,7 +58,7 @@ export class EtcdStore {
    * Applies `change` to the set as it is in the store (undefined: none yet) and writes the result
    * if nobody wrote in between; otherwise reads again and retries. `change` may throw to refuse.
    */
-  async updateDesired(change: (current: DesiredSet | undefined) => DesiredSet): Promise<StoredDesired> {
+  async update(change: (current: DesiredSet | undefined) => DesiredSet): Promise<StoredDesired> {
     for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
       const response = await this.#call(this.#client.get(this.#desiredKey).exec());
       const kv = response.kvs[0];
@@ -106,14 +97,15 @@ export class EtcdStore {
     return JSON.parse(kv.value.toString()) as RingSettings;
   }
 
-  async readRegistry(): Promise<Map<string, RegistryEntry>> {
+  /** Where the leader's replicas run (process provider), with the store's revision at the read. */
+  async readRegistry(): Promise<{ entries: Map<string, RegistryEntry>; revision: number }> {
     const response = await this.#call(this.#client.getAll().prefix(this.#registryPrefix).exec());
     const entries = new Map<string, RegistryEntry>();
     for (const kv of response.kvs) {
       const entry = decodeRegistryEntry(kv.value.toString(), Number(kv.mod_revision));
       if (entry) entries.set(kv.key.toString().slice(this.#registryPrefix.length), entry);
     }
-    return entries;
+    return { entries, revision: Number(response.header.revision) };
   }
 
   /** Records where a replica runs; resolves with the entry's revision. */
@@ -142,31 +134,44 @@ export class EtcdStore {
     await this.#call(this.#client.delete().prefix(this.#prefix).exec());
   }
 
-  /** Reports every change under the prefix after `revision`; the watcher reconnects by itself. */
-  async watch(revision: number, events: StoreEvents): Promise<void> {
+  /** Reports every desired set written after `revision`; the watcher reconnects by itself. */
+  async watch(revision: number, listener: (state: StoredDesired) => void): Promise<void> {
     const watcher = await this.#client
       .watch()
-      .prefix(this.#prefix)
+      .key(this.#desiredKey)
       .startRevision(String(revision + 1))
       .create();
-    const onChange = (kv: IKeyValue, deleted: boolean) => {
-      const key = kv.key.toString();
-      if (key === this.#desiredKey && !deleted) {
-        events.desired({ set: decodeDesired(kv.value.toString()), revision: Number(kv.mod_revision) });
-      } else if (key.startsWith(this.#registryPrefix)) {
-        const name = key.slice(this.#registryPrefix.length);
-        events.registry(
-          name,
-          deleted ? undefined : decodeRegistryEntry(kv.value.toString(), Number(kv.mod_revision)),
-        );
-      }
-    };
+    watcher.on('put', (kv) =>
+      listener({ set: decodeDesired(kv.value.toString()), revision: Number(kv.mod_revision) }),
+    );
+    this.#report(watcher, 'desired set');
+  }
+
+  /** Reports every registry change after `revision`. */
+  async watchRegistry(
+    revision: number,
+    listener: (name: string, entry: RegistryEntry | undefined) => void,
+  ): Promise<void> {
+    const watcher = await this.#client
+      .watch()
+      .prefix(this.#registryPrefix)
+      .startRevision(String(revision + 1))
+      .create();
+    const onChange = (kv: IKeyValue, deleted: boolean) =>
+      listener(
+        kv.key.toString().slice(this.#registryPrefix.length),
+        deleted ? undefined : decodeRegistryEntry(kv.value.toString(), Number(kv.mod_revision)),
+      );
     watcher.on('put', (kv) => onChange(kv, false));
     watcher.on('delete', (kv) => onChange(kv, true));
-    watcher.on('disconnected', () => this.#logger.warn('membership store: watch disconnected'));
-    watcher.on('connected', () => this.#logger.info('membership store: watch connected'));
+    this.#report(watcher, 'registry');
+  }
+
+  #report(watcher: Watcher, what: string): void {
+    watcher.on('disconnected', () => this.#logger.warn(`membership store: ${what} watch disconnected`));
+    watcher.on('connected', () => this.#logger.info(`membership store: ${what} watch connected`));
     watcher.on('error', (error) =>
-      this.#logger.warn({ err: error.message }, 'membership store: watch error'),
+      this.#logger.warn({ err: error.message }, `membership store: ${what} watch error`),
     );
   }
 

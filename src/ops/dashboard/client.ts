@@ -8,9 +8,13 @@ const byId = (id) => document.getElementById(id);
 let snapshot = null;
 let token = sessionStorage.getItem('ringlb-token');
 
-/** A replica's colour follows its number, so a replacement keeps the colour of the one it replaces. */
+/**
+ * A replica's colour follows its number, so a replacement keeps the colour of the one it replaces.
+ * Hues step by the golden angle; numbers whose hues still come close (21 apart, 13, 34, 55...) are
+ * never 4 apart, so the lightness, which cycles every 4, tells them apart.
+ */
 function colour(number) {
-  return 'hsl(' + ((number * 137.508) % 360).toFixed(1) + ' 62% 52%)';
+  return 'hsl(' + ((number * 137.508) % 360).toFixed(1) + ' 62% ' + [52, 38, 66, 45][number % 4] + '%)';
 }
 
 function point(fraction, radius) {

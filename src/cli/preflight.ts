@@ -1,0 +1,197 @@
+import { request } from 'node:http';
+import { connect as connectH2 } from 'node:http2';
+import { connect, createServer } from 'node:net';
+import { tlsPairProblems } from '../edge/tls-pair.js';
+import type { Config } from './config.js';
+import { SETTINGS, type SettingKey } from './settings/index.js';
+
+/**
+ * The checks `ringlb check` runs, and `ringlb start` runs before anything starts: what the settings'
+ * own rules cannot see because it lives outside the process (ports, files, the Docker daemon, the
+ * backends). Each problem names the setting, its value and what to do.
+ */
+export interface Preflight {
+  readonly problems: string[];
+  readonly warnings: string[];
+}
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+const flagOf = (key: SettingKey) => `--${SETTINGS.find((s) => s.key === key)!.flag}`;
+
+/** Why nothing can listen on host:port now, or undefined when something can. */
+function cannotListen(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
+  });
+}
+
+function splitHostPort(text: string): { host: string; port: number } {
+  const at = text.lastIndexOf(':');
+  return { host: text.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(text.slice(at + 1)) };
+}
+
+const ANY = new Set(['0.0.0.0', '::', '']);
+const overlaps = (a: string, b: string) => a === b || ANY.has(a) || ANY.has(b);
+
+async function portProblems(config: Config): Promise<string[]> {
+  const listeners: { key: SettingKey; host: string; port: number }[] = [
+    { key: 'port', host: config.host, port: config.port },
+  ];
+  if (config.httpRedirectPort !== undefined) {
+    listeners.push({ key: 'httpRedirectPort', host: config.host, port: config.httpRedirectPort });
+  }
+  if (config.adminListen !== undefined)
+    listeners.push({ key: 'adminListen', ...splitHostPort(config.adminListen) });
+  const problems: string[] = [];
+  for (const [i, a] of listeners.entries()) {
+    const clash = listeners
+      .slice(0, i)
+      .find((b) => a.port !== 0 && a.port === b.port && overlaps(a.host, b.host));
+    if (clash) {
+      problems.push(
+        `${flagOf(a.key)}: ${a.host}:${a.port} is also ${flagOf(clash.key)} (${clash.host}:${clash.port}): give each listener a port of its own`,
+      );
+      continue;
+    }
+    if (a.port === 0) continue;
+    const code = await cannotListen(a.host, a.port);
+    if (code === undefined) continue;
+    const what =
+      code === 'EADDRINUSE'
+        ? 'is in use (another process listens there): stop it, or choose another port'
+        : code === 'EACCES'
+          ? 'needs privileges (ports below 1024 need root or CAP_NET_BIND_SERVICE): choose a port from 1024 up'
+          : code === 'EADDRNOTAVAIL'
+            ? 'is not an address of this machine: choose one it has, or 0.0.0.0'
+            : `cannot be listened on (${code})`;
+    problems.push(`${flagOf(a.key)}: ${a.host}:${a.port} ${what}`);
+  }
+  return problems;
+}
+
+function tlsProblems(config: Config): Preflight {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return { problems: [], warnings: [] };
+  const { problems, warnings } = tlsPairProblems(config.tlsCert, config.tlsKey);
+  return {
+    problems: problems.map((p) => `${flagOf(p.file === 'cert' ? 'tlsCert' : 'tlsKey')}: ${p.message}`),
+    warnings: warnings.map((w) => `--tls-cert: ${w}`),
+  };
+}
+
+/** Asks the Docker daemon for `GET /_ping`; resolves with why it cannot be used, or undefined. */
+function dockerProblem(socketPath: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/_ping', timeout: PROBE_TIMEOUT_MS }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200 ? undefined : `the daemon answered /_ping with ${res.statusCode}`);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      const where = JSON.stringify(socketPath);
+      resolve(
+        error.code === 'ENOENT'
+          ? `no Docker daemon at ${where} (ENOENT): start dockerd, or give its socket's path`
+          : error.code === 'EACCES'
+            ? `permission denied on ${where} (EACCES): run as root or as a member of the docker group`
+            : error.code === 'ECONNREFUSED'
+              ? `the Docker daemon at ${where} is not running (ECONNREFUSED): start dockerd`
+              : `the Docker daemon at ${where} did not answer (${error.code ?? error.message})`,
+      );
+    });
+    req.end();
+  });
+}
+
+type Spoken = 'http1' | 'h2c' | 'nothing';
+
+/** What a server at host:port speaks: an HTTP/1.1 request answered with HTTP/1.x, or an HTTP/2 frame. */
+function probeHttp1(host: string, port: number, path: string): Promise<Spoken | string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(PROBE_TIMEOUT_MS, () => {
+      socket.destroy();
+      resolve(`did not answer within ${PROBE_TIMEOUT_MS / 1000} s`);
+    });
+    socket.once('connect', () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`),
+    );
+    socket.once('data', (chunk: Buffer) => {
+      socket.destroy();
+      // An HTTP/2 server answers anything with a SETTINGS or GOAWAY frame (type 4 or 7 in byte 3).
+      resolve(
+        chunk.toString('latin1', 0, 5) === 'HTTP/'
+          ? 'http1'
+          : chunk[3] === 4 || chunk[3] === 7
+            ? 'h2c'
+            : 'nothing',
+      );
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+function probeH2c(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const session = connectH2(`http://${host}:${port}`);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      session.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), PROBE_TIMEOUT_MS);
+    session.once('remoteSettings', () => done(true));
+    session.once('error', () => done(false));
+  });
+}
+
+/** Each static backend spoken to in the protocol it is configured for. */
+async function backendProblems(config: Config): Promise<Preflight> {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  await Promise.all(
+    config.backends.map(async (url) => {
+      const parsed = new URL(url);
+      const host = parsed.hostname.replace(/^\[|\]$/g, '');
+      const port = Number(parsed.port || 80);
+      const wantsH2c = parsed.protocol === 'h2c:' || config.upstreamProtocol === 'h2c';
+      const http1 = await probeHttp1(host, port, config.healthPath);
+      if (http1 !== 'http1' && http1 !== 'h2c' && http1 !== 'nothing') {
+        warnings.push(
+          `--backends: ${url} ${http1.startsWith('did not') ? http1 : `is not answering (${http1})`}; it is checked and taken in once it answers`,
+        );
+        return;
+      }
+      if (wantsH2c && http1 === 'http1' && !(await probeH2c(host, port))) {
+        const how =
+          parsed.protocol === 'h2c:' ? `give it as http://${parsed.host}` : 'use --upstream-protocol http1';
+        problems.push(
+          `${parsed.protocol === 'h2c:' ? '--backends' : '--upstream-protocol'}: ${url} speaks HTTP/1.1, not h2c: ${how}`,
+        );
+      } else if (!wantsH2c && http1 === 'h2c') {
+        problems.push(
+          `--backends: ${url} speaks only HTTP/2 (h2c), not HTTP/1.1: give it as h2c://${parsed.host}`,
+        );
+      }
+    }),
+  );
+  return { problems, warnings };
+}
+
+export async function preflight(config: Config): Promise<Preflight> {
+  const tls = tlsProblems(config);
+  const backends =
+    config.provider === 'static' ? await backendProblems(config) : { problems: [], warnings: [] };
+  const docker = config.provider === 'docker' ? await dockerProblem(config.dockerSocket) : undefined;
+  return {
+    problems: [
+      ...(await portProblems(config)),
+      ...tls.problems,
+      ...(docker ? [`--docker-socket: ${docker}`] : []),
+      ...backends.problems,
+    ],
+    warnings: [...tls.warnings, ...backends.warnings],
+  };
+}

@@ -1,0 +1,167 @@
+import type { Logger } from 'pino';
+import { RinglbError, seedMessage } from '../core/errors.js';
+import type { ChangePreview, Cluster, WeightedAdd } from './cluster.js';
+import { planAdd, planRemove, specsOf, type DesiredSet, type PlanRules } from './desired-set.js';
+import type { DesiredStore, StoredDesired } from './desired-store.js';
+
+export interface MembershipOptions {
+  readonly store: DesiredStore;
+  /** The reconciler: makes what runs match the desired set. */
+  readonly cluster: Cluster;
+  /** Validation shared by every change (capacity follows the ring in force). */
+  readonly rules: Omit<PlanRules, 'capacity'>;
+  /**
+   * Whether an `/add` whose replica cannot start fails whole and is undone (one balancer that
+   * starts its replicas itself). In a shared cluster the leader starts them, and one that fails is
+   * replaced like any failure.
+   */
+  readonly failFastAdds: boolean;
+  readonly logger: Logger;
+}
+
+/**
+ * What the control API changes. `/add` and `/rm` are planned (validated) against the desired set
+ * as stored, written to the store, and resolve once the reconciler has applied that set here: the
+ * API never calls a provider. Sets written by other instances arrive through the store's watch and
+ * are applied the same way.
+ */
+export class Membership {
+  readonly #options: MembershipOptions;
+  /** The newest revision applied; watch events may trail this instance's own writes. */
+  #applied = 0;
+  #current: DesiredSet = new Map();
+
+  constructor(options: MembershipOptions) {
+    this.#options = options;
+  }
+
+  get store(): DesiredStore {
+    return this.#options.store;
+  }
+
+  #rules(): PlanRules {
+    return { ...this.#options.rules, capacity: this.#options.cluster.capacity };
+  }
+
+  /**
+   * Writes the starting set unless the store has one (another instance wrote it first, or an
+   * engine holds it), applies it, and follows the store from then on. `initial` gets the set as
+   * stored, for a balancer alone to add the replicas still missing to those it adopted.
+   */
+  async start(initial: (current: DesiredSet | undefined, rules: PlanRules) => DesiredSet): Promise<void> {
+    const { store } = this.#options;
+    let wrote = new Set<string>();
+    const state = await store.update((current) => {
+      const next = initial(current, this.#rules());
+      wrote = new Set([...next.keys()].filter((name) => !current?.has(name)));
+      return next;
+    });
+    // Deferred, so this instance's own writes are applied by their writers (with their failFast).
+    await store.watch(state.revision, (later) =>
+      setImmediate(() => {
+        if (later.revision > this.#applied) void this.#apply(later);
+      }),
+    );
+    const { failed } = await this.#apply(state, this.#options.failFastAdds ? wrote : new Set());
+    if (failed.size > 0) throw startError(failed);
+  }
+
+  async add(request: WeightedAdd): Promise<number> {
+    this.#checkWeights(request.weights);
+    let added: string[] = [];
+    const state = await this.#options.store.update((current) => {
+      const before = current ?? new Map();
+      const next = planAdd(before, request, this.#rules());
+      added = [...next.keys()].filter((name) => !before.has(name));
+      return next;
+    });
+    const { moved, failed } = await this.#apply(
+      state,
+      this.#options.failFastAdds ? new Set(added) : new Set(),
+      request.weights,
+    );
+    if (failed.size === 0) return moved;
+    // All or nothing: the replicas this add asked for leave the desired set again.
+    const undo = await this.#options.store.update((current) => {
+      const next = new Map(current ?? []);
+      for (const name of added) if (next.get(name)?.number === state.set.get(name)?.number) next.delete(name);
+      return next;
+    });
+    await this.#apply(undo);
+    throw startError(failed);
+  }
+
+  async remove(n: number, hostnames: readonly string[]): Promise<number> {
+    const state = await this.#options.store.update((current) =>
+      planRemove(current ?? new Map(), n, hostnames),
+    );
+    return (await this.#apply(state)).moved;
+  }
+
+  /** Replica names, by number. */
+  names(): string[] {
+    return this.#options.cluster.names();
+  }
+
+  /** The desired set this instance applied last. */
+  get desired(): DesiredSet {
+    return this.#current;
+  }
+
+  previewAdd(request: WeightedAdd): Promise<ChangePreview> {
+    this.#checkWeights(request.weights);
+    return this.#options.cluster.previewAdd(request, this.#rules());
+  }
+
+  previewRemove(n: number, hostnames: readonly string[]): Promise<ChangePreview> {
+    return this.#options.cluster.previewRemove(n, hostnames);
+  }
+
+  setWeight(name: string, weight: number): Promise<number> {
+    this.#checkWeights({ [name]: weight });
+    return this.#options.cluster.setWeight(name, weight);
+  }
+
+  previewWeight(name: string, weight: number): Promise<ChangePreview> {
+    this.#checkWeights({ [name]: weight });
+    return this.#options.cluster.previewWeight(name, weight);
+  }
+
+  /** Weights live in this instance's cluster only: in a shared store they would route apart. */
+  #checkWeights(weights: Readonly<Record<string, number>> | undefined): void {
+    if (weights === undefined) return;
+    if (this.#options.store.kind !== 'memory') {
+      throw new RinglbError(
+        'ERR_SHARED_SETTING',
+        seedMessage(
+          `replica weights are not shared by the cluster yet (--membership ${this.#options.store.kind}): every instance would have to weight alike`,
+        ),
+        409,
+      );
+    }
+    this.#options.cluster.checkWeights(weights);
+  }
+
+  /** Applies a desired set unless a later one was applied already. */
+  #apply(
+    state: StoredDesired,
+    failFast: ReadonlySet<string> = new Set(),
+    weights: Readonly<Record<string, number>> = {},
+  ) {
+    if (state.revision > this.#applied) {
+      this.#applied = state.revision;
+      this.#current = state.set;
+    }
+    // Applied even when not newer, so a caller resolves only once its change is in the ring.
+    return this.#options.cluster.applyDesired(specsOf(this.#current), failFast, weights);
+  }
+
+  async close(): Promise<void> {
+    await this.#options.store.close();
+  }
+}
+
+function startError(failed: ReadonlyMap<string, string>): RinglbError {
+  const [, reason] = [...failed][0]!;
+  return new RinglbError('ERR_REPLICA_START', seedMessage(`could not start replica: ${reason}`), 500);
+}
