@@ -4,7 +4,7 @@
 // connections, 1 MiB uploads and downloads. Prints and writes reports/bench-proxy.md (and, with
 // --cpu-prof, reports/bench-proxy-profile.md). Usage: see PROXY_BENCH_USAGE.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -389,6 +389,8 @@ async function main(): Promise<void> {
   const env = withSbin();
   onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
   try {
+    // nginx's workers run as an unprivileged user: they must be able to read the download file.
+    chmodSync(dir, 0o755);
     mkdirSync(join(dir, dirname(DOWNLOAD_FILE)), { recursive: true });
     writeFileSync(join(dir, DOWNLOAD_FILE), Buffer.alloc(DOWNLOAD_BYTES, 'z'));
     const results: BackendResult[] = [];
