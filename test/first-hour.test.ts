@@ -348,6 +348,9 @@ describe('the first hour: while running', () => {
     expect(removed.n).toBe((removed.removed as string[]).length);
     expect(removed.n).toBe(2);
     expect(removed.remaining).toBe(0);
+    expect((await call(`${lb.url}/add`, { method: 'POST', json: { n: 1 } })).status).toBe(200);
+    const added = await waitFor('it', () => lines(lb).find((l) => l.msg === 'replicas added' && l.n === 1));
+    expect(added).toMatchObject({ added: ['Server 1'], replicas: 1 });
   });
 
   it('logs refusals at --max-connections', async () => {

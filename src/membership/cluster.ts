@@ -388,7 +388,8 @@ export class Cluster implements HealthSink {
           { removed, n: removed.length, remaining: this.#replicas.size, moved },
           'replicas removed',
         );
-      if (added.length > 0) logger.info({ added, n: this.#replicas.size, moved }, 'replicas added');
+      if (added.length > 0)
+        logger.info({ added, n: added.length, replicas: this.#replicas.size, moved }, 'replicas added');
       return { moved, failed };
     });
   }
