@@ -43,7 +43,8 @@ describe('--workers 2', () => {
     const workers: number[] = [];
     for (const pid of before) {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmdline.includes('replica/entry')) workers.push(pid);
+      // A replica is named by its entry file until it sets its process title, then by that title.
+      if (!cmdline.includes('replica/entry') && !cmdline.startsWith('ringlb replica')) workers.push(pid);
     }
     expect(workers).toHaveLength(2);
     process.kill(workers[0]!, 'SIGKILL');
