@@ -144,6 +144,15 @@ export class EtcdStore implements DesiredStore {
     watcher.on('put', (kv) =>
       listener({ set: decodeDesired(kv.value.toString()), revision: Number(kv.mod_revision) }),
     );
+    // A watch that comes back after the whole cluster was down may resume late or miss a put: read the
+    // set once on every reconnect (the listener ignores revisions it has already applied).
+    watcher.on('connected', () => {
+      this.read().then(
+        (state) => state && listener(state),
+        (error: Error) =>
+          this.#logger.warn({ err: error.message }, 'membership store: read after reconnect failed'),
+      );
+    });
     this.#report(watcher, 'desired set');
   }
 
