@@ -18,10 +18,9 @@ import {
   type Http2ServerResponse,
 } from 'node:http2';
 import { createServer, type Socket } from 'node:net';
-import { encodeFrame, FrameReader } from '../test/websocket-peer.js';
+import { encodeFrame, FrameReader, switchingProtocols } from '../test/websocket-peer.js';
 import { blobBytes, type ReplicaMode } from './soak-protocol.js';
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 const MAX_BLOB = 4 * 1024 * 1024;
 const BLOB = blobBytes(MAX_BLOB);
@@ -134,10 +133,7 @@ const http1 = createHttp1Server(handle);
 http1.keepAliveTimeout = 5_000;
 http1.on('upgrade', (req: IncomingMessage, socket: Socket) => {
   socket.on('error', () => socket.destroy());
-  const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}${GUID}`).digest('base64');
-  socket.write(
-    `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`,
-  );
+  socket.write(switchingProtocols(req.headers['sec-websocket-key']));
   const reader = new FrameReader();
   socket.on('data', (chunk: Buffer) => {
     for (const frame of reader.push(chunk)) {

@@ -5,6 +5,12 @@ import { connect as tlsConnect } from 'node:tls';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
+/** The 101 a WebSocket server answers an upgrade with, for the client's `Sec-WebSocket-Key`. */
+export function switchingProtocols(key: string | undefined): string {
+  const accept = createHash('sha1').update(`${key}${GUID}`).digest('base64');
+  return `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`;
+}
+
 export interface Frame {
   readonly opcode: number;
   readonly payload: Buffer;
@@ -77,10 +83,7 @@ export async function echoReplica(name: string): Promise<{ url: string; server: 
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}${GUID}`).digest('base64');
-    socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`,
-    );
+    socket.write(switchingProtocols(req.headers['sec-websocket-key']));
     const reader = new FrameReader();
     socket.on('data', (chunk: Buffer) => {
       for (const frame of reader.push(chunk)) {
