@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
-import type { Route } from '../membership/cluster.js';
+import type { Route } from '../membership/routing-table.js';
 import { buildRoutingTable } from '../membership/routing-table.js';
 import { ringFactory, type RingSettings } from '../ring/registry.js';
 import { accessLog } from '../ops/access-log.js';

@@ -3,7 +3,7 @@ import { createServer as createH2Server, type ServerHttp2Session } from 'node:ht
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import type { Route, RoutingTable } from '../membership/cluster.js';
+import type { Route, RoutingTable } from '../membership/routing-table.js';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure } from '../core/json-response.js';
 import { toH2Replica } from './h2-replica.js';

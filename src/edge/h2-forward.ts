@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { once } from 'node:events';
-import type { RoutingTable } from '../membership/cluster.js';
+import type { RoutingTable } from '../membership/routing-table.js';
 import { RETRYABLE_METHODS, UNREACHABLE } from '../proxy/forward.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
 import { viewOf, type RequestView } from '../proxy/request-view.js';

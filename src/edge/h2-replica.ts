@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { constants } from 'node:http2';
 import type { Readable } from 'node:stream';
-import type { Route } from '../membership/cluster.js';
+import type { Route } from '../membership/routing-table.js';
 import { downstreamResponseHeaders } from '../proxy/headers.js';
 import type { H2Upstreams } from './h2-upstreams.js';
 

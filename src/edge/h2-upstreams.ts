@@ -1,5 +1,5 @@
 import { connect, type ClientHttp2Session } from 'node:http2';
-import type { RoutingTable } from '../membership/cluster.js';
+import type { RoutingTable } from '../membership/routing-table.js';
 
 /**
  * One HTTP/2 session per replica that is reached over HTTP/2 (h2c, prior knowledge): every stream

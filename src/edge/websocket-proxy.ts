@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { RoutingTable } from '../membership/cluster.js';
+import type { RoutingTable } from '../membership/routing-table.js';
 import { parseResponseHead } from '../proxy/http1/response-head.js';
 import { upstreamRequestHeaders } from '../proxy/headers.js';
 import { viewOf, type RequestView } from '../proxy/request-view.js';

@@ -15,7 +15,8 @@ import {
   type DesiredMember,
   type PlanRules,
 } from './desired-set.js';
-import { buildRoutingTable } from './routing-table.js';
+import { buildRoutingTable, type Route, type RoutingTable } from './routing-table.js';
+export type { Route, RoutingTable } from './routing-table.js';
 import { SerialQueue } from './serial-queue.js';
 
 import type { ReplicaState } from '../ops/telemetry.js';
@@ -34,21 +35,6 @@ interface ReplicaRecord {
   ejections: number;
   /** Its relative share of keys (`/add`'s `weights`, `PUT /replicas/<name>`); 1 by default. */
   weight: number;
-}
-
-/** Where a ring member is reached; `routes[i]` belongs to `ring.members[i]`. */
-export interface Route {
-  readonly name: string;
-  readonly number: number;
-  readonly origin: string;
-  readonly weight?: number;
-}
-
-export interface RoutingTable {
-  readonly ring: Ring;
-  readonly routes: readonly Route[];
-  /** In-flight requests per member (indexed like `routes`), kept by the data path. */
-  readonly loads: Int32Array;
 }
 
 function noWeightsError(): RinglbError {

@@ -1,5 +1,19 @@
-import type { BuildRing } from '../ring/ring.js';
-import type { Route, RoutingTable } from './cluster.js';
+import type { BuildRing, Ring } from '../ring/ring.js';
+
+/** Where a ring member is reached; `routes[i]` belongs to `ring.members[i]`. */
+export interface Route {
+  readonly name: string;
+  readonly number: number;
+  readonly origin: string;
+  readonly weight?: number;
+}
+
+export interface RoutingTable {
+  readonly ring: Ring;
+  readonly routes: readonly Route[];
+  /** In-flight requests per member (indexed like `routes`), kept by the data path. */
+  readonly loads: Int32Array;
+}
 
 /**
  * The routing table for a set of healthy replicas: the ring built from them and, indexed like the

@@ -3,7 +3,7 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { seedMessage } from '../core/errors.js';
 import { sendJson } from '../core/json-response.js';
-import type { RoutingTable } from '../membership/cluster.js';
+import type { RoutingTable } from '../membership/routing-table.js';
 import type { AccessLog } from '../ops/access-log.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { OutlierDetector } from '../health/outlier-detector.js';

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure } from '../core/json-response.js';
-import type { Route, RoutingTable } from '../membership/cluster.js';
+import type { Route, RoutingTable } from '../membership/routing-table.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { requestIdFrom } from './request-id.js';

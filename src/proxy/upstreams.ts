@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import type { RoutingTable } from '../membership/cluster.js';
+import type { RoutingTable } from '../membership/routing-table.js';
 
 export interface UpstreamOptions {
   /** Keep-alive connections per replica. */

@@ -1,4 +1,4 @@
-import type { RoutingTable } from '../../membership/cluster.js';
+import type { RoutingTable } from '../../membership/routing-table.js';
 import { UpstreamPool, type UpstreamPoolOptions } from './upstream-pool.js';
 
 /** One pool per replica origin, kept in step with the routing table. */
