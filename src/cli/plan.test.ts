@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseClientArgs } from './client-args.js';
 import { formatPlan } from './plan-table.js';
 
-const plan = (...argv: string[]) => parseClientArgs('plan', argv, {}).plan;
+const plan = (...argv: string[]) => parseClientArgs('plan', argv, {}).plan!;
 
 describe('ringlb plan: the dry run asked for', () => {
   it('previews add and rm with names, --n, weights and keys', () => {
