@@ -1,22 +1,4 @@
-import { isIP } from 'node:net';
-import { oneOf, optionalSetting, parsedText, setting, shown, text, wholeNumber } from '../../core/setting.js';
-
-const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
-
-/**
- * An address other machines can reach: an IP address or a host name, not a wildcard (a replica
- * listening on 0.0.0.0 is reached at no address in particular).
- */
-export function checkAdvertiseHost(host: string): void {
-  if (host === '0.0.0.0' || host === '::') {
-    throw new Error(
-      `${shown(host)} listens on every address but names none that others can reach: give this host's address`,
-    );
-  }
-  if (isIP(host) === 0 && !HOST_NAME.test(host)) {
-    throw new Error(`expected an IP address (without brackets) or a host name, got ${shown(host)}`);
-  }
-}
+import { oneOf, optionalSetting, setting, text, wholeNumber } from '../../core/setting.js';
 
 /** What runs the replicas, how many, and how their health is judged. */
 export const REPLICA_SETTINGS = {
@@ -25,13 +7,6 @@ export const REPLICA_SETTINGS = {
     help: 'where replicas run: process (local child processes), docker (containers) or static (--backends)',
     value: oneOf(['process', 'docker', 'static']),
     default: 'process',
-  }),
-  advertiseHost: setting({
-    flag: 'advertise-host',
-    help: "address at which other hosts reach this instance's replicas; the replicas it starts listen on it (and Docker publishes their ports on it)",
-    value: parsedText(checkAdvertiseHost),
-    default: '127.0.0.1',
-    defaultText: '127.0.0.1: this host only',
   }),
   replicas: optionalSetting({
     flag: 'replicas',
