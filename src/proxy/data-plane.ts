@@ -11,6 +11,8 @@ import { createEdge, hasH2Replicas, PLAIN_HTTP, type Edge, type EdgeProtocols } 
 import { fastConnectionHandler } from './fast/fast-server.js';
 import type { FrontConnection } from './fast/front-connection.js';
 import { UpstreamPools } from './fast/upstream-pools.js';
+import { frontWebSocket } from './fast/websocket-front.js';
+import { WebSocketTunnels } from './fast/websocket-tunnel.js';
 import { forward } from './forward.js';
 import type { RequestView } from './request-view.js';
 import { Upstreams } from './upstreams.js';
@@ -158,6 +160,16 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     );
   });
   const waiting = new Set<FrontConnection>();
+  const outliers = new OutlierDetector(options.outlierFailures, options.onOutlier);
+  const webSockets = new WebSocketTunnels({
+    table: options.table,
+    retries: options.retries,
+    idleTimeoutMs: protocols.wsIdleTimeoutMs,
+    drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+    responseTimeoutMs: options.upstreamTimeoutMs,
+    onFailure: (replica, reason) => outliers.failure(replica, reason),
+    onRetry: () => telemetry.retry(),
+  });
   const http1 = fastConnectionHandler(
     {
       table: options.table,
@@ -170,7 +182,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       seedNotFound: options.seedNotFound,
       telemetry: options.telemetry,
       accessLog: options.accessLog,
-      outliers: new OutlierDetector(options.outlierFailures, options.onOutlier),
+      outliers,
+      webSocket: frontWebSocket(webSockets, options.keyOf, limits.trustForwarded),
       waiting,
       trustForwarded: limits.trustForwarded,
       limits: {
@@ -197,6 +210,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       idleTimeoutMs: limits.keepAliveTimeoutMs,
       logger: options.logger,
       http,
+      webSockets,
     },
     http1,
   );

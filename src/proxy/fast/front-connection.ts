@@ -9,6 +9,7 @@ import { HttpParseError } from '../http1/parse-error.js';
 import { parseRequestHead, type RequestHead } from '../http1/request-head.js';
 import type { RequestView } from '../request-view.js';
 import { ProxiedRequest } from './proxied-request.js';
+import { isWebSocketUpgrade, type FrontWebSocket } from './websocket-front.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export interface FrontLimits {
@@ -28,6 +29,8 @@ export interface FrontContext {
   isLocalPath(pathname: string): boolean;
   /** Gives the connection, with the bytes not yet handled, to the general-purpose HTTP server. */
   handOver(socket: Socket, pending: Buffer | null): void;
+  /** Takes the connection of a WebSocket upgrade, with the bytes after its head (the ws helper's). */
+  readonly webSocket?: FrontWebSocket;
   readonly retries: number;
   readonly seedNotFound: boolean;
   readonly telemetry: Telemetry;
@@ -160,6 +163,14 @@ export class FrontConnection {
       !head.chunked &&
       head.contentLength <= 0 &&
       !this.#ctx.isLocalPath(pathname);
+    const webSocket = this.#ctx.webSocket;
+    if (webSocket && head.originForm && isWebSocketUpgrade(head) && !this.#ctx.isLocalPath(pathname)) {
+      // The connection is a WebSocket tunnel from here on: it leaves the front with its first frames.
+      this.#handOver(end + 4, (socket, pending) =>
+        webSocket(socket, head, pending, (status, message) => this.writeError(status, message, false)),
+      );
+      return;
+    }
     if (!fast) {
       this.#handOver(start);
       return;
@@ -183,7 +194,7 @@ export class FrontConnection {
     this.#next();
   }
 
-  #handOver(start: number): void {
+  #handOver(start: number, to: FrontContext['handOver'] = this.#ctx.handOver): void {
     this.#headArrived();
     const socket = this.#socket;
     socket.pause();
@@ -195,7 +206,7 @@ export class FrontConnection {
     const pending = this.#buffer && start < this.#buffer.length ? this.#buffer.subarray(start) : null;
     this.#buffer = null;
     this.#closed = true;
-    this.#ctx.handOver(socket, pending);
+    to(socket, pending);
   }
 
   #refuse(error: unknown): void {
