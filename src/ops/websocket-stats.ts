@@ -42,11 +42,8 @@ export class WebSocketStats {
 export class WebSocketTotals {
   readonly #workers = new Map<number, WebSocketSnapshot>();
   readonly #retired = new WebSocketStats();
-  readonly #local: WebSocketStats | undefined;
-
-  constructor(local?: WebSocketStats) {
-    this.#local = local;
-  }
+  /** This process's own tunnels, when it has a data plane (one process, no workers). */
+  local: WebSocketStats | undefined;
 
   update(worker: number, snapshot: WebSocketSnapshot): void {
     this.#workers.set(worker, snapshot);
@@ -73,10 +70,38 @@ export class WebSocketTotals {
       into.toClient += counts.toClient;
     };
     for (const [name, counts] of this.#retired.replicas) add(name, counts);
-    if (this.#local) for (const [name, counts] of this.#local.replicas) add(name, counts);
+    if (this.local) for (const [name, counts] of this.local.replicas) add(name, counts);
     for (const snapshot of this.#workers.values()) {
       for (const [name, counts] of Object.entries(snapshot)) add(name, counts);
     }
     return total.replicas;
   }
+}
+
+/** Worker → primary: the worker's WebSocket counts, sent when they changed. */
+export interface WebSocketMessage {
+  readonly type: 'ringlb:websockets';
+  readonly snapshot: WebSocketSnapshot;
+}
+
+/** Sends `stats` through `send` every `intervalMs` while it changes; returns the stop function. */
+export function relayWebSocketStats(
+  stats: WebSocketStats,
+  send: (message: WebSocketMessage) => void,
+  intervalMs = 250,
+): () => void {
+  let last = '';
+  const flush = () => {
+    const snapshot = stats.snapshot();
+    const text = JSON.stringify(snapshot);
+    if (text === last) return;
+    last = text;
+    send({ type: 'ringlb:websockets', snapshot });
+  };
+  const timer = setInterval(flush, intervalMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    flush();
+  };
 }

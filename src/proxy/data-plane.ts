@@ -57,6 +57,8 @@ export interface DataPlane {
   readonly http: Server;
   /** TLS, HTTP/2 and WebSockets. */
   readonly edge: Edge;
+  /** Every WebSocket of this process. */
+  readonly webSockets: WebSocketTunnels;
   /** Brings connection pools in line with a new routing table. */
   sync(table: RoutingTable): void;
   listen(port: number, host: string): Promise<number>;
@@ -246,6 +248,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     server,
     http,
     edge,
+    webSockets,
     sync(table) {
       upstreams.sync(table);
       pools.sync(table);
