@@ -1,12 +1,14 @@
-import { Agent, request } from 'undici';
+import { Agent, request } from 'node:http';
 import { H2Probe } from './h2-probe.js';
 
 /**
- * One `GET /heartbeat` (or the configured health path): healthy means a 2xx within the timeout. Uses its own connection pool so that
- * heartbeats never queue behind client traffic.
+ * One `GET /heartbeat` (or the configured health path): healthy means a 2xx within the timeout. Uses
+ * its own keep-alive connection per replica, so that heartbeats never queue behind client traffic.
+ * node:http rather than undici: the balancer loads node:http anyway, and undici's memory is then
+ * only paid by the paths that use it (see core/lazy-undici.ts).
  */
 export class HeartbeatProbe {
-  readonly #agent = new Agent({ keepAliveTimeout: 10_000, connections: 1 });
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 1, timeout: 10_000 });
   readonly #timeoutMs: number;
   readonly #path: string;
   /** Replicas that speak only HTTP/2 are checked over HTTP/2. */
@@ -20,26 +22,40 @@ export class HeartbeatProbe {
   }
 
   /** Resolves to null when healthy, or to the reason it is not. */
-  async check(origin: string): Promise<string | null> {
+  check(origin: string): Promise<string | null> {
     if (this.#isH2(origin)) return this.#h2.check(origin, this.#path, this.#timeoutMs);
-    try {
-      const response = await request(`${origin}${this.#path}`, {
-        dispatcher: this.#agent,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      await response.body.dump();
-      return response.statusCode >= 200 && response.statusCode < 300 ? null : `status ${response.statusCode}`;
-    } catch (error) {
-      const { name, code, message } = error as { name?: string; code?: unknown; message?: string };
-      if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${this.#timeoutMs} ms`;
-      return typeof code === 'string' ? code : (message ?? String(error));
-    }
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (reason: string | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(reason);
+      };
+      let req: ReturnType<typeof request>;
+      try {
+        req = request(`${origin}${this.#path}`, { agent: this.#agent }, (res) => {
+          const status = res.statusCode ?? 0;
+          res.on('error', () => settle('ECONNRESET'));
+          res.on('end', () => settle(status >= 200 && status < 300 ? null : `status ${status}`));
+          res.resume();
+        });
+      } catch (error) {
+        settle((error as Error).message);
+        return;
+      }
+      const timer = setTimeout(() => {
+        settle(`no answer within ${this.#timeoutMs} ms`);
+        req.destroy();
+      }, this.#timeoutMs);
+      req.on('error', (error: NodeJS.ErrnoException) => settle(error.code ?? error.message));
+      req.end();
+    });
   }
 
   close(): Promise<void> {
     this.#h2.close();
-    return this.#agent.close();
+    this.#agent.destroy();
+    return Promise.resolve();
   }
 }
