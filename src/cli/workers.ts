@@ -19,6 +19,7 @@ import {
   ringFromConfig,
 } from './balancer.js';
 import type { Config } from './config.js';
+import { withNodeFlags } from './node-flags.js';
 import { protocolsFromConfig } from './protocols.js';
 
 /** Primary → worker: the healthy replicas; every worker builds the same ring from them. */
@@ -116,6 +117,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
     rejectFirst = reject;
   });
   let listening = 0;
+  // Workers run with the balancer's node flags, whatever started the primary.
+  cluster.setupPrimary({ execArgv: withNodeFlags(process.execArgv) });
   const fork = () => {
     // Workers never check the admin token themselves: it stays in the primary.
     const { adminToken: _secret, ...workerConfig } = config;
