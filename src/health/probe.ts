@@ -6,6 +6,11 @@ import { H2Probe } from './h2-probe.js';
  * its own keep-alive connection per replica, so that heartbeats never queue behind client traffic.
  * node:http rather than undici: the balancer loads node:http anyway, and undici's memory is then
  * only paid by the paths that use it (see core/lazy-undici.ts).
+ *
+ * The timeout is kept here, for the whole check: a replica behind a link that drops packets (a cut
+ * between hosts, a firewall) answers neither a request on a kept-alive connection nor a connect
+ * (measured with iptables DROP in a network namespace). So on timeout the request is destroyed with
+ * its connection, which the agent then forgets, and the next check connects afresh.
  */
 export class HeartbeatProbe {
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 1, timeout: 10_000 });
