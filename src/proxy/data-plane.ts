@@ -178,6 +178,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
         maxHeaders: 128,
         headerTimeoutMs: limits.headersTimeoutMs,
         keepAliveTimeoutMs: limits.keepAliveTimeoutMs,
+        maxBodySize: limits.maxBodySize,
       },
     },
     http,
