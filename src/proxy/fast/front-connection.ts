@@ -10,6 +10,7 @@ import { parseRequestHead, type RequestHead } from '../http1/request-head.js';
 import type { RequestView } from '../request-view.js';
 import { ProxiedRequest } from './proxied-request.js';
 import type { RequestBody } from './request-body.js';
+import { isWebSocketUpgrade, type FrontWebSocket } from './websocket-front.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export interface FrontLimits {
@@ -40,7 +41,10 @@ export type HandOverReason =
    * forward.ts; only clients that take the balancer for a forward proxy send one.
    */
   | 'absolute-form'
-  /** Protocol upgrades (WebSockets) leave HTTP/1.1 after the head; the edge's upgrade path owns them. */
+  /**
+   * Protocol upgrades other than WebSocket (h2c, ...), which node:http's upgrade path answers as
+   * plain HTTP/1.1; WebSocket upgrades go to the tunnels (`webSocket`) instead.
+   */
   | 'upgrade';
 
 /** Whether a parsed head is proxied on the fast path (null) or handed over, and why. */
@@ -64,6 +68,8 @@ export interface FrontContext {
   isLocalPath(pathname: string): boolean;
   /** Gives the connection, with the bytes not yet handled, to the general-purpose HTTP server. */
   handOver(socket: Socket, pending: Buffer | null, reason: HandOverReason): void;
+  /** Takes the connection of a WebSocket upgrade, with the bytes after its head (the ws helper's). */
+  readonly webSocket?: FrontWebSocket;
   readonly retries: number;
   readonly seedNotFound: boolean;
   readonly telemetry: Telemetry;
@@ -196,6 +202,14 @@ export class FrontConnection {
     this.#headArrived();
     const query = head.target.indexOf('?');
     const pathname = query < 0 ? head.target : head.target.slice(0, query);
+    const webSocket = this.#ctx.webSocket;
+    if (webSocket && head.originForm && isWebSocketUpgrade(head) && !this.#ctx.isLocalPath(pathname)) {
+      // The connection is a WebSocket tunnel from here on: it leaves the front with its first frames.
+      this.#handOver(end + 4, 'upgrade', (socket, pending) =>
+        webSocket(socket, head, pending, (status, message) => this.writeError(status, message, false)),
+      );
+      return;
+    }
     const reason = handOverReason(head, pathname, this.#ctx.isLocalPath);
     if (reason !== null) {
       this.#handOver(start, reason);
@@ -254,7 +268,7 @@ export class FrontConnection {
     this.#next();
   }
 
-  #handOver(start: number, reason: HandOverReason): void {
+  #handOver(start: number, reason: HandOverReason, to: FrontContext['handOver'] = this.#ctx.handOver): void {
     this.#headArrived();
     const socket = this.#socket;
     socket.pause();
@@ -266,7 +280,7 @@ export class FrontConnection {
     const pending = this.#buffer && start < this.#buffer.length ? this.#buffer.subarray(start) : null;
     this.#buffer = null;
     this.#closed = true;
-    this.#ctx.handOver(socket, pending, reason);
+    to(socket, pending, reason);
   }
 
   #refuse(error: unknown): void {
