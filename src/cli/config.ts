@@ -39,6 +39,15 @@ export const configSchema = z
     error: 'etcd works with --provider process or static',
     path: ['membership'],
   })
+  .refine((c) => c.provider !== 'swarm' || c.swarmService !== '', {
+    error: 'the swarm provider needs the name of the service whose tasks are the replicas',
+    path: ['swarmService'],
+  })
+  .refine((c) => c.provider !== 'swarm' || c.membership !== 'etcd', {
+    error:
+      'the swarm provider needs no etcd: Swarm is the state several balancers share (leave --membership out)',
+    path: ['membership'],
+  })
   .refine((c) => c.provider !== 'static' || c.backends.length > 0, {
     error: 'the static provider needs URL,URL,...',
     path: ['backends'],

@@ -9,6 +9,7 @@ import { LOG_SETTINGS } from './logs.js';
 import { REPLICA_SETTINGS } from './replicas.js';
 import { ROUTING_SETTINGS } from './routing.js';
 import { STATIC_SETTINGS } from './static.js';
+import { SWARM_SETTINGS } from './swarm.js';
 import { TLS_SETTINGS } from './tls.js';
 
 /**
@@ -25,6 +26,7 @@ export const SETTING_GROUPS = [
   { title: 'Logs and metrics', settings: LOG_SETTINGS },
   { title: 'Docker provider (--provider docker)', settings: DOCKER_SETTINGS },
   { title: 'Static provider (--provider static)', settings: STATIC_SETTINGS },
+  { title: 'Swarm provider (--provider swarm)', settings: SWARM_SETTINGS },
   { title: 'Shared membership (--membership etcd)', settings: ETCD_SETTINGS },
   { title: 'Several hosts', settings: HOST_SETTINGS },
 ] as const;
@@ -39,6 +41,7 @@ export const ALL_SETTINGS = {
   ...LOG_SETTINGS,
   ...DOCKER_SETTINGS,
   ...STATIC_SETTINGS,
+  ...SWARM_SETTINGS,
   ...ETCD_SETTINGS,
   ...HOST_SETTINGS,
 };
