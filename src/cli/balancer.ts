@@ -124,6 +124,7 @@ export function createControlPlane(
     capacity: ring.capacity,
     probe,
     logger,
+    slowStartMs: config.slowStart * 1000,
     ...(drain ? { drain } : {}),
     ejection: {
       maxShare: config.maxEjectionPercent / 100,

@@ -74,6 +74,11 @@ export const configSchema = z
     error: 'h2c is cleartext HTTP/2: with TLS, HTTP/2 is offered by ALPN (--http2)',
     path: ['h2c'],
   })
+  .refine((c) => c.slowStart === 0 || c.ring !== 'classic', {
+    error:
+      "slow start ramps a replica's weight, and the classic ring (the default --ring) has no weights: choose --ring ketama, maglev or rendezvous, or --slow-start 0",
+    path: ['slowStart'],
+  })
   .superRefine((c, ctx) => {
     const settings = ringSettingsOf(c);
     const unused = unusedRingSettings(settings, RING_DEFAULTS);

@@ -3,6 +3,7 @@ import { CONTROL_SETTINGS } from './control.js';
 import { DOCKER_SETTINGS } from './docker.js';
 import { ETCD_SETTINGS } from './etcd.js';
 import { HOST_SETTINGS } from './hosts.js';
+import { KEY_SETTINGS } from './keys.js';
 import { LISTENER_SETTINGS } from './listener.js';
 import { LOG_SETTINGS } from './logs.js';
 import { REPLICA_SETTINGS } from './replicas.js';
@@ -21,6 +22,7 @@ export const SETTING_GROUPS = [
   { title: 'Control API', settings: CONTROL_SETTINGS },
   { title: 'Replicas and health checks', settings: REPLICA_SETTINGS },
   { title: 'Ring and routing (the ring settings are also what PUT /ring takes)', settings: ROUTING_SETTINGS },
+  { title: 'Keys that move gently (slow start, hand-off hints, hot keys)', settings: KEY_SETTINGS },
   { title: 'Logs and metrics', settings: LOG_SETTINGS },
   { title: 'Docker provider (--provider docker)', settings: DOCKER_SETTINGS },
   { title: 'Static provider (--provider static)', settings: STATIC_SETTINGS },
@@ -35,6 +37,7 @@ export const ALL_SETTINGS = {
   ...CONTROL_SETTINGS,
   ...REPLICA_SETTINGS,
   ...ROUTING_SETTINGS,
+  ...KEY_SETTINGS,
   ...LOG_SETTINGS,
   ...DOCKER_SETTINGS,
   ...STATIC_SETTINGS,
