@@ -161,6 +161,8 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
     },
     {
       name: 'fds back',
+      // Idle HTTP/1.1 keep-alive to replicas closes within their keep-alive timeout (5 s for the
+      // soak's and ringlb's replicas); what stays is an h2c session or the heartbeat's connection.
       ok: fdsBackMs !== undefined && fdsBackMs <= FDS_BACK_MS && lastPooled <= poolBound,
       fatal: true,
       text:
