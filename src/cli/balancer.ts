@@ -293,6 +293,7 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
     drainTimeoutMs: config.drainTimeoutMs,
   });
   const dataPlane = data;
+  control.ops.webSockets.local = dataPlane.webSockets.stats;
   cluster.onChange((table) => dataPlane.sync(table));
   const close = async () => {
     cluster.freeze();

@@ -15,7 +15,11 @@ export { SETTINGS } from './settings/index.js';
  */
 export const configSchema = z
   .strictObject(rulesOf(ALL_SETTINGS))
-  .transform((c) => ({ ...c, replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3) }))
+  .transform((c) => ({
+    ...c,
+    replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3),
+    dockerPublishHost: c.dockerPublishHost ?? c.advertiseHost,
+  }))
   .transform((c, ctx) => {
     if (c.adminTokenFile === undefined || c.adminToken !== undefined) return c;
     try {

@@ -19,7 +19,7 @@ export function createProvider(config: Config, logger: Logger): Provider {
     });
   }
   if (config.provider === 'static') return new StaticProvider();
-  return new ProcessProvider({ host: '127.0.0.1' });
+  return new ProcessProvider({ host: config.advertiseHost });
 }
 
 /** `GET /rep` carries the provider's state in a header, so the seed's body keeps its shape. */

@@ -2,6 +2,7 @@ import type { Setting } from '../../core/setting.js';
 import { CONTROL_SETTINGS } from './control.js';
 import { DOCKER_SETTINGS } from './docker.js';
 import { ETCD_SETTINGS } from './etcd.js';
+import { HOST_SETTINGS } from './hosts.js';
 import { LISTENER_SETTINGS } from './listener.js';
 import { LOG_SETTINGS } from './logs.js';
 import { REPLICA_SETTINGS } from './replicas.js';
@@ -23,6 +24,7 @@ export const SETTING_GROUPS = [
   { title: 'Docker provider (--provider docker)', settings: DOCKER_SETTINGS },
   { title: 'Static provider (--provider static)', settings: STATIC_SETTINGS },
   { title: 'Shared membership (--membership etcd)', settings: ETCD_SETTINGS },
+  { title: 'Several hosts', settings: HOST_SETTINGS },
 ] as const;
 
 export const ALL_SETTINGS = {
@@ -35,6 +37,7 @@ export const ALL_SETTINGS = {
   ...DOCKER_SETTINGS,
   ...STATIC_SETTINGS,
   ...ETCD_SETTINGS,
+  ...HOST_SETTINGS,
 };
 
 export type SettingKey = keyof typeof ALL_SETTINGS;
