@@ -43,7 +43,7 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   /** The request body on its way upstream; null without one. */
   readonly body: RequestBody | null;
   abandoned = false;
-  #routed: RoutedRequest | null = null;
+  readonly #routed: RoutedRequest;
   #pool: UpstreamPool | null = null;
   #connection: UpstreamConnection | null = null;
   #status = 0;
@@ -60,6 +60,7 @@ export class ProxiedRequest implements BodyOwner, RequestView {
     this.#front = front;
     this.#ctx = ctx;
     this.#head = head;
+    this.#routed = ctx.router.begin(this, { protocol: 0, grpc: false, bodyReplayable: true });
     this.isHead = head.method === 'HEAD';
     this.hasBody = head.chunked || head.contentLength > 0;
     this.body = this.hasBody
@@ -100,7 +101,6 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   }
 
   start(): void {
-    this.#routed = this.#ctx.router.begin(this, { protocol: 0, grpc: false, bodyReplayable: true });
     this.#dispatch();
   }
 
@@ -131,7 +131,7 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   }
 
   #dispatch(): void {
-    const routed = this.#routed!;
+    const routed = this.#routed;
     const route = routed.pick();
     if (route === undefined) {
       this.#fail(routed.noReplica());
@@ -173,7 +173,7 @@ export class ProxiedRequest implements BodyOwner, RequestView {
       return;
     }
     this.#release();
-    this.#routed!.finish(status);
+    this.#routed.finish(status);
     if (this.#responded) {
       this.#front.socket.destroy();
       return;
@@ -206,7 +206,7 @@ export class ProxiedRequest implements BodyOwner, RequestView {
 
   onResponseHead(head: ResponseHead): void {
     this.#status = head.status;
-    this.#replaced = this.#routed!.answered(head.status);
+    this.#replaced = this.#routed.answered(head.status);
     if (this.#replaced !== undefined) return;
     const socket = this.#front.socket;
     const untilClose =
@@ -240,20 +240,20 @@ export class ProxiedRequest implements BodyOwner, RequestView {
     this.#release();
     const replaced = this.#replaced;
     if (replaced !== undefined) {
-      this.#routed!.finish(replaced.status);
+      this.#routed.finish(replaced.status);
       this.#responded = true;
       this.#front.writeFailure(replaced, this.#keepAlive);
       this.#ended();
       return;
     }
-    this.#routed!.finish(this.#status);
+    this.#routed.finish(this.#status);
     this.#ended();
   }
 
   onFailure(error: UpstreamError): void {
     this.#release();
     if (this.abandoned) return;
-    const routed = this.#routed!;
+    const routed = this.#routed;
     routed.bodyReplayable = this.bodyReplayable;
     if (error.responded) {
       // Part of the response is already with the client: all we can do is cut it off.
@@ -267,7 +267,7 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   }
 
   #retryOrFail(kind: FailureKind, message: string): void {
-    const routed = this.#routed!;
+    const routed = this.#routed;
     routed.bodyReplayable = this.bodyReplayable;
     if (routed.failed(kind, false, message)) this.#dispatch();
     else this.#fail(routed.gaveUp());
@@ -277,7 +277,7 @@ export class ProxiedRequest implements BodyOwner, RequestView {
     // The rest of an unread body cannot be told from the next request: the connection closes.
     if (this.body && !this.body.received) this.#keepAlive = false;
     this.#responded = true;
-    this.#routed!.finish(failure.status);
+    this.#routed.finish(failure.status);
     this.#front.writeFailure(failure, this.#keepAlive);
     this.#front.finished(this.#keepAlive);
   }
@@ -291,7 +291,7 @@ export class ProxiedRequest implements BodyOwner, RequestView {
     if (this.#responseEnded) return;
     if (this.#connection) this.#connection.abort(this);
     else this.#pool?.withdraw(this);
-    this.#routed?.finish(499);
+    this.#routed.finish(499);
     this.#release();
   }
 }
