@@ -129,6 +129,17 @@ export function toH2Replica(
     });
     upstream.on('end', () => {
       if (settled) return;
+      if (!responded) {
+        // The stream ended with no response head: the session went away under it (nothing was
+        // answered, so this is a reset before the response, not an empty 200).
+        settle({
+          result: 'failed',
+          kind: 'reset',
+          responded: false,
+          message: 'the replica closed the stream unanswered',
+        });
+        return;
+      }
       res.end();
       settle({ result: 'done' });
     });
