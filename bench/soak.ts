@@ -13,8 +13,11 @@ import { onInterrupt, stopAll } from './lib/processes.js';
 import { assertBuilt, RINGLB_MAIN } from './lib/ringlb.js';
 import { CertificateRotation } from './soak-certs.js';
 import { closeControl } from './soak-control.js';
+import { describeKinds, fdKinds, pooled } from './soak-fds.js';
 import { faultCycle, faultPlan, inject, type FaultTiming } from './soak-faults.js';
 import type { FaultWindow } from './soak-judge.js';
+import { dockerEnvironment } from './soak-docker.js';
+import { etcdEnvironment } from './soak-etcd.js';
 import { localEnvironment, type Environment } from './soak-local.js';
 import { soakOptions } from './soak-options.js';
 import { Recorder } from './soak-record.js';
@@ -27,11 +30,6 @@ const PROBE = fileURLToPath(new URL('./soak-probe.js', import.meta.url));
 async function main(): Promise<number> {
   const opts = soakOptions(process.argv.slice(2));
   assertBuilt();
-  if (opts.provider === 'docker')
-    throw new Error(
-      "--provider docker is not built yet (it needs a dockerd of the run's own): see /work/notes/soak.md",
-    );
-  if (opts.membership === 'etcd') throw new Error('--membership etcd is not built yet: see the soak note');
   const dir = mkdtempSync(join(tmpdir(), 'ringlb-soak-'));
   onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
   const markName = 'RINGLB_SOAK_RUN';
@@ -63,23 +61,31 @@ async function main(): Promise<number> {
   const environmentOptions = {
     replicas: opts.replicas,
     upstreamTimeoutMs: opts.upstreamTimeoutMs,
+    upstream: opts.upstream,
     workers: opts.workers,
     certs,
     mark,
     env,
     log,
   };
-  const environment: Environment = await localEnvironment(environmentOptions);
+  const environment: Environment =
+    opts.membership === 'etcd'
+      ? await etcdEnvironment(environmentOptions)
+      : opts.provider === 'docker'
+        ? await dockerEnvironment({ ...environmentOptions, restartDockerd: opts.restartDockerd })
+        : await localEnvironment(environmentOptions);
   console.log(`soak: ${environment.description.join('; ')}`);
   await environment.targets.settled(15_000);
 
   const ringlbPids = () => markedProcesses(mark, RINGLB_MAIN);
   const samples: Sample[] = [];
+  let asking = true;
   let loadStart = Date.now();
   const sampleNow = async () => {
     const at = Date.now();
     const processes = sampleProcesses(ringlbPids(), environment.roleOf, dir);
-    const { states } = await environment.replicas();
+    // After the load the harness asks the balancer nothing, so that its fds are the load's alone.
+    const states = asking ? (await environment.replicas()).states : (samples.at(-1)?.states ?? {});
     samples.push({
       t: at - loadStart,
       at,
@@ -97,13 +103,17 @@ async function main(): Promise<number> {
     recorder: new Recorder(Date.now()),
     rate: opts.rate,
     replicas: environment.replicaKind,
+    grpc: environment.grpc,
   });
   warm.start();
   await sleep(3_000);
   await warm.stop();
   await sleep(7_000);
   const baselineFds = sampleProcesses(ringlbPids(), environment.roleOf, dir).reduce((s, p) => s + p.fds, 0);
-  console.log(`soak: warm-up done; ${baselineFds} open fds in the balancer processes`);
+  const baselineKinds = fdKinds(ringlbPids(), environment.fdPeers);
+  console.log(
+    `soak: warm-up done; ${baselineFds} open fds in the balancer processes (${describeKinds(baselineKinds)})`,
+  );
 
   loadStart = Date.now();
   const recorder = new Recorder(loadStart);
@@ -113,6 +123,7 @@ async function main(): Promise<number> {
     recorder,
     rate: opts.rate,
     replicas: environment.replicaKind,
+    grpc: environment.grpc,
   });
   mix.start(loadStart);
   let sampling = true;
@@ -137,20 +148,43 @@ async function main(): Promise<number> {
   await sleep(loadStart + opts.loadMs - Date.now());
   await mix.stop();
   const stoppedAt = Date.now();
+  // The harness's own connections (control calls, the per-second scrape) go too: what stays open
+  // afterwards is the balancer's. (A worker's relay to the primary idles out like any keep-alive.)
+  asking = false;
+  await closeControl();
   console.log(
     `soak: load stopped after ${((stoppedAt - loadStart) / 1000).toFixed(0)} s; ${recorder.sent} requests`,
   );
-  // Fds after the load, 4 times a second for 12 s.
-  const after: { at: number; fds: number }[] = [];
+  // Fds after the load, 4 times a second for 12 s, with how many are connections to replicas.
+  const after: { at: number; fds: number; pooled: number }[] = [];
+  let endKinds: Record<string, number> = {};
+  const baselineOwn = baselineFds - pooled(baselineKinds);
   while (Date.now() < stoppedAt + 12_000) {
-    after.push({
+    const pids = ringlbPids();
+    endKinds = fdKinds(pids, environment.fdPeers);
+    const sample = {
       at: Date.now(),
-      fds: sampleProcesses(ringlbPids(), environment.roleOf, dir).reduce((s, p) => s + p.fds, 0),
-    });
+      fds: sampleProcesses(pids, environment.roleOf, dir).reduce((s, p) => s + p.fds, 0),
+      pooled: pooled(endKinds),
+    };
+    after.push(sample);
+    // Back, and the pools within their bound (what the report checks): no need to wait out 12 s.
+    const poolBound = pids.length * environment.pooledPeers;
+    if (
+      sample.fds - sample.pooled <= baselineOwn &&
+      sample.pooled <= poolBound &&
+      sample.at - stoppedAt >= 2_000
+    )
+      break;
     await sleep(250);
   }
+  const endProcesses = ringlbPids().length;
+  console.log(
+    `soak: ${after.at(-1)?.fds ?? '?'} open fds ${(((after.at(-1)?.at ?? stoppedAt) - stoppedAt) / 1000).toFixed(1)} s after the load (${describeKinds(endKinds)})`,
+  );
   sampling = false;
   await sampler;
+  asking = true;
   await environment.targets.settled(10_000);
   const end = await environment.replicas();
   await closeControl();
@@ -178,6 +212,10 @@ async function main(): Promise<number> {
     samples,
     after,
     baselineFds,
+    baselineKinds,
+    endKinds,
+    endProcesses,
+    pooledPeers: environment.pooledPeers,
     faults,
     certificateMs: certs.tookEffectMs,
     endStates: end,

@@ -1,11 +1,13 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { undici } from '../core/lazy-undici.js';
 import type { Route } from '../membership/routing-table.js';
 import { buildRoutingTable } from '../membership/routing-table.js';
 import { ringFactory, type RingSettings } from '../ring/registry.js';
 import { accessLog } from '../ops/access-log.js';
 import { replayBatch, TelemetryRelay, type TelemetryBatch } from '../ops/telemetry-relay.js';
+import { relayWebSocketStats, type WebSocketMessage } from '../ops/websocket-stats.js';
 import { createDataPlane } from '../proxy/data-plane.js';
 import { relay } from '../proxy/relay.js';
 import {
@@ -18,6 +20,7 @@ import {
   ringFromConfig,
 } from './balancer.js';
 import type { Config } from './config.js';
+import { withNodeFlags } from './node-flags.js';
 import { protocolsFromConfig } from './protocols.js';
 
 /** Primary → worker: the healthy replicas; every worker builds the same ring from them. */
@@ -44,7 +47,8 @@ type WorkerMessage =
   | { readonly type: 'ringlb:listening'; readonly port: number }
   | { readonly type: 'ringlb:drained'; readonly id: number }
   | { readonly type: 'ringlb:outlier'; readonly replica: string; readonly reason: string }
-  | TelemetryBatch;
+  | TelemetryBatch
+  | WebSocketMessage;
 
 const CONFIG_ENV = 'RINGLB_WORKER_CONFIG';
 const CONTROL_ENV = 'RINGLB_CONTROL_ORIGIN';
@@ -115,6 +119,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
     rejectFirst = reject;
   });
   let listening = 0;
+  // Workers run with the balancer's node flags, whatever started the primary.
+  cluster.setupPrimary({ execArgv: withNodeFlags(process.execArgv) });
   const fork = () => {
     // Workers never check the admin token themselves: it stays in the primary.
     const { adminToken: _secret, ...workerConfig } = config;
@@ -134,6 +140,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
         case 'ringlb:telemetry':
           replayBatch(message, control.ops.telemetry);
           break;
+        case 'ringlb:websockets':
+          control.ops.webSockets.update(worker.id, message.snapshot);
+          break;
         case 'ringlb:drained': {
           const pending = drains.get(message.id);
           if (pending && --pending.waiting === 0) pending.done();
@@ -143,6 +152,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
     });
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
+      control.ops.webSockets.retire(worker.id);
       if (stopping) return;
       if (listening < config.workers) {
         rejectFirst(new Error(`worker exited during start-up (code ${code}, signal ${signal})`));
@@ -189,7 +199,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
 /** A worker process: the data plane only, with the routing table the primary sends. */
 export async function runWorker(logger: Logger): Promise<void> {
   const config = JSON.parse(process.env[CONFIG_ENV]!) as Config;
-  const control = new Pool(process.env[CONTROL_ENV]!, { connections: 8 });
+  // Made on the first control call: most workers never relay one, and undici costs memory.
+  let control: Pool | undefined;
+  const controlPool = () => (control ??= new (undici().Pool)(process.env[CONTROL_ENV]!, { connections: 8 }));
   let table = buildRoutingTable(ringFromConfig(config).buildRing, []);
   // Requests are counted in the primary, where metrics and the dashboard live.
   const telemetry = new TelemetryRelay((batch) => {
@@ -199,7 +211,7 @@ export async function runWorker(logger: Logger): Promise<void> {
     limits: edgeLimitsFromConfig(config),
     table: () => table,
     isLocalPath: config.adminListen === undefined ? localPaths(config) : () => false,
-    handleLocal: (req, res) => relay(req, res, control),
+    handleLocal: (req, res) => relay(req, res, controlPool()),
     keyOf: keyFromConfig(config, telemetry),
     retries: config.retries,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
@@ -212,6 +224,9 @@ export async function runWorker(logger: Logger): Promise<void> {
       process.send!({ type: 'ringlb:outlier', replica, reason } satisfies WorkerMessage),
     protocols: protocolsFromConfig(config),
     drainTimeoutMs: config.drainTimeoutMs,
+  });
+  const stopWebSocketRelay = relayWebSocketStats(data.webSockets.stats, (message) => {
+    if (process.connected) process.send!(message);
   });
   process.on('message', (message: DrainMessage) => {
     if (message?.type !== 'ringlb:drain') return;
@@ -234,6 +249,7 @@ export async function runWorker(logger: Logger): Promise<void> {
   const stop = () => {
     void data.close(config.drainTimeoutMs).finally(() => {
       telemetry.close();
+      stopWebSocketRelay();
       process.exit(0);
     });
   };
