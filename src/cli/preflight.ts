@@ -216,7 +216,10 @@ export async function preflight(config: Config): Promise<Preflight> {
   const tls = tlsProblems(config);
   const backends =
     config.provider === 'static' ? await backendProblems(config) : { problems: [], warnings: [] };
-  const docker = config.provider === 'docker' ? await dockerProblem(config.dockerSocket) : undefined;
+  const docker =
+    config.provider === 'docker' || config.provider === 'swarm'
+      ? await dockerProblem(config.dockerSocket)
+      : undefined;
   return {
     problems: [
       ...(await portProblems(config)),

@@ -19,6 +19,8 @@ export function createProvider(config: Config, logger: Logger): Provider {
     });
   }
   if (config.provider === 'static') return new StaticProvider();
+  // Its desired set is the service's count: the swarm provider comes with its store (swarm-factory).
+  if (config.provider === 'swarm') throw new Error('the swarm provider is made with its store: createSwarm');
   return new ProcessProvider({ host: config.advertiseHost });
 }
 

@@ -14,6 +14,8 @@ import { UpstreamPools } from './fast/upstream-pools.js';
 import { frontWebSocket } from './fast/websocket-front.js';
 import { WebSocketTunnels } from './fast/websocket-tunnel.js';
 import { forward } from './forward.js';
+import { Router } from './router.js';
+import { PROTOCOL_INDEX } from '../core/protocol.js';
 import type { RequestView } from './request-view.js';
 import { Upstreams } from './upstreams.js';
 
@@ -93,23 +95,22 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   });
   const { limits, telemetry, accessLog } = options;
   const protocols = options.protocols ?? PLAIN_HTTP;
-  // The general-purpose path reports each proxied request like the fast path does.
-  const timed = async (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
-    const replica = await forward(req, res, forwardOptions);
-    const seconds = (performance.now() - started) / 1000;
-    telemetry.requestDone(replica, res.statusCode, seconds);
-    accessLog?.(req.method ?? '', req.url ?? '/', req.socket.remoteAddress, replica, res.statusCode, seconds);
-  };
-  const forwardOptions = {
+  const outliers = new OutlierDetector(options.outlierFailures, options.onOutlier);
+  // One router for every protocol: picks, retries, passive health, telemetry and the access log.
+  const router = new Router({
     table: options.table,
-    upstreams,
+    keyOf: options.keyOf,
     retries: options.retries,
     seedNotFound: options.seedNotFound,
+    telemetry,
+    accessLog,
+    outliers,
+  });
+  const forwardOptions = {
+    router,
+    upstreams,
     maxBodySize: limits.maxBodySize,
     trustForwarded: limits.trustForwarded,
-    telemetry,
-    key: options.keyOf,
     viaH2: (...args: Parameters<Edge['viaH2']>) => edge.viaH2(...args),
   };
   const http = createServer(
@@ -139,7 +140,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       const pathname = query < 0 ? url : url.slice(0, query);
       const handled = options.isLocalPath(pathname)
         ? options.handleLocal(req, res, pathname)
-        : timed(req, res);
+        : forward(req, res, forwardOptions);
       handled.catch((error: unknown) => {
         options.logger.error({ err: error }, 'request failed');
         res.destroy();
@@ -162,7 +163,6 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     );
   });
   const waiting = new Set<FrontConnection>();
-  const outliers = new OutlierDetector(options.outlierFailures, options.onOutlier);
   const webSockets = new WebSocketTunnels({
     table: options.table,
     retries: options.retries,
@@ -170,21 +170,15 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
     responseTimeoutMs: options.upstreamTimeoutMs,
     onFailure: (replica, reason) => outliers.failure(replica, reason),
-    onRetry: () => telemetry.retry(),
+    onRetry: () => telemetry.retry(PROTOCOL_INDEX.websocket),
   });
   const http1 = fastConnectionHandler(
     {
-      table: options.table,
+      router,
       pool: (origin) => pools.get(origin),
-      keyOf: options.keyOf,
       // The fast path speaks HTTP/1.1 to replicas: with replicas that speak only HTTP/2, every
       // request goes to the general server, which speaks both.
       isLocalPath: hasH2Replicas(protocols) ? () => true : options.isLocalPath,
-      retries: options.retries,
-      seedNotFound: options.seedNotFound,
-      telemetry: options.telemetry,
-      accessLog: options.accessLog,
-      outliers,
       webSocket: frontWebSocket(webSockets, options.keyOf, limits.trustForwarded),
       waiting,
       trustForwarded: limits.trustForwarded,
@@ -202,11 +196,10 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     protocols,
     {
       table: options.table,
-      keyOf: options.keyOf,
+      router,
       isLocalPath: options.isLocalPath,
       handleLocal: options.handleLocal,
       upstreams,
-      retries: options.retries,
       trustForwarded: limits.trustForwarded,
       drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
       handshakeTimeoutMs: limits.headersTimeoutMs,

@@ -4,7 +4,7 @@ import { oneOf, optionalSetting, setting, text } from '../../core/setting.js';
 export const DOCKER_SETTINGS = {
   dockerSocket: setting({
     flag: 'docker-socket',
-    help: "the Docker daemon's socket",
+    help: "the Docker daemon's socket (also the swarm provider's: a manager's)",
     value: text('a file name'),
     default: '/var/run/docker.sock',
   }),
