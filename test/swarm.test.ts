@@ -102,11 +102,14 @@ describeDocker('swarm provider, deployed with make swarm-up', () => {
       }
     });
     try {
-      await waitFor('load', () => (sent > 50 ? true : undefined));
+      // Generous waits: CI machines are shared, and under load every step here takes longer.
+      await waitFor('load', () => (sent > 50 ? true : undefined), 30_000);
       const killedAt = Date.now();
       await docker('kill', victim!.id);
-      await waitFor('Server 2 out of the ring', async () =>
-        (await states(url)).get('Server 2') !== 'healthy' ? true : undefined,
+      await waitFor(
+        'Server 2 out of the ring',
+        async () => ((await states(url)).get('Server 2') !== 'healthy' ? true : undefined),
+        30_000,
       );
       const replacement = await waitFor(
         'a new task in slot 2',
@@ -125,8 +128,10 @@ describeDocker('swarm provider, deployed with make swarm-up', () => {
         `swarm: task of slot 2 killed; Swarm started its replacement ${replacement.startedAt - killedAt} ms later; ` +
           `back in the ring ${backAt - replacement.startedAt} ms after that`,
       );
-      await waitFor('Server 2 serving', async () =>
-        (await owners(url)).includes('Hello from Server: 2') ? true : undefined,
+      await waitFor(
+        'Server 2 serving',
+        async () => ((await owners(url)).includes('Hello from Server: 2') ? true : undefined),
+        30_000,
       );
     } finally {
       stop = true;
@@ -143,8 +148,10 @@ describeDocker('swarm provider, deployed with make swarm-up', () => {
     expect(added.status).toBe(200);
     expect(added.body.message.replicas).toEqual(['Server 1', 'Server 2', 'Server 3', 'Server 4']);
     expect(await stack.replicas()).toBe(4);
-    await waitFor('Server 4 serving', async () =>
-      (await owners(url)).includes('Hello from Server: 4') ? true : undefined,
+    await waitFor(
+      'Server 4 serving',
+      async () => ((await owners(url)).includes('Hello from Server: 4') ? true : undefined),
+      30_000,
     );
     console.log(`swarm: /add answered and Server 4 served ${Date.now() - t0} ms after the call`);
 
@@ -154,6 +161,9 @@ describeDocker('swarm provider, deployed with make swarm-up', () => {
     const namedAdd = await call(`${url}/add`, { method: 'POST', json: { n: 1, hostnames: ['S9'] } });
     expect(namedAdd.status).toBe(400);
     expect(namedAdd.body.message).toMatch(/named by their task slot/);
+    const weighted = await call(`${url}/replicas/Server%201`, { method: 'PUT', json: { weight: 2 } });
+    expect(weighted.status).toBe(409);
+    expect(weighted.body.message).toMatch(/--provider swarm: Swarm is the shared state/);
     expect(await stack.replicas()).toBe(4);
 
     const removed = await call(`${url}/rm`, { method: 'POST', json: { n: 1 } });
@@ -180,11 +190,17 @@ describeDocker('swarm provider, deployed with make swarm-up', () => {
     };
     const [x, y] = await waitFor('both balancers see both adds', both, 10_000);
     expect(x!.body.message.replicas).toEqual(y!.body.message.replicas);
-    await waitFor('every replica healthy on both', async () => {
-      const [s, t] = await Promise.all([states(url), states(other.url)]);
-      const all = [...s.values(), ...t.values()];
-      return all.length === 2 * (before + 2) && all.every((state) => state === 'healthy') ? true : undefined;
-    });
+    await waitFor(
+      'every replica healthy on both',
+      async () => {
+        const [s, t] = await Promise.all([states(url), states(other.url)]);
+        const all = [...s.values(), ...t.values()];
+        return all.length === 2 * (before + 2) && all.every((state) => state === 'healthy')
+          ? true
+          : undefined;
+      },
+      30_000,
+    );
     expect(await owners(other.url)).toEqual(await owners(url));
 
     // Scaled from outside (docker service scale): both follow the service.

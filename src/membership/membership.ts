@@ -142,7 +142,7 @@ export class Membership {
       throw new RinglbError(
         'ERR_SHARED_SETTING',
         seedMessage(
-          `replica weights are not shared by the cluster yet (--membership ${this.#options.store.kind}): every instance would have to weight alike`,
+          `replica weights are not shared by the cluster yet (${sharedBy(this.#options.store.kind)}): every instance would have to weight alike`,
         ),
         409,
       );
@@ -167,6 +167,11 @@ export class Membership {
   async close(): Promise<void> {
     await this.#options.store.close();
   }
+}
+
+/** Where several balancers share the desired set, as the user chose it. */
+function sharedBy(kind: string): string {
+  return kind === 'swarm' ? '--provider swarm: Swarm is the shared state' : `--membership ${kind}`;
 }
 
 function startError(failed: ReadonlyMap<string, string>): RinglbError {
