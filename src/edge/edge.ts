@@ -1,16 +1,17 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import { createServer as createH2Server, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Route, RoutingTable } from '../membership/routing-table.js';
-import { RinglbError, seedMessage } from '../core/errors.js';
-import { sendFailure } from '../core/json-response.js';
-import { toH2Replica } from './h2-replica.js';
+import type { OutlierDetector } from '../health/outlier-detector.js';
+import type { AccessLog } from '../ops/access-log.js';
+import type { Telemetry } from '../ops/telemetry.js';
+import type { UpstreamPool } from '../proxy/fast/upstream-pool.js';
+import { DEFAULT_H2_LIMITS, H2Frontend, type H2Limits } from './h2-frontend.js';
+import { toH2ReplicaFromHttp1 } from './h2-http1-client.js';
 import type { RequestView } from '../proxy/request-view.js';
 import type { Upstreams } from '../proxy/upstreams.js';
 import { CertificateWatcher, loadCertificate, type CertificateFiles } from './certificate.js';
-import { forwardStream } from './h2-forward.js';
 import { H2Upstreams } from './h2-upstreams.js';
 import { createListener } from './listener.js';
 import { createRedirectServer } from './redirect.js';
@@ -30,12 +31,20 @@ export interface EdgeProtocols {
   readonly wsIdleTimeoutMs: number;
   /** Replica origins spoken to over HTTP/2 (h2c) rather than HTTP/1.1; `all` for every one. */
   readonly h2Origins: ReadonlySet<string> | 'all';
+  /** HTTP/2's limits on client connections (defaults: DEFAULT_H2_LIMITS). */
+  readonly h2Limits?: Partial<H2Limits>;
 }
 
 /** Whether some replica is spoken to over HTTP/2 only. */
 export function hasH2Replicas(protocols: EdgeProtocols): boolean {
   return protocols.h2Origins === 'all' || protocols.h2Origins.size > 0;
 }
+
+/**
+ * Request body bytes an HTTP/2 stream keeps for another attempt (Envoy's retry buffer is 64 KiB too):
+ * a gRPC call or idempotent request with a larger body is not retried once its body has been sent.
+ */
+const REPLAY_LIMIT = 64 * 1024;
 
 export const PLAIN_HTTP: EdgeProtocols = {
   http2: true,
@@ -50,13 +59,18 @@ export interface EdgeContext {
   readonly isLocalPath: (pathname: string) => boolean;
   readonly handleLocal: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   readonly upstreams: Upstreams;
+  /** The fast HTTP/1.1 pool of a replica (HTTP/2 streams without a body travel on them). */
+  readonly pool: (origin: string) => UpstreamPool | undefined;
   readonly retries: number;
+  readonly upstreamTimeoutMs: number;
+  readonly seedNotFound: boolean;
+  readonly telemetry: Telemetry;
+  readonly accessLog?: AccessLog | undefined;
+  readonly outliers: OutlierDetector;
   readonly trustForwarded: boolean;
   readonly drainTimeoutMs: number;
   /** TLS handshakes and protocol sniffing get this long. */
   readonly handshakeTimeoutMs: number;
-  /** An HTTP/2 connection with no open stream is closed after this. */
-  readonly idleTimeoutMs: number;
   readonly logger: Logger;
   /** The general-purpose HTTP/1.1 server (its 'upgrade' event carries WebSockets). */
   readonly http: HttpServer;
@@ -75,6 +89,8 @@ export interface Edge {
     route: Route,
     headers: Record<string, string | string[]>,
   ): Promise<void> | undefined;
+  /** Open HTTP/2 client sessions. */
+  h2Sessions(): number;
   /** Starts the redirect listener, if any, once the public port is known. */
   listenExtras(host: string, publicPort: number): Promise<void>;
   close(): void;
@@ -94,45 +110,32 @@ export function createEdge(
     protocols.h2Origins === 'all'
       ? () => true
       : (origin: string) => (protocols.h2Origins as ReadonlySet<string>).has(origin);
-  const forwardOptions = {
-    table: ctx.table,
-    keyOf: ctx.keyOf,
-    upstreams: ctx.upstreams,
-    h2,
-    isH2,
-    retries: ctx.retries,
-    trustForwarded: ctx.trustForwarded,
-  };
   const wantH2 = protocols.tls ? protocols.http2 : protocols.h2c;
-  const http2 = wantH2 ? createH2Server({ settings: { maxConcurrentStreams: 256 } }) : undefined;
-  if (http2) {
-    const openStreams = new WeakMap<ServerHttp2Session, number>();
-    http2.on('session', (session: ServerHttp2Session) => {
-      openStreams.set(session, 0);
-      session.on('stream', (stream) => {
-        openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
-        stream.once('close', () => openStreams.set(session, (openStreams.get(session) ?? 1) - 1));
-      });
-    });
-    http2.setTimeout(ctx.idleTimeoutMs);
-    // Only a connection with no stream open is idle: a long gRPC stream is left alone.
-    http2.on('timeout', (session: ServerHttp2Session) => {
-      if ((openStreams.get(session) ?? 0) === 0) session.close();
-    });
-    http2.on('request', (req, res) => {
-      const path = req.headers[':path'] ?? '/';
-      const query = path.indexOf('?');
-      const pathname = query < 0 ? path : path.slice(0, query);
-      const handled = ctx.isLocalPath(pathname)
-        ? // The compatibility objects are close enough to node:http's for the control API.
-          ctx.handleLocal(req as unknown as IncomingMessage, res as unknown as ServerResponse, pathname)
-        : forwardStream(req, res, forwardOptions);
-      handled.catch((error: unknown) => {
-        ctx.logger.error({ err: error }, 'HTTP/2 request failed');
-        res.stream.close();
-      });
-    });
-  }
+  const frontend = wantH2
+    ? new H2Frontend({
+        limits: { ...DEFAULT_H2_LIMITS, ...protocols.h2Limits },
+        call: {
+          table: ctx.table,
+          keyOf: ctx.keyOf,
+          pool: ctx.pool,
+          upstreams: ctx.upstreams,
+          h2,
+          isH2,
+          retries: ctx.retries,
+          upstreamTimeoutMs: ctx.upstreamTimeoutMs,
+          seedNotFound: ctx.seedNotFound,
+          telemetry: ctx.telemetry,
+          accessLog: ctx.accessLog,
+          outliers: ctx.outliers,
+          replayLimit: REPLAY_LIMIT,
+        },
+        isLocalPath: ctx.isLocalPath,
+        handleLocal: ctx.handleLocal,
+        trustForwarded: ctx.trustForwarded,
+        logger: ctx.logger,
+      })
+    : undefined;
+  const http2 = frontend?.server;
 
   let watcher: CertificateWatcher | undefined;
   const secure = protocols.tls ? loadCertificate(protocols.tls) : undefined;
@@ -176,11 +179,7 @@ export function createEdge(
     webSockets: () => webSockets.counts(),
     viaH2(req, res, route, headers) {
       if (!isH2(route.origin)) return undefined;
-      const outgoing = { method: req.method ?? 'GET', path: req.url ?? '/', headers, body: req };
-      return toH2Replica(h2, route, outgoing, res, (message) => {
-        if (res.headersSent) res.destroy();
-        else sendFailure(res, new RinglbError('ERR_UPSTREAM', seedMessage(message), 502));
-      });
+      return toH2ReplicaFromHttp1(h2.acquire(route.origin), route, req, res, headers, ctx.upstreamTimeoutMs);
     },
     async listenExtras(host, publicPort) {
       if (protocols.httpRedirectPort === undefined) return;
@@ -198,9 +197,12 @@ export function createEdge(
         });
       });
     },
+    h2Sessions: () => frontend?.sessions ?? 0,
     close() {
       watcher?.close();
       webSockets.close();
+      // GOAWAY: HTTP/2 streams in flight finish (the data plane waits for them), new ones are refused.
+      frontend?.close();
       h2.close();
       redirect?.close();
       redirect?.closeAllConnections();

@@ -1,98 +1,140 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { constants } from 'node:http2';
-import type { Readable } from 'node:stream';
-import type { Route } from '../membership/routing-table.js';
+import { constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import { UpstreamError } from '../proxy/fast/exchange.js';
 import { downstreamResponseHeaders } from '../proxy/headers.js';
-import type { H2Upstreams } from './h2-upstreams.js';
+import type { UpstreamSession } from './h2-upstreams.js';
+import type { ReplayBody } from './h2-replay-body.js';
 
-/** What is sent to the replica: end-to-end headers (Host included) and the body as it arrives. */
-export interface H2Outgoing {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Record<string, string | string[]>;
-  readonly body: Readable;
+/**
+ * Where a replica's response goes: an HTTP/2 client stream or an HTTP/1.1 client's response. Each
+ * adapter converts once and keeps its own flow control.
+ */
+export interface ResponseSink {
+  /** The response head; `endStream` when nothing follows (a trailers-only gRPC answer, a 204). */
+  head(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void;
+  /** False when the client cannot take more now; `onDrain` is then called once it can. */
+  data(chunk: Buffer): boolean;
+  onDrain(resume: () => void): void;
+  /** The end of the response, with the replica's trailers when it sent any. */
+  end(trailers: OutgoingHttpHeaders | null): void;
 }
 
-/** The client's response, HTTP/1.1 (`http.ServerResponse`) or HTTP/2 (`Http2ServerResponse`). */
-export interface Downstream {
-  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
-  write(chunk: Buffer): boolean;
-  addTrailers(trailers: OutgoingHttpHeaders): void;
-  end(): unknown;
-  readonly writableEnded: boolean;
-  on(event: 'drain' | 'close', listener: () => void): unknown;
+export type AttemptOutcome =
+  { readonly ok: true; readonly status: number } | { readonly ok: false; readonly error: UpstreamError };
+
+export interface H2Attempt {
+  readonly done: Promise<AttemptOutcome>;
+  /** The client went away or the deadline passed: cancel the replica's stream (the outcome is dropped). */
+  cancel(): void;
 }
 
-function withoutPseudo(headers: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
+/** Connection failures: the replica was never reached. */
+const UNREACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+function withoutPseudo(headers: Record<string, unknown>): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) if (name[0] !== ':') out[name] = value;
+  for (const name in headers) if (name[0] !== ':') out[name] = headers[name] as string | string[] | undefined;
   return out;
 }
 
 /**
- * One request to a replica over HTTP/2: headers, body and trailers passed on as they come, a
- * cancelled client cancelling the replica's stream. `fail` answers when the replica cannot be asked
- * or breaks off (it is given a message; it decides how to tell the client).
+ * One attempt of a request on an h2c replica: headers, body and trailers passed on as they come,
+ * flow control kept both ways (a client that reads slowly pauses the replica's stream). The outcome
+ * says whether the replica could have seen the request, so that the caller can decide on another try:
+ * a stream the replica refused (REFUSED_STREAM) or left unprocessed by GOAWAY was never seen.
+ * `headTimeoutMs` (0 = none) bounds the wait for the response head.
  */
-export function toH2Replica(
-  h2: H2Upstreams,
-  route: Route,
-  outgoing: H2Outgoing,
-  res: Downstream,
-  fail: (message: string) => void,
-): Promise<void> {
-  const headers: OutgoingHttpHeaders = {
-    ...outgoing.headers,
-    ':method': outgoing.method,
-    ':path': outgoing.path,
-    ':authority': (outgoing.headers.host as string | undefined) ?? new URL(route.origin).host,
-  };
-  delete headers.host;
-  // gRPC asks for trailers with `te: trailers`, the one TE value HTTP/2 allows (RFC 9113 §8.2.2).
-  headers.te = 'trailers';
-  let upstream: ReturnType<ReturnType<H2Upstreams['session']>['request']>;
+export function attemptH2Replica(
+  lease: UpstreamSession,
+  headers: OutgoingHttpHeaders,
+  body: ReplayBody | null,
+  sink: ResponseSink,
+  headTimeoutMs: number,
+): H2Attempt {
+  let upstream: ClientHttp2Stream;
   try {
-    upstream = h2.session(route.origin).request(headers);
+    upstream = lease.session.request(headers, { endStream: body === null });
   } catch (error) {
-    fail(`replica '${route.name}' failed: ${(error as Error).message}`);
-    return Promise.resolve();
+    lease.release();
+    const failure = new UpstreamError('connect', (error as Error).message, false, false);
+    return { done: Promise.resolve({ ok: false, error: failure }), cancel() {} };
   }
-  return new Promise<void>((resolve) => {
-    upstream.on('response', (head, flags) => {
-      const out = downstreamResponseHeaders(withoutPseudo(head)) as OutgoingHttpHeaders;
-      // A trailers-only answer (gRPC errors) ends with its headers: its status goes in the trailers.
-      const trailersOnly =
-        (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0 && out['grpc-status'] !== undefined;
-      if (trailersOnly) {
-        res.addTrailers({ 'grpc-status': out['grpc-status'], 'grpc-message': out['grpc-message'] ?? '' });
-        delete out['grpc-status'];
-        delete out['grpc-message'];
-      }
-      res.writeHead(Number(head[':status'] ?? 502), out);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (!res.write(chunk)) upstream.pause();
-    });
-    res.on('drain', () => upstream.resume());
-    upstream.on('trailers', (trailers) =>
-      res.addTrailers(downstreamResponseHeaders(withoutPseudo(trailers))),
-    );
-    upstream.on('end', () => {
-      res.end();
-      resolve();
-    });
-    upstream.on('error', (error: Error & { code?: string }) => {
-      fail(`replica '${route.name}' failed: ${error.code ?? error.message}`);
-      resolve();
-    });
-    upstream.on('close', () => {
-      if (!res.writableEnded) fail(`replica '${route.name}' reset the stream (${upstream.rstCode})`);
-      resolve();
-    });
-    res.on('close', () => {
-      if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
-      resolve();
-    });
-    outgoing.body.pipe(upstream);
+  let cancelled = false;
+  let responded = false;
+  let status = 0;
+  let trailers: OutgoingHttpHeaders | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let settle!: (outcome: AttemptOutcome) => void;
+  const done = new Promise<AttemptOutcome>((resolve) => (settle = resolve));
+  let settled = false;
+  const finish = (outcome: AttemptOutcome) => {
+    if (settled) return;
+    settled = true;
+    if (timer) clearTimeout(timer);
+    body?.detach();
+    lease.release();
+    settle(outcome);
+  };
+  const failure = (kind: 'connect' | 'reset' | 'timeout' | 'protocol', message: string, sent: boolean) =>
+    finish({ ok: false, error: new UpstreamError(kind, message, sent, responded) });
+
+  if (headTimeoutMs > 0) {
+    timer = setTimeout(() => {
+      if (responded) return;
+      failure('timeout', 'the replica did not answer in time', true);
+      upstream.close(constants.NGHTTP2_CANCEL);
+    }, headTimeoutMs);
+  }
+  upstream.on('response', (head, flags) => {
+    if (cancelled || settled) return;
+    responded = true;
+    if (timer) clearTimeout(timer);
+    status = Number(head[':status'] ?? 502);
+    const out = downstreamResponseHeaders(withoutPseudo(head)) as OutgoingHttpHeaders;
+    sink.head(status, out, (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0);
   });
+  upstream.on('data', (chunk: Buffer) => {
+    if (cancelled || settled) return;
+    if (!sink.data(chunk)) {
+      upstream.pause();
+      sink.onDrain(() => upstream.resume());
+    }
+  });
+  upstream.on('trailers', (tail) => {
+    trailers = downstreamResponseHeaders(withoutPseudo(tail)) as OutgoingHttpHeaders;
+  });
+  upstream.on('end', () => {
+    if (cancelled || settled || !responded) return;
+    sink.end(trailers);
+    finish({ ok: true, status });
+  });
+  upstream.on('error', (error: Error & { code?: string }) => {
+    if (cancelled || settled) return;
+    const code = error.code ?? '';
+    if (!responded && UNREACHED.has(code)) failure('connect', code, false);
+    else closed(code || error.message);
+  });
+  const closed = (reason: string) => {
+    if (cancelled || settled) return;
+    const rst = upstream.rstCode ?? 0;
+    // A stream the replica refused, or one above its GOAWAY's last stream id, was never processed.
+    const unseen = !responded && (rst === constants.NGHTTP2_REFUSED_STREAM || lease.unprocessed(upstream.id));
+    const what = rst ? `reset the stream (code ${rst})` : `closed the stream (${reason})`;
+    failure(unseen ? 'connect' : 'reset', `the replica ${what}`, !unseen);
+  };
+  upstream.on('close', () => {
+    if (settled || cancelled) return;
+    // 'end' comes before 'close' on a clean finish; a close without it is a broken stream.
+    if (responded && upstream.readableEnded) return;
+    closed('no end');
+  });
+  if (body) body.attach(upstream);
+  return {
+    done,
+    cancel() {
+      if (settled) return;
+      cancelled = true;
+      finish({ ok: false, error: new UpstreamError('closed', 'cancelled', true, responded) });
+      if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
+    },
+  };
 }

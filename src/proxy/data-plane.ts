@@ -158,6 +158,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     );
   });
   const waiting = new Set<FrontConnection>();
+  const outliers = new OutlierDetector(options.outlierFailures, options.onOutlier);
   const http1 = fastConnectionHandler(
     {
       table: options.table,
@@ -170,7 +171,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       seedNotFound: options.seedNotFound,
       telemetry: options.telemetry,
       accessLog: options.accessLog,
-      outliers: new OutlierDetector(options.outlierFailures, options.onOutlier),
+      outliers,
       waiting,
       trustForwarded: limits.trustForwarded,
       limits: {
@@ -190,11 +191,16 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       isLocalPath: options.isLocalPath,
       handleLocal: options.handleLocal,
       upstreams,
+      pool: (origin) => pools.get(origin),
       retries: options.retries,
+      upstreamTimeoutMs: options.upstreamTimeoutMs,
+      seedNotFound: options.seedNotFound,
+      telemetry,
+      accessLog,
+      outliers,
       trustForwarded: limits.trustForwarded,
       drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
       handshakeTimeoutMs: limits.headersTimeoutMs,
-      idleTimeoutMs: limits.keepAliveTimeoutMs,
       logger: options.logger,
       http,
     },
@@ -253,10 +259,14 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     async close(drainTimeoutMs = 0) {
       clearInterval(sweeper);
       server.close();
+      // HTTP/2 clients get GOAWAY: their streams in flight finish, new ones go elsewhere.
       edge.close();
       http.closeIdleConnections();
       if (drainTimeoutMs > 0) {
-        await until(() => pools.totalInFlight() === 0 && upstreams.totalInFlight() === 0, drainTimeoutMs);
+        await until(
+          () => pools.totalInFlight() === 0 && upstreams.totalInFlight() === 0 && edge.h2Sessions() === 0,
+          drainTimeoutMs,
+        );
       }
       pools.close();
       await upstreams.close();

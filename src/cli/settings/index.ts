@@ -2,6 +2,7 @@ import type { Setting } from '../../core/setting.js';
 import { CONTROL_SETTINGS } from './control.js';
 import { DOCKER_SETTINGS } from './docker.js';
 import { ETCD_SETTINGS } from './etcd.js';
+import { HTTP2_SETTINGS } from './http2.js';
 import { LISTENER_SETTINGS } from './listener.js';
 import { LOG_SETTINGS } from './logs.js';
 import { REPLICA_SETTINGS } from './replicas.js';
@@ -16,6 +17,7 @@ import { TLS_SETTINGS } from './tls.js';
 export const SETTING_GROUPS = [
   { title: 'Listener', settings: LISTENER_SETTINGS },
   { title: 'TLS', settings: TLS_SETTINGS },
+  { title: 'HTTP/2', settings: HTTP2_SETTINGS },
   { title: 'Control API', settings: CONTROL_SETTINGS },
   { title: 'Replicas and health checks', settings: REPLICA_SETTINGS },
   { title: 'Ring and routing (the ring settings are also what PUT /ring takes)', settings: ROUTING_SETTINGS },
@@ -28,6 +30,7 @@ export const SETTING_GROUPS = [
 export const ALL_SETTINGS = {
   ...LISTENER_SETTINGS,
   ...TLS_SETTINGS,
+  ...HTTP2_SETTINGS,
   ...CONTROL_SETTINGS,
   ...REPLICA_SETTINGS,
   ...ROUTING_SETTINGS,
