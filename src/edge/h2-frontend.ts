@@ -15,6 +15,13 @@ import { failStream } from './h2-failure.js';
 import { H2Request } from './h2-request.js';
 import { SessionGuard, type H2GuardLimits } from './h2-session-guard.js';
 
+/** A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it: names, values, 32 per field. */
+function headerListSize(raw: string[]): number {
+  let size = 0;
+  for (let i = 0; i < raw.length; i += 2) size += raw[i]!.length + raw[i + 1]!.length + 32;
+  return size;
+}
+
 /** HTTP/2's limits on client connections (README "HTTP/2 settings and limits"). */
 export interface H2Limits extends H2GuardLimits {
   readonly maxConcurrentStreams: number;
@@ -103,7 +110,7 @@ export class H2Frontend {
       if (state.open === 0) session.close();
     }, limits.idleTimeoutMs);
     const firstHead = setTimeout(() => {
-      if (state.firstHead !== undefined) session.destroy(undefined, constants.NGHTTP2_NO_ERROR);
+      if (state.firstHead !== undefined) session.destroy();
     }, limits.headersTimeoutMs);
     const state: SessionState = { open: 0, guard, idle, firstHead };
     session.on('error', () => undefined);
@@ -146,6 +153,12 @@ export class H2Frontend {
     // A reset from either side surfaces as an error on the stream; the call has seen the close.
     stream.on('error', () => undefined);
     const options = this.#options;
+    if (headerListSize(rawHeaders) > options.limits.maxHeaderListSize) {
+      // nghttp2 does not hold clients to the SETTINGS_MAX_HEADER_LIST_SIZE it announces; we do.
+      const grpc = (headers['content-type'] ?? '').startsWith('application/grpc');
+      failStream(stream, grpc, 431, 'request head too large');
+      return;
+    }
     if (headers[':method'] === 'CONNECT') {
       if (headers[':protocol'] === 'websocket' && options.onExtendedConnect) {
         options.onExtendedConnect(stream, headers);

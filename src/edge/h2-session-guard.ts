@@ -60,7 +60,9 @@ export class SessionGuard {
     if (this.#tripped) return;
     this.#tripped = true;
     this.#onFlood(reason);
-    // GOAWAY with ENHANCE_YOUR_CALM, then the connection is closed: its streams are not worth finishing.
-    this.#session.destroy(undefined, constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    // GOAWAY with ENHANCE_YOUR_CALM, then the connection is closed without waiting for its streams.
+    // (destroy(error, code) would drop the socket before the GOAWAY is written.)
+    this.#session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    this.#session.destroy();
   }
 }
