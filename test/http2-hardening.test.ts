@@ -16,7 +16,7 @@ import {
   requestFields,
   rstStream,
   settings,
-} from './h2-frames.js';
+} from '../bench/lib/h2-frames.js';
 
 const run = promisify(execFile);
 const cleanups: (() => Promise<unknown> | void)[] = [];

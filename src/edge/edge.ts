@@ -2,14 +2,12 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import type { Route, RoutingTable } from '../membership/routing-table.js';
-import type { OutlierDetector } from '../health/outlier-detector.js';
-import type { AccessLog } from '../ops/access-log.js';
-import type { Telemetry } from '../ops/telemetry.js';
+import type { RoutingTable } from '../membership/routing-table.js';
+import type { ForwardOptions } from '../proxy/forward.js';
+import type { Router } from '../proxy/router.js';
 import type { UpstreamPool } from '../proxy/fast/upstream-pool.js';
 import { DEFAULT_H2_LIMITS, H2Frontend, type H2Limits } from './h2-frontend.js';
 import { toH2ReplicaFromHttp1 } from './h2-http1-client.js';
-import type { RequestView } from '../proxy/request-view.js';
 import type { Upstreams } from '../proxy/upstreams.js';
 import { CertificateWatcher, loadCertificate, type CertificateFiles } from './certificate.js';
 import { H2Upstreams } from './h2-upstreams.js';
@@ -40,12 +38,6 @@ export function hasH2Replicas(protocols: EdgeProtocols): boolean {
   return protocols.h2Origins === 'all' || protocols.h2Origins.size > 0;
 }
 
-/**
- * Request body bytes an HTTP/2 stream keeps for another attempt (Envoy's retry buffer is 64 KiB too):
- * a gRPC call or idempotent request with a larger body is not retried once its body has been sent.
- */
-const REPLAY_LIMIT = 64 * 1024;
-
 export const PLAIN_HTTP: EdgeProtocols = {
   http2: true,
   h2c: false,
@@ -55,18 +47,13 @@ export const PLAIN_HTTP: EdgeProtocols = {
 
 export interface EdgeContext {
   readonly table: () => RoutingTable;
-  readonly keyOf: (view: RequestView) => number;
+  readonly router: Router;
   readonly isLocalPath: (pathname: string) => boolean;
   readonly handleLocal: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   readonly upstreams: Upstreams;
   /** The fast HTTP/1.1 pool of a replica (HTTP/2 streams without a body travel on them). */
   readonly pool: (origin: string) => UpstreamPool | undefined;
-  readonly retries: number;
   readonly upstreamTimeoutMs: number;
-  readonly seedNotFound: boolean;
-  readonly telemetry: Telemetry;
-  readonly accessLog?: AccessLog | undefined;
-  readonly outliers: OutlierDetector;
   readonly trustForwarded: boolean;
   readonly drainTimeoutMs: number;
   /** TLS handshakes and protocol sniffing get this long. */
@@ -83,12 +70,7 @@ export interface Edge {
   /** Open WebSockets per replica name. */
   webSockets(): Map<string, number>;
   /** An HTTP/1.1 client's request, sent over HTTP/2 if its replica is marked so (else undefined). */
-  viaH2(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: Route,
-    headers: Record<string, string | string[]>,
-  ): Promise<void> | undefined;
+  viaH2: NonNullable<ForwardOptions['viaH2']>;
   /** Open HTTP/2 client sessions. */
   h2Sessions(): number;
   /** Starts the redirect listener, if any, once the public port is known. */
@@ -115,19 +97,12 @@ export function createEdge(
     ? new H2Frontend({
         limits: { ...DEFAULT_H2_LIMITS, ...protocols.h2Limits },
         call: {
-          table: ctx.table,
-          keyOf: ctx.keyOf,
+          router: ctx.router,
           pool: ctx.pool,
           upstreams: ctx.upstreams,
           h2,
           isH2,
-          retries: ctx.retries,
           upstreamTimeoutMs: ctx.upstreamTimeoutMs,
-          seedNotFound: ctx.seedNotFound,
-          telemetry: ctx.telemetry,
-          accessLog: ctx.accessLog,
-          outliers: ctx.outliers,
-          replayLimit: REPLAY_LIMIT,
         },
         isLocalPath: ctx.isLocalPath,
         handleLocal: ctx.handleLocal,
@@ -177,9 +152,9 @@ export function createEdge(
       webSockets.sync(table);
     },
     webSockets: () => webSockets.counts(),
-    viaH2(req, res, route, headers) {
+    viaH2(routed, route, outgoing, res) {
       if (!isH2(route.origin)) return undefined;
-      return toH2ReplicaFromHttp1(h2.acquire(route.origin), route, req, res, headers, ctx.upstreamTimeoutMs);
+      return toH2ReplicaFromHttp1(h2, routed, route, outgoing, res, ctx.upstreamTimeoutMs);
     },
     async listenExtras(host, publicPort) {
       if (protocols.httpRedirectPort === undefined) return;

@@ -1,53 +1,51 @@
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { PassThrough } from 'node:stream';
-import type { OutlierDetector } from '../health/outlier-detector.js';
-import type { RoutingTable } from '../membership/routing-table.js';
-import type { AccessLog } from '../ops/access-log.js';
-import type { Telemetry } from '../ops/telemetry.js';
+import {
+  failure,
+  grpcFailureTrailers,
+  respondGrpcFailure,
+  respondH2Failure,
+  type Failure,
+} from '../core/failure.js';
+import { PROTOCOL_INDEX } from '../core/protocol.js';
 import { ChunkedScanner } from '../proxy/http1/chunked-scanner.js';
 import type { ResponseHead } from '../proxy/http1/response-head.js';
-import { UpstreamError, type Exchange } from '../proxy/fast/exchange.js';
+import type { Exchange, UpstreamError } from '../proxy/fast/exchange.js';
 import type { UpstreamConnection } from '../proxy/fast/upstream-connection.js';
 import type { UpstreamPool } from '../proxy/fast/upstream-pool.js';
 import { HOP_BY_HOP_FIELDS } from '../proxy/headers.js';
-import type { RequestView } from '../proxy/request-view.js';
+import { REPLAY_BUFFER_BYTES, type FailureKind } from '../proxy/retry-policy.js';
+import type { RoutedRequest, Router } from '../proxy/router.js';
+import { failureKindOf } from '../proxy/upstream-errors.js';
 import type { Upstreams } from '../proxy/upstreams.js';
-import { failStream } from './h2-failure.js';
-import { GRPC_STATUS, grpcMessage, grpcTimeoutHeader, grpcTimeoutMs } from './h2-grpc.js';
-import { attemptH2Replica, type H2Attempt, type ResponseSink } from './h2-replica.js';
+import { grpcTimeoutHeader, grpcTimeoutMs } from './h2-grpc.js';
+import { attemptH2Replica, FAILURE_KINDS, type H2Attempt, type ResponseSink } from './h2-replica.js';
 import { ReplayBody } from './h2-replay-body.js';
 import type { H2Request } from './h2-request.js';
 import type { H2Upstreams } from './h2-upstreams.js';
 
 export interface H2CallContext {
-  table(): RoutingTable;
-  keyOf(view: RequestView): number;
+  readonly router: Router;
   /** The fast HTTP/1.1 pool of a replica. */
   pool(origin: string): UpstreamPool | undefined;
-  /** undici pools, for request bodies to HTTP/1.1 replicas. */
+  /** undici pools, for request bodies to HTTP/1.1 replicas (until the fast pools take bodies). */
   readonly upstreams: Upstreams;
   readonly h2: H2Upstreams;
   isH2(origin: string): boolean;
-  readonly retries: number;
   /** Per-try wait for a response head (not for gRPC, whose deadline is its own). */
   readonly upstreamTimeoutMs: number;
-  readonly seedNotFound: boolean;
-  readonly telemetry: Telemetry;
-  readonly accessLog?: AccessLog | undefined;
-  readonly outliers: OutlierDetector;
-  /** Request body bytes kept for another attempt; past it a request with a body is not retried. */
-  readonly replayLimit: number;
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const PIPELINABLE = new Set(['GET', 'HEAD']);
 const HOP_BY_HOP = new Set([...HOP_BY_HOP_FIELDS, 'transfer-encoding', 'http2-settings']);
 
+
 /**
- * One client stream proxied to the replica its key picks, through retries, until the response is
- * passed on. HTTP/1.1 replicas get it on the fast pools (this object is the pools' Exchange: the
- * head converted once, the response written to the stream with the client's flow control pausing
- * the upstream connection); h2c replicas get a stream on one of their few sessions.
+ * One client stream proxied to the replica the router picks, through the router's retries, until
+ * the response is passed on. HTTP/1.1 replicas get it on the fast pools (this object is the pools'
+ * Exchange: the head converted once, the response written to the stream, the client's flow control
+ * pausing the upstream connection); h2c replicas get a stream on one of their few sessions. A gRPC
+ * call's `grpc-timeout` is its deadline, and the replica is given what is left of it.
  */
 export class H2Call implements Exchange, ResponseSink {
   readonly #stream: ServerHttp2Stream;
@@ -58,23 +56,18 @@ export class H2Call implements Exchange, ResponseSink {
   readonly isHead: boolean;
   readonly pipelinable: boolean;
   abandoned = false;
-  #key = 0;
-  #attempt = 0;
-  #started = 0;
+  #routed!: RoutedRequest;
   #deadline = 0;
   #deadlineTimer: NodeJS.Timeout | undefined;
-  #table: RoutingTable | null = null;
-  #index = -1;
-  #replica = '';
   #pool: UpstreamPool | null = null;
   #connection: UpstreamConnection | null = null;
   #h2: H2Attempt | null = null;
   #body: ReplayBody | null = null;
   #chunked: ChunkedScanner | null = null;
   #status = 0;
-  #discard = false;
+  /** The router replaced the replica's answer (the seed's 404 rule): its body is dropped. */
+  #replaced: Failure | undefined;
   #finished = false;
-  #lastFailure = '';
   #paused = false;
   #trailers: OutgoingHttpHeaders | null = null;
 
@@ -89,14 +82,18 @@ export class H2Call implements Exchange, ResponseSink {
   }
 
   start(): void {
-    this.#started = performance.now();
-    this.#key = this.#ctx.keyOf(this.#request);
+    const request = this.#request;
+    this.#routed = this.#ctx.router.begin(request, {
+      protocol: request.grpc ? PROTOCOL_INDEX.grpc : PROTOCOL_INDEX.h2,
+      grpc: request.grpc,
+      bodyReplayable: true,
+    });
     this.#stream.once('close', () => this.#clientGone());
-    if (!this.#request.bodyless) this.#body = new ReplayBody(this.#stream, this.#ctx.replayLimit);
-    if (this.#request.grpc) {
-      const timeout = grpcTimeoutMs(this.#request.headers['grpc-timeout']);
+    if (!request.bodyless) this.#body = new ReplayBody(this.#stream, REPLAY_BUFFER_BYTES);
+    if (request.grpc) {
+      const timeout = grpcTimeoutMs(request.headers['grpc-timeout']);
       if (timeout !== undefined) {
-        this.#deadline = this.#started + timeout;
+        this.#deadline = this.#routed.started + timeout;
         this.#deadlineTimer = setTimeout(() => this.#deadlineExceeded(), timeout);
       }
     }
@@ -104,19 +101,12 @@ export class H2Call implements Exchange, ResponseSink {
   }
 
   #dispatch(): void {
-    const table = this.#ctx.table();
-    const index = table.ring.pick(this.#key, this.#attempt);
-    if (index < 0) {
-      if (this.#attempt === 0) this.#fail(503, 'no healthy replica is available');
-      else this.#fail(502, `no other replica to try; last failure: ${this.#lastFailure}`);
+    const routed = this.#routed;
+    const route = routed.pick();
+    if (route === undefined) {
+      this.#fail(routed.noReplica());
       return;
     }
-    const route = table.routes[index]!;
-    this.#table = table;
-    this.#index = index;
-    this.#replica = route.name;
-    // In flight on this replica until its response is passed on: bounded-load rings read these counts.
-    table.loads[index]!++;
     if (this.#ctx.isH2(route.origin)) {
       this.#toH2(route.origin);
       return;
@@ -127,7 +117,7 @@ export class H2Call implements Exchange, ResponseSink {
     }
     const pool = this.#ctx.pool(route.origin);
     if (!pool) {
-      this.onFailure(new UpstreamError('connect', 'the replica left the ring', false, false));
+      this.#retryOrFail('gone', 'the replica left the ring');
       return;
     }
     this.#pool = pool;
@@ -135,8 +125,6 @@ export class H2Call implements Exchange, ResponseSink {
   }
 
   #release(): void {
-    if (this.#table) this.#table.loads[this.#index]!--;
-    this.#table = null;
     this.#pool = null;
     this.#connection = null;
     this.#h2 = null;
@@ -147,14 +135,13 @@ export class H2Call implements Exchange, ResponseSink {
   #toH2(origin: string): void {
     let headers = this.#request.http2Headers();
     if (this.#deadline > 0) {
-      // The replica is given what is left of the caller's deadline.
       headers = { ...headers, 'grpc-timeout': grpcTimeoutHeader(this.#deadline - performance.now()) };
     }
     const headTimeout = this.#request.grpc ? 0 : this.#ctx.upstreamTimeoutMs;
     const attempt = attemptH2Replica(this.#ctx.h2.acquire(origin), headers, this.#body, this, headTimeout);
     this.#h2 = attempt;
     void attempt.done.then((outcome) => {
-      if (this.#h2 !== attempt) return;
+      if (this.#h2 !== attempt || this.abandoned) return;
       if (outcome.ok) this.onResponseEnd();
       else this.onFailure(outcome.error);
     });
@@ -179,7 +166,6 @@ export class H2Call implements Exchange, ResponseSink {
         response.body.destroy();
         return;
       }
-      this.#status = response.statusCode;
       this.head(response.statusCode, responseHeaders(response.headers), this.isHead);
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
         if (this.abandoned) break;
@@ -188,16 +174,11 @@ export class H2Call implements Exchange, ResponseSink {
       if (!this.abandoned) this.onResponseEnd();
     } catch (error) {
       if (this.abandoned) return;
-      const code = (error as { code?: string }).code ?? '';
-      const unsent = code === 'ECONNREFUSED' && body.replayable;
-      this.onFailure(
-        new UpstreamError(
-          code === 'UND_ERR_HEADERS_TIMEOUT' ? 'timeout' : unsent ? 'connect' : 'reset',
-          code || (error as Error).message,
-          !unsent,
-          this.#stream.headersSent,
-        ),
-      );
+      body.detach();
+      const code = (error as { code?: string }).code;
+      const message = code ?? (error as Error).message;
+      if (this.#stream.headersSent) this.#broken(failureKindOf(code), message);
+      else this.#retryOrFail(failureKindOf(code), message);
     } finally {
       this.#stream.off('close', onClose);
     }
@@ -227,12 +208,10 @@ export class H2Call implements Exchange, ResponseSink {
   }
 
   onResponseData(buf: Buffer, start: number, end: number): void {
-    if (this.#discard || this.abandoned) return;
+    if (this.#replaced !== undefined || this.abandoned) return;
     if (this.#chunked) {
       // The client gets the data without HTTP/1.1's chunk framing (HTTP/2 frames it).
-      this.#chunked.scan(buf, start, end, (data, from, to) =>
-        this.#write((data as Buffer).subarray(from, to)),
-      );
+      this.#chunked.scan(buf, start, end, (data, from, to) => this.#write((data as Buffer).subarray(from, to)));
       return;
     }
     this.#write(buf.subarray(start, end));
@@ -254,14 +233,8 @@ export class H2Call implements Exchange, ResponseSink {
   onResponseEnd(): void {
     this.#chunked = null;
     this.#release();
-    if (this.#discard) {
-      this.#finish(400);
-      failStream(
-        this.#stream,
-        false,
-        400,
-        `'${this.#request.pathname}' endpoint does not exist in server replicas`,
-      );
+    if (this.#replaced !== undefined) {
+      this.#fail(this.#replaced);
       return;
     }
     this.#finish(this.#status);
@@ -269,57 +242,26 @@ export class H2Call implements Exchange, ResponseSink {
   }
 
   onFailure(error: UpstreamError): void {
-    const replica = this.#replica;
     this.#release();
     if (this.abandoned) return;
-    if (error.responded) {
-      if (replica) this.#ctx.outliers.failure(replica, error.message);
-      this.#finish(this.#status);
-      this.#broken(`replica '${replica}' failed mid-response: ${error.message}`);
-      return;
-    }
-    this.#lastFailure = `replica '${replica}' failed: ${error.message}`;
-    if (replica && error.kind !== 'closed') this.#ctx.outliers.failure(replica, error.message);
-    if (this.#mayRetry(error)) {
-      this.#attempt++;
-      this.#ctx.telemetry.retry();
-      this.#dispatch();
-      return;
-    }
-    if (error.kind === 'timeout') this.#fail(504, `replica '${replica}' did not answer in time`);
-    else if (error.sent && !IDEMPOTENT.has(this.#request.method) && !this.#request.grpc) {
-      this.#fail(
-        502,
-        `replica '${replica}' failed (${error.message}) and a ${this.#request.method} request is not retried`,
-      );
-    } else this.#fail(502, this.#lastFailure);
+    if (error.responded || this.#stream.headersSent) this.#broken(FAILURE_KINDS[error.kind], error.message);
+    else this.#retryOrFail(FAILURE_KINDS[error.kind], error.message);
   }
 
-  /**
-   * Another replica may be tried when the request can be sent again whole, no response byte has
-   * reached the client, and the replica never saw the request, or the request may be repeated
-   * (idempotent), or it is a gRPC call without a response header (gRPC's transparent retry).
-   */
-  #mayRetry(error: UpstreamError): boolean {
-    if (this.#attempt >= this.#ctx.retries || error.responded || this.#stream.headersSent) return false;
-    if (this.#body && !this.#body.replayable) return false;
-    if (!error.sent) return true;
-    if (this.#request.grpc) return true;
-    return IDEMPOTENT.has(this.#request.method) && error.kind !== 'protocol';
+  #retryOrFail(kind: FailureKind, message: string): void {
+    const routed = this.#routed;
+    // A body that outgrew the replay buffer cannot be sent to another replica.
+    if (this.#body && !this.#body.replayable) routed.bodyReplayable = false;
+    if (routed.failed(kind, false, message)) this.#dispatch();
+    else this.#fail(routed.gaveUp());
   }
 
   // --- ResponseSink: the client's stream ---
 
   head(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
     this.#status = status;
-    if (this.#replica) {
-      if (status >= 500) this.#ctx.outliers.failure(this.#replica, `status ${status}`);
-      else this.#ctx.outliers.success(this.#replica);
-    }
-    if (status === 404 && this.#ctx.seedNotFound && !this.#request.grpc) {
-      this.#discard = true;
-      return;
-    }
+    this.#replaced = this.#routed.answered(status);
+    if (this.#replaced !== undefined) return;
     const stream = this.#stream;
     if (stream.destroyed || stream.closed) return;
     headers[':status'] = status;
@@ -328,7 +270,7 @@ export class H2Call implements Exchange, ResponseSink {
   }
 
   data(chunk: Buffer): boolean {
-    if (this.#discard) return true;
+    if (this.#replaced !== undefined) return true;
     const stream = this.#stream;
     if (stream.destroyed || stream.writableEnded) return true;
     return stream.write(chunk);
@@ -342,7 +284,7 @@ export class H2Call implements Exchange, ResponseSink {
 
   end(trailers: OutgoingHttpHeaders | null): void {
     const stream = this.#stream;
-    if (this.#discard || stream.destroyed || stream.writableEnded || !stream.headersSent) return;
+    if (this.#replaced !== undefined || stream.destroyed || stream.writableEnded || !stream.headersSent) return;
     this.#trailers = trailers;
     stream.end();
   }
@@ -355,15 +297,22 @@ export class H2Call implements Exchange, ResponseSink {
 
   // --- ending ---
 
-  /** Cuts a response off that cannot be completed: a gRPC call gets its status in trailers. */
-  #broken(message: string): void {
+  /**
+   * A response under way that cannot be completed: a gRPC call gets its status in trailers (its
+   * headers went out with room for them), anything else is reset.
+   */
+  #broken(kind: FailureKind, message: string): void {
+    const routed = this.#routed;
+    routed.failed(kind, true, message);
+    this.#finish(this.#status);
+    this.#cut(failure(502, `replica '${routed.route?.name ?? ''}' failed mid-response: ${message}`));
+  }
+
+  #cut(f: Failure): void {
     const stream = this.#stream;
     if (stream.destroyed || stream.closed) return;
     if (this.#request.grpc && stream.headersSent && !stream.writableEnded) {
-      this.#trailers = {
-        'grpc-status': String(GRPC_STATUS.UNAVAILABLE),
-        'grpc-message': grpcMessage(message),
-      };
+      this.#trailers = grpcFailureTrailers(f);
       stream.end();
       return;
     }
@@ -372,60 +321,44 @@ export class H2Call implements Exchange, ResponseSink {
 
   #deadlineExceeded(): void {
     if (this.#finished) return;
-    const attempt = this.#h2;
-    if (attempt) attempt.cancel();
-    else if (this.#connection) this.#connection.abort(this);
-    else this.#pool?.withdraw(this);
-    this.abandoned = true;
-    this.#release();
-    this.#finish(504);
-    const stream = this.#stream;
-    const message = 'deadline exceeded (grpc-timeout) before the replica answered';
-    if (stream.headersSent) {
-      if (stream.destroyed || stream.writableEnded) return;
-      this.#trailers = {
-        'grpc-status': String(GRPC_STATUS.DEADLINE_EXCEEDED),
-        'grpc-message': grpcMessage(message),
-      };
-      stream.end();
-      return;
-    }
-    failStream(stream, true, 504, message, GRPC_STATUS.DEADLINE_EXCEEDED);
+    this.#abandon();
+    const f = failure(504, 'the call passed its deadline (grpc-timeout) before the replica answered');
+    if (this.#stream.headersSent) {
+      this.#finish(504);
+      this.#cut(f);
+    } else this.#fail(f);
   }
 
-  #fail(status: number, message: string): void {
-    this.#finish(status);
-    failStream(this.#stream, this.#request.grpc, status, message);
+  #fail(f: Failure): void {
+    this.#finish(f.status);
+    if (this.#request.grpc) respondGrpcFailure(this.#stream, f);
+    else respondH2Failure(this.#stream, f);
   }
 
-  /** Reports the finished request to telemetry and the access log, exactly once. */
+  /** The request is over: counted once, and whatever of its body is still coming is dropped. */
   #finish(status: number): void {
     if (this.#finished) return;
     this.#finished = true;
     if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
     this.#body?.discard();
-    const seconds = (performance.now() - this.#started) / 1000;
-    this.#ctx.telemetry.requestDone(this.#replica, status, seconds);
-    this.#ctx.accessLog?.(
-      this.#request.method,
-      this.#request.target,
-      this.#request.remoteAddress,
-      this.#replica,
-      status,
-      seconds,
-    );
+    this.#routed.finish(status);
   }
 
-  /** The client's stream closed: if the response was not done, the client reset it. */
-  #clientGone(): void {
-    if (this.#finished || this.abandoned) return;
+  /** Stops the current try: its replica's answer, if any comes, is dropped. */
+  #abandon(): void {
     this.abandoned = true;
-    this.#onReset();
     const attempt = this.#h2;
     if (attempt) attempt.cancel();
     else if (this.#connection) this.#connection.abort(this);
     else this.#pool?.withdraw(this);
     this.#release();
+  }
+
+  /** The client's stream closed: if the response was not done, the client reset it. */
+  #clientGone(): void {
+    if (this.#finished || this.abandoned) return;
+    this.#onReset();
+    this.#abandon();
     this.#finish(499);
   }
 }

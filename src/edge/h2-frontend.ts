@@ -10,8 +10,9 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { Logger } from 'pino';
+import { failure, respondGrpcFailure, respondH2Failure, type Failure } from '../core/failure.js';
+import { PROTOCOL_INDEX } from '../core/protocol.js';
 import { H2Call, type H2CallContext } from './h2-call.js';
-import { failStream } from './h2-failure.js';
 import { H2Request } from './h2-request.js';
 import { SessionGuard, type H2GuardLimits } from './h2-session-guard.js';
 
@@ -153,18 +154,6 @@ export class H2Frontend {
     // A reset from either side surfaces as an error on the stream; the call has seen the close.
     stream.on('error', () => undefined);
     const options = this.#options;
-    if (headerListSize(rawHeaders) > options.limits.maxHeaderListSize) {
-      // nghttp2 does not hold clients to the SETTINGS_MAX_HEADER_LIST_SIZE it announces; we do.
-      const grpc = (headers['content-type'] ?? '').startsWith('application/grpc');
-      failStream(stream, grpc, 431, 'request head too large');
-      return;
-    }
-    if (headers[':method'] === 'CONNECT') {
-      if (headers[':protocol'] === 'websocket' && options.onExtendedConnect) {
-        options.onExtendedConnect(stream, headers);
-      } else failStream(stream, false, 501, 'CONNECT is not supported');
-      return;
-    }
     const socket = session.socket as { remoteAddress?: string; encrypted?: boolean } | undefined;
     const request = new H2Request(
       headers,
@@ -173,6 +162,17 @@ export class H2Frontend {
       socket?.encrypted === true,
       options.trustForwarded,
     );
+    if (headerListSize(rawHeaders) > options.limits.maxHeaderListSize) {
+      // nghttp2 does not hold clients to the SETTINGS_MAX_HEADER_LIST_SIZE it announces; we do.
+      this.#refuse(stream, request, failure(431, 'request head too large'));
+      return;
+    }
+    if (headers[':method'] === 'CONNECT') {
+      if (headers[':protocol'] === 'websocket' && options.onExtendedConnect) {
+        options.onExtendedConnect(stream, headers);
+      } else this.#refuse(stream, request, failure(501, 'CONNECT is not supported'));
+      return;
+    }
     const pathname = request.pathname;
     if (options.isLocalPath(pathname)) {
       // The control API is written for node:http; the compatibility objects are close enough to it.
@@ -187,6 +187,14 @@ export class H2Frontend {
       return;
     }
     new H2Call(stream, request, options.call, () => state.guard.prematureReset()).start();
+  }
+
+  /** A request refused before routing: answered, counted and logged like any other. */
+  #refuse(stream: ServerHttp2Stream, request: H2Request, f: Failure): void {
+    if (request.grpc) respondGrpcFailure(stream, f);
+    else respondH2Failure(stream, f);
+    const protocol = request.grpc ? PROTOCOL_INDEX.grpc : PROTOCOL_INDEX.h2;
+    this.#options.call.router.refused(request, protocol, f.status, 0);
   }
 
   /** Open client sessions. */

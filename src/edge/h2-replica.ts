@@ -1,5 +1,6 @@
 import { constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
-import { UpstreamError } from '../proxy/fast/exchange.js';
+import { UpstreamError, type UpstreamFailure } from '../proxy/fast/exchange.js';
+import type { FailureKind } from '../proxy/retry-policy.js';
 import { downstreamResponseHeaders } from '../proxy/headers.js';
 import type { UpstreamSession } from './h2-upstreams.js';
 import type { ReplayBody } from './h2-replay-body.js';
@@ -26,6 +27,16 @@ export interface H2Attempt {
   /** The client went away or the deadline passed: cancel the replica's stream (the outcome is dropped). */
   cancel(): void;
 }
+
+/** How an upstream failure reads in the router's retry policy. */
+export const FAILURE_KINDS: Readonly<Record<UpstreamFailure, FailureKind>> = {
+  connect: 'refused',
+  gone: 'gone',
+  reset: 'reset',
+  closed: 'reset',
+  timeout: 'timeout',
+  protocol: 'protocol',
+};
 
 /** Connection failures: the replica was never reached. */
 const UNREACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
