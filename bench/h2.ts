@@ -216,11 +216,15 @@ async function main(): Promise<void> {
     for (const sub of ['tmp-h2-body', 'www']) mkdirSync(join(dir, sub), { recursive: true });
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    execFileSync('openssl', [
-      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
-      ...['-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
-      ...['-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+        ...['-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
+        ...['-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+      ],
+      { stdio: 'ignore' },
+    );
 
     // The same three HTTP/1.1 nginx backends for both proxies, on the proxies' CPU.
     const backends: number[] = [];
@@ -236,7 +240,9 @@ async function main(): Promise<void> {
     }
     // The gRPC echo backend is Node: unpinned, so that it does not take the proxies' CPU from them.
     const grpcPort = await freePort();
-    const grpcBackend = startGroup('gRPC backend', process.execPath, [GRPC_BACKEND, String(grpcPort)], { env });
+    const grpcBackend = startGroup('gRPC backend', process.execPath, [GRPC_BACKEND, String(grpcPort)], {
+      env,
+    });
     await readyH2(grpcBackend, `http://127.0.0.1:${grpcPort}`);
 
     const ports: H2NginxPorts = { h2c: await freePort(), tls: await freePort(), grpc: await freePort() };
@@ -303,7 +309,18 @@ async function main(): Promise<void> {
     if (wanted.has('tls')) {
       const tls = await ringlb(
         'ringlb TLS',
-        ['--port', String(tlsPort), '--provider', 'static', '--backends', backendUrls, '--tls-cert', cert, '--tls-key', key],
+        [
+          '--port',
+          String(tlsPort),
+          '--provider',
+          'static',
+          '--backends',
+          backendUrls,
+          '--tls-cert',
+          cert,
+          '--tls-key',
+          key,
+        ],
         `https://127.0.0.1:${tlsPort}`,
       );
       await both(
@@ -315,7 +332,15 @@ async function main(): Promise<void> {
     if (wanted.has('grpc')) {
       const grpc = await ringlb(
         'ringlb gRPC',
-        ['--port', String(grpcRinglbPort), '--provider', 'static', '--backends', `h2c://127.0.0.1:${grpcPort}`, '--h2c'],
+        [
+          '--port',
+          String(grpcRinglbPort),
+          '--provider',
+          'static',
+          '--backends',
+          `h2c://127.0.0.1:${grpcPort}`,
+          '--h2c',
+        ],
         `http://127.0.0.1:${grpcRinglbPort}`,
       );
       const message = grpcMessage(100);
@@ -339,7 +364,11 @@ async function main(): Promise<void> {
       // Fewer, lighter clients than the throughput runs: latency, not saturation, is what is judged.
       const light = { ...run, connections: 8, streams: 4 };
       const clean = await measure(peer, light);
-      const attacking = rapidResetFlood(h2cPort, options.floodStreams, (options.seconds + options.warmupSeconds) * 1000);
+      const attacking = rapidResetFlood(
+        h2cPort,
+        options.floodStreams,
+        (options.seconds + options.warmupSeconds) * 1000,
+      );
       const flooded = await measure(peer, light);
       const attack = await attacking;
       flood = { clean, flooded, attack };
@@ -404,8 +433,20 @@ function writeReport(
       markdownTable(
         ['run', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
         [
-          ['clean', fmt(flood.clean.reqPerSec), fmt(flood.clean.p50 / 1000, 2), fmt(flood.clean.p99 / 1000, 2), String(flood.clean.errors)],
-          ['under the flood', fmt(flood.flooded.reqPerSec), fmt(flood.flooded.p50 / 1000, 2), fmt(flood.flooded.p99 / 1000, 2), String(flood.flooded.errors)],
+          [
+            'clean',
+            fmt(flood.clean.reqPerSec),
+            fmt(flood.clean.p50 / 1000, 2),
+            fmt(flood.clean.p99 / 1000, 2),
+            String(flood.clean.errors),
+          ],
+          [
+            'under the flood',
+            fmt(flood.flooded.reqPerSec),
+            fmt(flood.flooded.p50 / 1000, 2),
+            fmt(flood.flooded.p99 / 1000, 2),
+            String(flood.flooded.errors),
+          ],
         ],
       ),
       '',
@@ -413,7 +454,8 @@ function writeReport(
       '',
     );
   }
-  if (Number.isFinite(rss)) lines.push(`ringlb (h2c instance) RSS after the runs: ${fmt(rss / 2 ** 20)} MiB.`, '');
+  if (Number.isFinite(rss))
+    lines.push(`ringlb (h2c instance) RSS after the runs: ${fmt(rss / 2 ** 20)} MiB.`, '');
   const text = lines.join('\n');
   console.log(`\n${text}`);
   mkdirSync(dirname(REPORT), { recursive: true });

@@ -87,6 +87,50 @@ describe('ringlb status / add / rm against a running balancer', () => {
     );
   });
 
+  it('plans a change as a table, with the owners of given keys, and changes nothing', async () => {
+    const before = (await fetch(`${lb.url}/ring`).then((r) => r.json())) as unknown;
+    const ring = lb.cluster.table.ring;
+    const owner = (key: number) => ring.members[ring.pick(key)]!.name;
+    const planned = await ringlb('plan', 'add', 'S4', '--key', '42', '--key', '7', '--url', lb.url);
+    expect(planned.code, planned.stderr).toBe(0);
+    const json = await ringlb('plan', 'add', 'S4', '--key', '42', '--key', '7', '--url', lb.url, '--json');
+    const reply = JSON.parse(json.stdout) as {
+      moved: number;
+      owners: Record<string, { before: string; after: string }>;
+    };
+    expect(reply.owners['42']!.before).toBe(owner(42));
+    const lines = planned.stdout.split('\n');
+    expect(lines[0]).toBe(
+      `ringlb plan add: ${(reply.moved * 100).toFixed(1)} % of the key space would move (nothing changed)`,
+    );
+    expect(lines[1]).toBe('would add: S4');
+    expect(lines).toContainEqual(expect.stringMatching(/^REPLICA\s+SHARE BEFORE\s+SHARE AFTER\s+CHANGE/));
+    expect(lines).toContainEqual(expect.stringMatching(/^S4\s+-\s+\d+\.\d %\s+\+\d+\.\d$/));
+    const key42 = lines.find((line) => line.startsWith('42 '))!;
+    expect(key42.split(/\s{2,}/)).toEqual([
+      '42',
+      reply.owners['42']!.before,
+      reply.owners['42']!.after,
+      reply.owners['42']!.before === reply.owners['42']!.after ? 'stays' : 'moves',
+    ]);
+    const switched = await ringlb('plan', 'ring', '--ring', 'maglev', '--url', lb.url);
+    expect(switched.code, switched.stderr).toBe(0);
+    expect(switched.stdout).toMatch(/^ringlb plan ring: \d+\.\d % of the key space would move/);
+    expect(lb.cluster.names()).toEqual(['Server 1', 'Server 2', 'Server 3']);
+    expect(await fetch(`${lb.url}/ring`).then((r) => r.json())).toEqual(before);
+  });
+
+  it('plan exits 1 with the balancer message when the change would be refused', async () => {
+    const refused = await ringlb('plan', 'rm', 'nobody', '--url', lb.url);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe("ringlb plan rm: <Error> hostname 'nobody' is not a replica\n");
+    const weight = await ringlb('plan', 'weight', 'Server 1', '2', '--url', lb.url);
+    expect(weight.code).toBe(1);
+    expect(weight.stderr).toMatch(/^ringlb plan weight: <Error> the classic ring has no weights/);
+    const usage = await ringlb('plan', 'ring', '--n', '2', '--url', lb.url);
+    expect(usage.code).toBe(2);
+  });
+
   it('prints help for each command', async () => {
     const help = await ringlb('rm', '--help');
     expect(help.code).toBe(0);
@@ -94,5 +138,10 @@ describe('ringlb status / add / rm against a running balancer', () => {
     expect(help.stdout).toMatch(/--url <url> .*\(default http:\/\/127\.0\.0\.1:5000\)\s+\[RINGLB_URL\]/);
     const main = await ringlb('--help');
     expect(main.stdout).toMatch(/ringlb status/);
+    expect(main.stdout).toMatch(/ringlb plan add\|rm\|ring\|weight/);
+    const plan = await ringlb('plan', 'ring', '--help');
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/^Usage: ringlb plan add /);
+    expect(plan.stdout).toMatch(/--balance-factor <value> .*\(default as in force\)/);
   });
 });

@@ -39,7 +39,7 @@ describe('client arguments', () => {
   });
 
   it('lists every flag of a command with its default and environment variable in --help', () => {
-    for (const command of ['status', 'add', 'rm'] as const) {
+    for (const command of ['status', 'add', 'rm', 'plan'] as const) {
       const help = clientHelp(command);
       for (const flag of CLIENT_FLAGS.filter((f) => f.commands.includes(command))) {
         const line = help.split('\n').find((l) => l.trimStart().startsWith(`--${flag.flag}`));

@@ -1,7 +1,8 @@
 import { ConfigError } from './config.js';
+import { PLAN_FLAGS, planRequest, type PlanRequest } from './plan-request.js';
 
 /** The client commands: they talk to a running balancer's HTTP API. */
-export type ClientCommand = 'status' | 'add' | 'rm';
+export type ClientCommand = 'status' | 'add' | 'rm' | 'plan';
 
 export interface ClientArgs {
   readonly command: ClientCommand;
@@ -13,18 +14,22 @@ export interface ClientArgs {
   readonly n: number | undefined;
   readonly names: readonly string[];
   readonly help: boolean;
+  /** plan: the dry run to ask for. */
+  readonly plan?: PlanRequest;
 }
 
-interface ClientFlag {
+export interface ClientFlag {
   readonly flag: string;
   readonly value?: string;
   readonly env?: string;
   readonly default: string;
   readonly help: string;
   readonly commands: readonly ClientCommand[];
+  /** May be given more than once; every value is kept. */
+  readonly repeats?: boolean;
 }
 
-const ALL: readonly ClientCommand[] = ['status', 'add', 'rm'];
+const ALL: readonly ClientCommand[] = ['status', 'add', 'rm', 'plan'];
 
 export const CLIENT_FLAGS: readonly ClientFlag[] = [
   {
@@ -32,8 +37,9 @@ export const CLIENT_FLAGS: readonly ClientFlag[] = [
     value: '<count>',
     default: 'the number of NAMEs, or 1',
     help: 'how many replicas',
-    commands: ['add', 'rm'],
+    commands: ['add', 'rm', 'plan'],
   },
+  ...PLAN_FLAGS,
   {
     flag: 'url',
     value: '<url>',
@@ -79,12 +85,23 @@ const SUMMARY: Record<ClientCommand, { usage: string; text: string }> = {
     usage: 'ringlb rm [--n N] [NAME...] [options]',
     text: 'Removes replicas (POST /rm): the NAMEs first, the rest chosen at random.',
   },
+  plan: {
+    usage: `ringlb plan add [--n N] [NAME...] [--weight NAME=W]... [--key KEY]... [options]
+       ringlb plan rm [--n N] [NAME...] [--key KEY]... [options]
+       ringlb plan ring [--ring ALGORITHM] [--balance-factor F] [...] [--key KEY]... [options]
+       ringlb plan weight NAME WEIGHT [--key KEY]... [options]`,
+    text: `Shows what a change would do, and changes nothing (?dry_run=true on POST /add, POST /rm,
+PUT /ring or PUT /replicas/<name>): the fraction of the key space that would move, each replica's
+share before and after, and the owners before and after of each --key (a hash key as --hash-key
+reads it: a request id in decimal, a header's or cookie's value, a path). A removal without NAMEs
+shows the replicas it picked at random: remove those names to apply exactly what was shown.`,
+  },
 };
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
 
 export function isClientCommand(command: string | undefined): command is ClientCommand {
-  return command === 'status' || command === 'add' || command === 'rm';
+  return command === 'status' || command === 'add' || command === 'rm' || command === 'plan';
 }
 
 export function clientHelp(command: ClientCommand): string {
@@ -114,6 +131,7 @@ export function parseClientArgs(
   env: NodeJS.ProcessEnv = process.env,
 ): ClientArgs {
   const values = new Map<string, string>();
+  const repeated = new Map<string, string[]>();
   const names: string[] = [];
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -139,7 +157,8 @@ export function parseClientArgs(
     }
     const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
-    values.set(name, value);
+    if (flag.repeats) repeated.set(name, [...(repeated.get(name) ?? []), value]);
+    else values.set(name, value);
   }
   const fromEnv = (flag: string): string | undefined => {
     const key = CLIENT_FLAGS.find((f) => f.flag === flag)!.env;
@@ -160,15 +179,17 @@ export function parseClientArgs(
   }
   const timeoutMs = positiveInt('--timeout', pick('timeout') ?? '10000');
   const nText = pick('n');
+  const n = nText === undefined ? undefined : positiveInt('--n', nText);
   return {
     command,
     url: parsedUrl.href.replace(/\/$/, ''),
     token: pick('token'),
     json: values.has('json'),
     timeoutMs,
-    n: nText === undefined ? undefined : positiveInt('--n', nText),
+    n,
     names,
     help,
+    ...(command === 'plan' && !help ? { plan: planRequest(names, n, values, repeated) } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { ReplicaRow } from '../ops/dashboard.js';
 import { EXIT, type ClientArgs } from './client-args.js';
+import { formatPlan, isPlanReply } from './plan-table.js';
 
 /** Output streams, so tests can run the client in-process. */
 export interface ClientIo {
@@ -114,9 +115,23 @@ async function change(args: ClientArgs, io: ClientIo): Promise<number> {
   return status(args, io);
 }
 
-/** Runs `ringlb status|add|rm`; resolves with the exit code. */
+/** `ringlb plan`: the dry run of a change, as a table (or the API's JSON). */
+async function plan(args: ClientArgs, io: ClientIo): Promise<number> {
+  const { subject, method, path, body } = args.plan!;
+  const answer = await request(args, method, path, body);
+  if (answer.status !== 200) {
+    io.err(`ringlb plan ${subject}: ${failureMessage(answer)}\n`);
+    return EXIT.refused;
+  }
+  if (!isPlanReply(answer.body)) throw new Unreachable(`${args.url} did not answer a dry run like ringlb`);
+  io.out(args.json ? `${JSON.stringify(answer.body)}\n` : formatPlan(subject, answer.body));
+  return EXIT.ok;
+}
+
+/** Runs `ringlb status|add|rm|plan`; resolves with the exit code. */
 export async function runClient(args: ClientArgs, io: ClientIo = processIo): Promise<number> {
   try {
+    if (args.command === 'plan') return await plan(args, io);
     return args.command === 'status' ? await status(args, io) : await change(args, io);
   } catch (error) {
     if (!(error instanceof Unreachable)) throw error;

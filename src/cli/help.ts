@@ -18,6 +18,7 @@ Usage:
   ringlb status             show a running balancer's replicas   (ringlb status --help)
   ringlb add [NAME...]      add replicas to a running balancer   (ringlb add --help)
   ringlb rm [NAME...]       remove replicas from it              (ringlb rm --help)
+  ringlb plan add|rm|ring|weight ...   what a change would move; changes nothing (ringlb plan --help)
   ringlb check [options]    check the settings, ports, TLS files, Docker and backends; start nothing
   ringlb down --etcd-endpoints URL,... --cluster-name NAME   stop a shared cluster's replicas
   ringlb --help | --version

@@ -133,8 +133,7 @@ export function createEdge(
 
   const webSockets = new WebSocketProxy({
     table: ctx.table,
-    keyOf: ctx.keyOf,
-    retries: ctx.retries,
+    router: ctx.router,
     idleTimeoutMs: protocols.wsIdleTimeoutMs,
     drainTimeoutMs: ctx.drainTimeoutMs,
     trustForwarded: ctx.trustForwarded,

@@ -39,7 +39,6 @@ export interface H2CallContext {
 const PIPELINABLE = new Set(['GET', 'HEAD']);
 const HOP_BY_HOP = new Set([...HOP_BY_HOP_FIELDS, 'transfer-encoding', 'http2-settings']);
 
-
 /**
  * One client stream proxied to the replica the router picks, through the router's retries, until
  * the response is passed on. HTTP/1.1 replicas get it on the fast pools (this object is the pools'
@@ -211,7 +210,9 @@ export class H2Call implements Exchange, ResponseSink {
     if (this.#replaced !== undefined || this.abandoned) return;
     if (this.#chunked) {
       // The client gets the data without HTTP/1.1's chunk framing (HTTP/2 frames it).
-      this.#chunked.scan(buf, start, end, (data, from, to) => this.#write((data as Buffer).subarray(from, to)));
+      this.#chunked.scan(buf, start, end, (data, from, to) =>
+        this.#write((data as Buffer).subarray(from, to)),
+      );
       return;
     }
     this.#write(buf.subarray(start, end));
@@ -284,7 +285,8 @@ export class H2Call implements Exchange, ResponseSink {
 
   end(trailers: OutgoingHttpHeaders | null): void {
     const stream = this.#stream;
-    if (this.#replaced !== undefined || stream.destroyed || stream.writableEnded || !stream.headersSent) return;
+    if (this.#replaced !== undefined || stream.destroyed || stream.writableEnded || !stream.headersSent)
+      return;
     this.#trailers = trailers;
     stream.end();
   }

@@ -16,7 +16,6 @@ export interface Http1Outgoing {
   readonly body: IncomingMessage | null;
 }
 
-
 /** Request bodies kept across the tries of one request (the same IncomingMessage each time). */
 const bodies = new WeakMap<IncomingMessage, ReplayBody>();
 

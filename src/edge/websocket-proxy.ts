@@ -1,16 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { rawFailure, type Failure } from '../core/failure.js';
+import { PROTOCOL_INDEX } from '../core/protocol.js';
 import type { RoutingTable } from '../membership/routing-table.js';
 import { parseResponseHead } from '../proxy/http1/response-head.js';
 import { upstreamRequestHeaders } from '../proxy/headers.js';
-import { viewOf, type RequestView } from '../proxy/request-view.js';
+import { viewOf } from '../proxy/request-view.js';
+import type { RoutedRequest, Router } from '../proxy/router.js';
+import { failureKindOf } from '../proxy/upstream-errors.js';
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART, closeFrame, FrameScanner } from './websocket-frames.js';
 
 export interface WebSocketProxyOptions {
   readonly table: () => RoutingTable;
-  readonly keyOf: (view: RequestView) => number;
-  readonly retries: number;
+  readonly router: Router;
   /** An open WebSocket with no traffic either way for this long is closed (1001); 0 = never. */
   readonly idleTimeoutMs: number;
   /** How long WebSockets to a replica that left the ring stay open before they are closed (1012). */
@@ -32,12 +35,9 @@ function headBytes(method: string, target: string, headers: Record<string, strin
   return `${out}\r\n`;
 }
 
-function refuse(client: Socket, status: number, reason: string): void {
-  const body = JSON.stringify({ message: `<Error> ${reason}`, status: 'failure' });
-  client.end(
-    `HTTP/1.1 ${status} ${status === 503 ? 'Service Unavailable' : 'Bad Gateway'}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+function refuse(client: Socket, routed: RoutedRequest, f: Failure): void {
+  routed.finish(f.status);
+  client.end(rawFailure(f, false));
 }
 
 /**
@@ -160,33 +160,26 @@ export class WebSocketProxy {
       // Other upgrades (h2c, ...) are not offered to replicas: the request is answered as HTTP/1.1.
       headers.connection = 'close';
     }
-    const key = this.#options.keyOf(viewOf(req.method ?? 'GET', target, req.headers, client.remoteAddress));
+    const routed = this.#options.router.begin(
+      viewOf(req.method ?? 'GET', target, req.headers, client.remoteAddress),
+      { protocol: PROTOCOL_INDEX.websocket, grpc: false, bodyReplayable: true },
+    );
     const request = headBytes(req.method ?? 'GET', target, headers);
-    const table = this.#options.table();
-    const attempt = (n: number): void => {
-      const index = table.ring.pick(key, n);
-      if (index < 0) {
-        refuse(
-          client,
-          n === 0 ? 503 : 502,
-          n === 0 ? 'no healthy replica is available' : 'no replica could be reached',
-        );
-        return;
-      }
-      const route = table.routes[index]!;
+    const attempt = (): void => {
+      const route = routed.pick();
+      if (route === undefined) return refuse(client, routed, routed.noReplica());
       const url = new URL(route.origin);
       const upstream = connect({ host: url.hostname, port: Number(url.port), noDelay: true });
-      upstream.setTimeout(CONNECT_TIMEOUT_MS, () => upstream.destroy(new Error('connect timeout')));
+      upstream.setTimeout(CONNECT_TIMEOUT_MS, () =>
+        upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })),
+      );
       let connected = false;
-      upstream.once('error', (error) => {
+      upstream.once('error', (error: Error & { code?: string }) => {
         upstream.destroy();
-        if (!connected && n < this.#options.retries) attempt(n + 1);
-        else
-          refuse(
-            client,
-            502,
-            `replica '${route.name}' failed: ${(error as { code?: string }).code ?? error.message}`,
-          );
+        // Before the connection is made nothing was sent; after it, the upgrade request was.
+        const kind = connected ? failureKindOf(error.code) : 'refused';
+        if (routed.failed(kind, false, error.code ?? error.message)) attempt();
+        else refuse(client, routed, routed.gaveUp());
       });
       upstream.once('connect', () => {
         connected = true;
@@ -194,15 +187,22 @@ export class WebSocketProxy {
         upstream.removeAllListeners('timeout');
         upstream.write(request);
         if (head.length > 0) upstream.write(head);
-        this.#answer(route.name, route.origin, client, upstream, websocket);
+        this.#answer(routed, route.name, route.origin, client, upstream, websocket);
       });
       client.once('close', () => upstream.destroy());
     };
-    attempt(0);
+    attempt();
   }
 
   /** Reads the replica's response head: a 101 opens the tunnel, anything else is passed on and closes. */
-  #answer(replica: string, origin: string, client: Socket, upstream: Socket, websocket: boolean): void {
+  #answer(
+    routed: RoutedRequest,
+    replica: string,
+    origin: string,
+    client: Socket,
+    upstream: Socket,
+    websocket: boolean,
+  ): void {
     let buffered: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
@@ -218,9 +218,17 @@ export class WebSocketProxy {
         status = parseResponseHead(buffered.toString('latin1', 0, end)).status;
       } catch {
         upstream.destroy();
-        refuse(client, 502, `replica '${replica}' sent a malformed response`);
+        routed.failed('protocol', false, 'a malformed response');
+        refuse(client, routed, routed.gaveUp());
         return;
       }
+      const replaced = routed.answered(status);
+      if (replaced !== undefined) {
+        upstream.destroy();
+        refuse(client, routed, replaced);
+        return;
+      }
+      routed.finish(status);
       client.write(buffered);
       if (status !== 101 || !websocket) {
         // Not switching: the response flows through and both connections close after it.

@@ -12,6 +12,7 @@ import { fastConnectionHandler } from './fast/fast-server.js';
 import type { FrontConnection } from './fast/front-connection.js';
 import { UpstreamPools } from './fast/upstream-pools.js';
 import { forward } from './forward.js';
+import { Router } from './router.js';
 import type { RequestView } from './request-view.js';
 import { Upstreams } from './upstreams.js';
 
@@ -89,23 +90,21 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   });
   const { limits, telemetry, accessLog } = options;
   const protocols = options.protocols ?? PLAIN_HTTP;
-  // The general-purpose path reports each proxied request like the fast path does.
-  const timed = async (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
-    const replica = await forward(req, res, forwardOptions);
-    const seconds = (performance.now() - started) / 1000;
-    telemetry.requestDone(replica, res.statusCode, seconds);
-    accessLog?.(req.method ?? '', req.url ?? '/', req.socket.remoteAddress, replica, res.statusCode, seconds);
-  };
-  const forwardOptions = {
+  // One router for every protocol: picks, retries, passive health, telemetry and the access log.
+  const router = new Router({
     table: options.table,
-    upstreams,
+    keyOf: options.keyOf,
     retries: options.retries,
     seedNotFound: options.seedNotFound,
+    telemetry,
+    accessLog,
+    outliers: new OutlierDetector(options.outlierFailures, options.onOutlier),
+  });
+  const forwardOptions = {
+    router,
+    upstreams,
     maxBodySize: limits.maxBodySize,
     trustForwarded: limits.trustForwarded,
-    telemetry,
-    key: options.keyOf,
     viaH2: (...args: Parameters<Edge['viaH2']>) => edge.viaH2(...args),
   };
   const http = createServer(
@@ -135,7 +134,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       const pathname = query < 0 ? url : url.slice(0, query);
       const handled = options.isLocalPath(pathname)
         ? options.handleLocal(req, res, pathname)
-        : timed(req, res);
+        : forward(req, res, forwardOptions);
       handled.catch((error: unknown) => {
         options.logger.error({ err: error }, 'request failed');
         res.destroy();
@@ -158,20 +157,13 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     );
   });
   const waiting = new Set<FrontConnection>();
-  const outliers = new OutlierDetector(options.outlierFailures, options.onOutlier);
   const http1 = fastConnectionHandler(
     {
-      table: options.table,
+      router,
       pool: (origin) => pools.get(origin),
-      keyOf: options.keyOf,
       // The fast path speaks HTTP/1.1 to replicas: with replicas that speak only HTTP/2, every
       // request goes to the general server, which speaks both.
       isLocalPath: hasH2Replicas(protocols) ? () => true : options.isLocalPath,
-      retries: options.retries,
-      seedNotFound: options.seedNotFound,
-      telemetry: options.telemetry,
-      accessLog: options.accessLog,
-      outliers,
       waiting,
       trustForwarded: limits.trustForwarded,
       limits: {
@@ -187,17 +179,12 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     protocols,
     {
       table: options.table,
-      keyOf: options.keyOf,
+      router,
       isLocalPath: options.isLocalPath,
       handleLocal: options.handleLocal,
       upstreams,
       pool: (origin) => pools.get(origin),
-      retries: options.retries,
       upstreamTimeoutMs: options.upstreamTimeoutMs,
-      seedNotFound: options.seedNotFound,
-      telemetry,
-      accessLog,
-      outliers,
       trustForwarded: limits.trustForwarded,
       drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
       handshakeTimeoutMs: limits.headersTimeoutMs,

@@ -1,11 +1,13 @@
 import type { Socket } from 'node:net';
-import type { RoutingTable } from '../../membership/routing-table.js';
+import type { Failure } from '../../core/failure.js';
 import { headerValue, type RequestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-head.js';
 import { HOP_BY_HOP_FIELDS } from '../headers.js';
 import type { RequestView } from '../request-view.js';
+import type { FailureKind } from '../retry-policy.js';
+import type { RoutedRequest } from '../router.js';
 import type { UpstreamConnection } from './upstream-connection.js';
-import { UpstreamError, type Exchange } from './exchange.js';
+import type { Exchange, UpstreamError, UpstreamFailure } from './exchange.js';
 import type { FrontConnection, FrontContext } from './front-connection.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
@@ -15,7 +17,6 @@ import type { UpstreamPool } from './upstream-pool.js';
  */
 const HOP_BY_HOP = new Set(HOP_BY_HOP_FIELDS);
 const REPLACED_REQUEST_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const PIPELINABLE = new Set(['GET', 'HEAD']);
 
 function isHopByHop(lowerName: string, connectionTokens: readonly string[]): boolean {
@@ -27,28 +28,22 @@ export class ProxiedRequest implements Exchange, RequestView {
   readonly #front: FrontConnection;
   readonly #ctx: FrontContext;
   readonly #head: RequestHead;
-  readonly #pathname: string;
   readonly bytes: Buffer;
   readonly isHead: boolean;
   readonly pipelinable: boolean;
   abandoned = false;
-  #key = 0;
-  #attempt = 0;
-  #table: RoutingTable | null = null;
-  #index = -1;
+  #routed: RoutedRequest | null = null;
   #pool: UpstreamPool | null = null;
   #connection: UpstreamConnection | null = null;
   #status = 0;
-  #discard = false;
+  /** The client gets this instead of the replica's response (whose body is dropped). */
+  #replaced: Failure | undefined;
   #keepAlive: boolean;
-  #started = 0;
-  #lastFailure = '';
 
-  constructor(front: FrontConnection, ctx: FrontContext, head: RequestHead, pathname: string) {
+  constructor(front: FrontConnection, ctx: FrontContext, head: RequestHead) {
     this.#front = front;
     this.#ctx = ctx;
     this.#head = head;
-    this.#pathname = pathname;
     this.isHead = head.method === 'HEAD';
     this.pipelinable = PIPELINABLE.has(head.method);
     this.#keepAlive = head.keepAlive;
@@ -70,8 +65,7 @@ export class ProxiedRequest implements Exchange, RequestView {
   }
 
   start(): void {
-    this.#started = performance.now();
-    this.#key = this.#ctx.keyOf(this);
+    this.#routed = this.#ctx.router.begin(this, { protocol: 0, grpc: false, bodyReplayable: true });
     this.#dispatch();
   }
 
@@ -102,22 +96,17 @@ export class ProxiedRequest implements Exchange, RequestView {
   }
 
   #dispatch(): void {
-    const table = this.#ctx.table();
-    const index = table.ring.pick(this.#key, this.#attempt);
-    if (index < 0) {
-      if (this.#attempt === 0) this.#fail(503, 'no healthy replica is available');
-      else this.#fail(502, `no other replica to try; last failure: ${this.#lastFailure}`);
+    const routed = this.#routed!;
+    const route = routed.pick();
+    if (route === undefined) {
+      this.#fail(routed.noReplica());
       return;
     }
-    const route = table.routes[index]!;
     const pool = this.#ctx.pool(route.origin);
     if (!pool) {
-      this.onFailure(new UpstreamError('connect', 'replica left the ring', false, false));
+      this.#retryOrFail('gone', false, 'the replica left the ring');
       return;
     }
-    this.#table = table;
-    this.#index = index;
-    table.loads[index]!++;
     this.#pool = pool;
     pool.dispatch(this);
   }
@@ -127,21 +116,14 @@ export class ProxiedRequest implements Exchange, RequestView {
   }
 
   #release(): void {
-    if (this.#table) this.#table.loads[this.#index]!--;
-    this.#table = null;
     this.#connection = null;
     this.#pool = null;
   }
 
   onResponseHead(head: ResponseHead): void {
     this.#status = head.status;
-    const replica = this.#table!.routes[this.#index]!.name;
-    if (head.status >= 500) this.#ctx.outliers.failure(replica, `status ${head.status}`);
-    else this.#ctx.outliers.success(replica);
-    if (head.status === 404 && this.#ctx.seedNotFound) {
-      this.#discard = true;
-      return;
-    }
+    this.#replaced = this.#routed!.answered(head.status);
+    if (this.#replaced !== undefined) return;
     const socket = this.#front.socket;
     const untilClose =
       !head.chunked && head.contentLength < 0 && !this.isHead && head.status !== 204 && head.status !== 304;
@@ -160,7 +142,7 @@ export class ProxiedRequest implements Exchange, RequestView {
   }
 
   onResponseData(buf: Buffer, start: number, end: number): void {
-    if (this.#discard) return;
+    if (this.#replaced !== undefined) return;
     const socket = this.#front.socket;
     if (!socket.write(buf.subarray(start, end)) && this.#connection) {
       const connection = this.#connection;
@@ -170,67 +152,38 @@ export class ProxiedRequest implements Exchange, RequestView {
   }
 
   onResponseEnd(): void {
-    const replica = this.#table ? this.#table.routes[this.#index]!.name : '';
     this.#release();
-    if (this.#discard) {
-      this.#done(replica, 400, (performance.now() - this.#started) / 1000);
-      this.#front.writeError(
-        400,
-        `'${this.#pathname}' endpoint does not exist in server replicas`,
-        this.#keepAlive,
-      );
-      this.#front.finished(this.#keepAlive);
+    if (this.#replaced !== undefined) {
+      this.#fail(this.#replaced);
       return;
     }
-    this.#done(replica, this.#status, (performance.now() - this.#started) / 1000);
+    this.#routed!.finish(this.#status);
     this.#front.finished(this.#keepAlive);
   }
 
   onFailure(error: UpstreamError): void {
-    const replica = this.#table ? this.#table.routes[this.#index]!.name : '';
     this.#release();
     if (this.abandoned) return;
     if (error.responded) {
       // Part of the response is already with the client: all we can do is cut it off.
-      this.#done(replica, this.#status, (performance.now() - this.#started) / 1000);
+      this.#routed!.failed(KINDS[error.kind], true, error.message);
+      this.#routed!.finish(this.#status);
       this.#front.socket.destroy();
       return;
     }
-    this.#lastFailure = `replica '${replica}' failed: ${error.message}`;
-    if (replica && error.kind !== 'closed') this.#ctx.outliers.failure(replica, error.message);
-    const safe = !error.sent || (IDEMPOTENT.has(this.#head.method) && error.kind !== 'protocol');
-    if (safe && this.#attempt < this.#ctx.retries) {
-      this.#attempt++;
-      this.#ctx.telemetry.retry();
-      this.#dispatch();
-      return;
-    }
-    if (error.kind === 'timeout') this.#fail(504, `replica '${replica}' did not answer in time`);
-    else if (error.sent && !safe) {
-      this.#fail(
-        502,
-        `replica '${replica}' failed (${error.message}) and a ${this.#head.method} request is not retried`,
-      );
-    } else this.#fail(502, `replica '${replica}' failed: ${error.message}`);
+    this.#retryOrFail(KINDS[error.kind], false, error.message);
   }
 
-  #fail(status: number, message: string): void {
-    this.#done('', status, (performance.now() - this.#started) / 1000);
-    this.#front.writeError(status, message, this.#keepAlive);
+  #retryOrFail(kind: FailureKind, responded: boolean, message: string): void {
+    const routed = this.#routed!;
+    if (routed.failed(kind, responded, message)) this.#dispatch();
+    else this.#fail(routed.gaveUp());
+  }
+
+  #fail(failure: Failure): void {
+    this.#routed!.finish(failure.status);
+    this.#front.writeFailure(failure, this.#keepAlive);
     this.#front.finished(this.#keepAlive);
-  }
-
-  /** Reports a finished request to telemetry and, when on, the access log. */
-  #done(replica: string, status: number, seconds: number): void {
-    this.#ctx.telemetry.requestDone(replica, status, seconds);
-    this.#ctx.accessLog?.(
-      this.#head.method,
-      this.#head.target,
-      this.#front.remoteAddress,
-      replica,
-      status,
-      seconds,
-    );
   }
 
   /** The client closed its connection before the response was complete. */
@@ -239,11 +192,20 @@ export class ProxiedRequest implements Exchange, RequestView {
     this.abandoned = true;
     if (this.#connection) this.#connection.abort(this);
     else this.#pool?.withdraw(this);
-    const replica = this.#table ? this.#table.routes[this.#index]!.name : '';
-    this.#done(replica, 499, (performance.now() - this.#started) / 1000);
+    this.#routed?.finish(499);
     this.#release();
   }
 }
+
+/** How the upstream connection's failures read in the retry policy. */
+const KINDS: Readonly<Record<UpstreamFailure, FailureKind>> = {
+  connect: 'refused',
+  gone: 'gone',
+  reset: 'reset',
+  closed: 'reset',
+  timeout: 'timeout',
+  protocol: 'protocol',
+};
 
 function uncork(socket: Socket): void {
   socket.uncork();
