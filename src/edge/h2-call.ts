@@ -1,9 +1,10 @@
-import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { PassThrough } from 'node:stream';
 import {
   failure,
   grpcFailureTrailers,
   respondGrpcFailure,
+  resetH2Stream,
   respondH2Failure,
   type Failure,
 } from '../core/failure.js';
@@ -318,7 +319,7 @@ export class H2Call implements Exchange, ResponseSink {
       stream.end();
       return;
     }
-    stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    resetH2Stream(stream, f.message);
   }
 
   #deadlineExceeded(): void {

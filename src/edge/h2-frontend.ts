@@ -10,7 +10,13 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { Logger } from 'pino';
-import { failure, respondGrpcFailure, respondH2Failure, type Failure } from '../core/failure.js';
+import {
+  failure,
+  resetH2Stream,
+  respondGrpcFailure,
+  respondH2Failure,
+  type Failure,
+} from '../core/failure.js';
 import { PROTOCOL_INDEX } from '../core/protocol.js';
 import { H2Call, type H2CallContext } from './h2-call.js';
 import { H2Request } from './h2-request.js';
@@ -182,7 +188,7 @@ export class H2Frontend {
         .handleLocal(req as unknown as IncomingMessage, res as unknown as ServerResponse, pathname)
         .catch((error: unknown) => {
           options.logger.error({ err: error }, 'HTTP/2 request failed');
-          stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+          resetH2Stream(stream, 'the request failed');
         });
       return;
     }

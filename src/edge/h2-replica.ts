@@ -115,6 +115,8 @@ export function attemptH2Replica(
   });
   upstream.on('end', () => {
     if (cancelled || settled || !responded) return;
+    // A stream the replica reset ends too (Node ends its readable side): that is no response's end.
+    if (upstream.rstCode) return closed(`code ${upstream.rstCode}`);
     sink.end(trailers);
     finish({ ok: true, status });
   });
