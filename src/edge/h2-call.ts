@@ -70,6 +70,12 @@ export class H2Call implements Exchange, ResponseSink {
   #finished = false;
   #paused = false;
   #trailers: OutgoingHttpHeaders | null = null;
+  /** Body bytes still due from an HTTP/1.1 replica with a Content-Length (-1: not known). */
+  #remaining = -1;
+  /** The last chunk of such a body, sent with the end of the stream (one write, not two). */
+  #last: Buffer | null = null;
+  /** The response went out with room for trailers (so a gRPC status can still be given). */
+  #trailersAllowed = false;
 
   constructor(stream: ServerHttp2Stream, request: H2Request, ctx: H2CallContext, onReset: () => void) {
     this.#stream = stream;
@@ -204,7 +210,9 @@ export class H2Call implements Exchange, ResponseSink {
     }
     if (head.chunked) this.#chunked = new ChunkedScanner(502);
     const bodyless = this.isHead || head.status === 204 || head.status === 304 || head.contentLength === 0;
-    this.head(head.status, out, bodyless);
+    this.#remaining = head.chunked || bodyless ? -1 : head.contentLength;
+    // The fast pools pass no HTTP/1.1 trailers on: the stream ends with its last DATA frame.
+    this.#respond(head.status, out, bodyless, false);
   }
 
   onResponseData(buf: Buffer, start: number, end: number): void {
@@ -215,6 +223,13 @@ export class H2Call implements Exchange, ResponseSink {
         this.#write((data as Buffer).subarray(from, to)),
       );
       return;
+    }
+    if (this.#remaining > 0) {
+      this.#remaining -= end - start;
+      if (this.#remaining === 0) {
+        this.#last = buf.subarray(start, end);
+        return;
+      }
     }
     this.#write(buf.subarray(start, end));
   }
@@ -261,14 +276,20 @@ export class H2Call implements Exchange, ResponseSink {
   // --- ResponseSink: the client's stream ---
 
   head(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
+    this.#respond(status, headers, endStream, true);
+  }
+
+  #respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean, trailers: boolean): void {
     this.#status = status;
     this.#replaced = this.#routed.answered(status);
     if (this.#replaced !== undefined) return;
     const stream = this.#stream;
     if (stream.destroyed || stream.closed) return;
     headers[':status'] = status;
-    stream.respond(headers, { endStream, waitForTrailers: !endStream });
-    if (!endStream) stream.once('wantTrailers', () => this.#sendTrailers());
+    const waitForTrailers = trailers && !endStream;
+    this.#trailersAllowed = waitForTrailers;
+    stream.respond(headers, { endStream, waitForTrailers });
+    if (waitForTrailers) stream.once('wantTrailers', () => this.#sendTrailers());
   }
 
   data(chunk: Buffer): boolean {
@@ -289,7 +310,10 @@ export class H2Call implements Exchange, ResponseSink {
     if (this.#replaced !== undefined || stream.destroyed || stream.writableEnded || !stream.headersSent)
       return;
     this.#trailers = trailers;
-    stream.end();
+    const last = this.#last;
+    this.#last = null;
+    if (last) stream.end(last);
+    else stream.end();
   }
 
   #sendTrailers(): void {
@@ -314,7 +338,7 @@ export class H2Call implements Exchange, ResponseSink {
   #cut(f: Failure): void {
     const stream = this.#stream;
     if (stream.destroyed || stream.closed) return;
-    if (this.#request.grpc && stream.headersSent && !stream.writableEnded) {
+    if (this.#request.grpc && this.#trailersAllowed && !stream.writableEnded) {
       this.#trailers = grpcFailureTrailers(f);
       stream.end();
       return;
