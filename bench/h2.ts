@@ -80,7 +80,7 @@ function parseOptions(argv: readonly string[]): Options {
   }
   return {
     seconds: whole('seconds', values.seconds, quick ? 2 : 5, 1),
-    warmupSeconds: whole('warmup', values.warmup, 1, 0),
+    warmupSeconds: whole('warmup', values.warmup, 3, 0),
     connections: whole('connections', values.connections, 32, 1),
     streams: whole('streams', values.streams, 16, 1),
     workloads,
@@ -261,7 +261,19 @@ async function main(): Promise<void> {
 
     const backendUrls = backends.map((port) => `http://127.0.0.1:${port}`).join(',');
     const ringlb = async (name: string, args: string[], url: string) => {
-      const started = startRinglb(['--host', '127.0.0.1', '--workers', '1', '--log-level', 'warn', ...args], {
+      // A saturated event loop can run a heartbeat's timeout before its answer: the default 500 ms
+      // would take healthy backends out of the ring in the middle of a run (nginx checks none here).
+      const base = [
+        '--host',
+        '127.0.0.1',
+        '--workers',
+        '1',
+        '--log-level',
+        'warn',
+        '--heartbeat-timeout',
+        '3000',
+      ];
+      const started = startRinglb([...base, ...args], {
         cpus: PROXY_CPU,
         env,
       });
@@ -286,6 +298,7 @@ async function main(): Promise<void> {
       const a = await measure(nginxPeer, { ...run, ...extra });
       const b = await measure(ringlbPeer, { ...run, ...extra });
       rows.push({ workload, nginx: a, ringlb: b });
+      if (b.errors > 0) console.log(`ringlb's log:\n${ringlbPeer.process.output().slice(-3000)}`);
       console.log(
         `${workload}: nginx ${fmt(a.reqPerSec)} req/s, ringlb ${fmt(b.reqPerSec)} req/s (${fmt(b.reqPerSec / a.reqPerSec, 2)}×), errors ${a.errors}/${b.errors}`,
       );
@@ -416,7 +429,7 @@ function writeReport(
     '',
     `Run ${new Date().toISOString()} with \`npm run bench:h2 -- ${process.argv.slice(2).join(' ')}\`.`,
     '',
-    `- ringlb (\`--workers 1\`, defaults) and nginx (1 worker, \`keepalive_requests 1000000\`, upstream keep-alive 64) in front of the same 3 HTTP/1.1 nginx backends; both proxies and the backends on CPU ${PROXY_CPU}, h2load -t1 on CPU ${LOAD_CPU}`,
+    `- ringlb (\`--workers 1\`, defaults but \`--heartbeat-timeout 3000\`) and nginx (1 worker, \`keepalive_requests 1000000\`, upstream keep-alive 64) in front of the same 3 HTTP/1.1 nginx backends; both proxies and the backends on CPU ${PROXY_CPU}, h2load -t1 on CPU ${LOAD_CPU}`,
     `- h2load: ${options.seconds} s after ${options.warmupSeconds} s warm-up, ${options.connections} connections × ${options.streams} streams, over ${PATHS.length} paths`,
     '- gRPC: h2load posts one framed 100-byte message with gRPC headers; the backend is a Node HTTP/2 gRPC echo server (unpinned), reached by ringlb as `h2c://` and by nginx with `grpc_pass`',
     '- CPU µs per request: the proxy process and its children, from /proc, over the run',

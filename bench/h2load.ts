@@ -83,6 +83,12 @@ export async function runH2load(run: H2loadRun): Promise<H2loadResult> {
   clearTimeout(limit);
   if (code !== '0') throw new Error(`h2load exited with ${code}:\n${h2load.output().slice(-2000)}`);
   const summary = parseH2loadOutput(h2load.output());
+  if (summary.errors > 0) {
+    const lines = h2load.output().split('\n');
+    console.log(
+      `h2load saw errors:\n${lines.filter((l) => /requests:|status codes|error|fail/i.test(l)).join('\n')}`,
+    );
+  }
   let latency = { p50: NaN, p99: NaN };
   try {
     latency = latencyFromLog(readFileSync(run.logFile, 'utf8'));
