@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer as createHttp1Server, type Server } from 'node:http';
 import {
@@ -10,11 +11,13 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../src/cli/config.js';
 import { balancer, call } from './helpers.js';
 import { delta, parseMetrics } from './prometheus-text.js';
 
+const run = promisify(execFile);
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -177,6 +180,12 @@ async function http1Replica(name: string, resets = false) {
   const server: Server = createHttp1Server((req, res) => {
     if (req.url !== '/heartbeat') hits++;
     if (resets && req.url?.startsWith('/reset')) return req.socket.destroy();
+    if (req.url === '/echo') {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => res.end(Buffer.concat(chunks)));
+      return;
+    }
     if (req.url === '/cut') {
       // Promises 100 kB, sends 1 kB, and breaks off.
       res.writeHead(200, { 'content-length': '100000' });
@@ -306,6 +315,19 @@ describe('HTTP/2 through the router', () => {
     expect(sha(reply.body)).toBe(sha(body));
   });
 
+  it('answers Expect: 100-continue itself and sends the body on (curl --http2-prior-knowledge)', async () => {
+    const h1 = await http1Replica('H1');
+    const lb = await start([h1.url]);
+    const started = Date.now();
+    const { stdout } = await run('curl', [
+      ...['-sS', '--http2-prior-knowledge', '--expect100-timeout', '10', '-H', 'Expect: 100-continue'],
+      ...['--data-binary', 'x'.repeat(5000), '-w', ' %{http_code}', `http://127.0.0.1:${lb.port}/echo`],
+    ]);
+    expect(stdout).toBe(`${'x'.repeat(5000)} 200`);
+    // Without the balancer's 100, curl would wait its 10 s before sending the body.
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('resets the client stream when the replica breaks off mid-body, never ending it as if whole', async () => {
     const h1 = await http1Replica('H1');
     const lb = await start([h1.url]);
@@ -321,6 +343,12 @@ describe('HTTP/2 through the router', () => {
     expect(down.status).toBe(200);
     expect(down.body.length).toBe(size);
     expect(sha(down.body)).toBe(sha(bigBody(size)));
+
+    // A body without Content-Length goes to the HTTP/1.1 replica chunked, with backpressure both ways.
+    const posted = bigBody(2 * 1024 * 1024 + 7);
+    const echoedH1 = await request(session, { ':path': '/echo' }, posted, true);
+    expect(echoedH1.status).toBe(200);
+    expect(sha(echoedH1.body)).toBe(sha(posted));
 
     const echo = await h2cReplica('E', 'answer');
     const h2Lb = await start([echo.url]);

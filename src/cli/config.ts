@@ -15,7 +15,11 @@ export { SETTINGS } from './settings/index.js';
  */
 export const configSchema = z
   .strictObject(rulesOf(ALL_SETTINGS))
-  .transform((c) => ({ ...c, replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3) }))
+  .transform((c) => ({
+    ...c,
+    replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3),
+    dockerPublishHost: c.dockerPublishHost ?? c.advertiseHost,
+  }))
   .transform((c, ctx) => {
     if (c.adminTokenFile === undefined || c.adminToken !== undefined) return c;
     try {
@@ -33,6 +37,15 @@ export const configSchema = z
   })
   .refine((c) => c.membership !== 'etcd' || c.provider !== 'docker', {
     error: 'etcd works with --provider process or static',
+    path: ['membership'],
+  })
+  .refine((c) => c.provider !== 'swarm' || c.swarmService !== '', {
+    error: 'the swarm provider needs the name of the service whose tasks are the replicas',
+    path: ['swarmService'],
+  })
+  .refine((c) => c.provider !== 'swarm' || c.membership !== 'etcd', {
+    error:
+      'the swarm provider needs no etcd: Swarm is the state several balancers share (leave --membership out)',
     path: ['membership'],
   })
   .refine((c) => c.provider !== 'static' || c.backends.length > 0, {
@@ -60,6 +73,11 @@ export const configSchema = z
   .refine((c) => !(c.h2c && c.tlsCert !== undefined), {
     error: 'h2c is cleartext HTTP/2: with TLS, HTTP/2 is offered by ALPN (--http2)',
     path: ['h2c'],
+  })
+  .refine((c) => c.slowStart === 0 || c.ring !== 'classic', {
+    error:
+      "slow start ramps a replica's weight, and the classic ring (the default --ring) has no weights: choose --ring ketama, maglev or rendezvous, or --slow-start 0",
+    path: ['slowStart'],
   })
   .superRefine((c, ctx) => {
     const settings = ringSettingsOf(c);

@@ -56,12 +56,17 @@ export class RingControl {
     return {
       algorithm,
       settings,
-      replicas: ring.members.map((m, i) => ({
-        name: m.name,
-        number: m.number,
-        weight: m.weight ?? 1,
-        share: shares[i],
-      })),
+      replicas: ring.members.map((m, i) => {
+        // Slow start: the ring holds a ramped weight; the replica's own is the one it ramps to.
+        const warming = this.#cluster.warming(m.name);
+        return {
+          name: m.name,
+          number: m.number,
+          weight: warming === undefined ? (m.weight ?? 1) : (this.#cluster.weightOf(m.name) ?? 1),
+          ...(warming === undefined ? {} : { warming }),
+          share: shares[i],
+        };
+      }),
     };
   }
 }

@@ -1,5 +1,4 @@
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { PassThrough } from 'node:stream';
 import {
   failure,
   grpcFailureTrailers,
@@ -15,13 +14,11 @@ import type { Exchange, UpstreamError } from '../proxy/fast/exchange.js';
 import type { UpstreamConnection } from '../proxy/fast/upstream-connection.js';
 import type { UpstreamPool } from '../proxy/fast/upstream-pool.js';
 import { HOP_BY_HOP_FIELDS } from '../proxy/headers.js';
-import { REPLAY_BUFFER_BYTES, type FailureKind } from '../proxy/retry-policy.js';
+import type { FailureKind } from '../proxy/retry-policy.js';
 import type { RoutedRequest, Router } from '../proxy/router.js';
-import { failureKindOf } from '../proxy/upstream-errors.js';
-import type { Upstreams } from '../proxy/upstreams.js';
 import { grpcTimeoutHeader, grpcTimeoutMs } from './h2-grpc.js';
 import { attemptH2Replica, FAILURE_KINDS, type H2Attempt, type ResponseSink } from './h2-replica.js';
-import { ReplayBody } from './h2-replay-body.js';
+import { ReplayBody, type BodyTarget } from './h2-replay-body.js';
 import type { H2Request } from './h2-request.js';
 import type { H2Upstreams } from './h2-upstreams.js';
 
@@ -29,8 +26,6 @@ export interface H2CallContext {
   readonly router: Router;
   /** The fast HTTP/1.1 pool of a replica. */
   pool(origin: string): UpstreamPool | undefined;
-  /** undici pools, for request bodies to HTTP/1.1 replicas (until the fast pools take bodies). */
-  readonly upstreams: Upstreams;
   readonly h2: H2Upstreams;
   isH2(origin: string): boolean;
   /** Per-try wait for a response head (not for gRPC, whose deadline is its own). */
@@ -53,6 +48,7 @@ export class H2Call implements Exchange, ResponseSink {
   readonly #ctx: H2CallContext;
   readonly #onReset: () => void;
   readonly bytes: Buffer;
+  readonly hasBody: boolean;
   readonly isHead: boolean;
   readonly pipelinable: boolean;
   abandoned = false;
@@ -84,7 +80,8 @@ export class H2Call implements Exchange, ResponseSink {
     this.#onReset = onReset;
     this.isHead = request.method === 'HEAD';
     this.pipelinable = request.bodyless && PIPELINABLE.has(request.method);
-    this.bytes = request.bodyless ? request.http1Head() : EMPTY;
+    this.hasBody = !request.bodyless;
+    this.bytes = request.http1Head();
   }
 
   start(): void {
@@ -95,7 +92,12 @@ export class H2Call implements Exchange, ResponseSink {
       bodyReplayable: true,
     });
     this.#stream.once('close', () => this.#clientGone());
-    if (!request.bodyless) this.#body = new ReplayBody(this.#stream, REPLAY_BUFFER_BYTES);
+    if (!request.bodyless) {
+      this.#body = new ReplayBody(this.#stream);
+      // The balancer takes the body whatever replica it goes to, so it says so itself (RFC 9110 §10.1.1).
+      if (request.headers.expect?.toLowerCase() === '100-continue')
+        this.#stream.additionalHeaders({ ':status': 100 });
+    }
     if (request.grpc) {
       const timeout = grpcTimeoutMs(request.headers['grpc-timeout']);
       if (timeout !== undefined) {
@@ -115,10 +117,6 @@ export class H2Call implements Exchange, ResponseSink {
     }
     if (this.#ctx.isH2(route.origin)) {
       this.#toH2(route.origin);
-      return;
-    }
-    if (!this.#request.bodyless) {
-      void this.#withBody(route.origin);
       return;
     }
     const pool = this.#ctx.pool(route.origin);
@@ -153,47 +151,17 @@ export class H2Call implements Exchange, ResponseSink {
     });
   }
 
-  // --- request bodies to HTTP/1.1 replicas: undici, until the fast pools take bodies ---
-
-  async #withBody(origin: string): Promise<void> {
-    const aborted = new AbortController();
-    const onClose = () => aborted.abort();
-    this.#stream.once('close', onClose);
-    const body = this.#body!;
-    try {
-      const response = await this.#ctx.upstreams.poolFor(origin).request({
-        path: this.#request.target,
-        method: this.#request.method as 'POST',
-        headers: this.#request.http1Headers(),
-        body: bodyStream(body),
-        signal: aborted.signal,
-      });
-      if (this.abandoned) {
-        response.body.destroy();
-        return;
-      }
-      this.head(response.statusCode, responseHeaders(response.headers), this.isHead);
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        if (this.abandoned) break;
-        if (!this.data(chunk)) await new Promise<void>((resolve) => this.onDrain(resolve));
-      }
-      if (!this.abandoned) this.onResponseEnd();
-    } catch (error) {
-      if (this.abandoned) return;
-      body.detach();
-      const code = (error as { code?: string }).code;
-      const message = code ?? (error as Error).message;
-      if (this.#stream.headersSent) this.#broken(failureKindOf(code), message);
-      else this.#retryOrFail(failureKindOf(code), message);
-    } finally {
-      this.#stream.off('close', onClose);
-    }
-  }
-
   // --- Exchange: the fast HTTP/1.1 pools ---
 
   attach(connection: UpstreamConnection): void {
     this.#connection = connection;
+    // The body follows its head on the same connection, which takes nothing else until it is written.
+    if (this.#body) this.#body.attach(connectionTarget(connection, this, this.#request.chunkedUpstream));
+  }
+
+  /** The replica answered before it read the whole body: the rest is dropped. */
+  onBodyCut(): void {
+    this.#body?.discard();
   }
 
   onResponseHead(head: ResponseHead): void {
@@ -260,6 +228,7 @@ export class H2Call implements Exchange, ResponseSink {
 
   onFailure(error: UpstreamError): void {
     this.#release();
+    this.#body?.detach();
     if (this.abandoned) return;
     if (error.responded || this.#stream.headersSent) this.#broken(FAILURE_KINDS[error.kind], error.message);
     else this.#retryOrFail(FAILURE_KINDS[error.kind], error.message);
@@ -390,17 +359,27 @@ export class H2Call implements Exchange, ResponseSink {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
+const CRLF = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
-function responseHeaders(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const name in headers) if (!HOP_BY_HOP.has(name)) out[name] = headers[name];
-  return out;
-}
-
-/** The body as undici reads it: a PassThrough that the replay body writes to. */
-function bodyStream(body: ReplayBody): PassThrough {
-  const through = new PassThrough();
-  body.attach(through);
-  return through;
+/**
+ * A fast-pool connection as the target of a request body: written as it comes (in chunked framing
+ * when the client gave no Content-Length: HTTP/2 frames bodies itself), then the connection is told
+ * the body is whole.
+ */
+function connectionTarget(connection: UpstreamConnection, exchange: Exchange, chunked: boolean): BodyTarget {
+  return {
+    write(chunk) {
+      if (!chunked) return connection.writeBody(chunk);
+      if (chunk.length === 0) return true;
+      connection.writeBody(Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'));
+      connection.writeBody(chunk);
+      return connection.writeBody(CRLF);
+    },
+    onceDrained: (drained) => connection.onceDrained(drained),
+    end() {
+      if (chunked) connection.writeBody(LAST_CHUNK);
+      connection.bodyWritten(exchange);
+    },
+  };
 }

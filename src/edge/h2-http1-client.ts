@@ -1,7 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { sendNodeFailure, type Failure } from '../core/failure.js';
 import type { Route } from '../membership/routing-table.js';
-import { REPLAY_BUFFER_BYTES, type FailureKind } from '../proxy/retry-policy.js';
 import type { RoutedRequest } from '../proxy/router.js';
 import { attemptH2Replica, FAILURE_KINDS, type ResponseSink } from './h2-replica.js';
 import { ReplayBody } from './h2-replay-body.js';
@@ -77,7 +76,7 @@ export async function toH2ReplicaFromHttp1(
   delete headers.host;
   let body: ReplayBody | null = null;
   if (outgoing.body !== null) {
-    body = bodies.get(outgoing.body) ?? new ReplayBody(outgoing.body, REPLAY_BUFFER_BYTES);
+    body = bodies.get(outgoing.body) ?? new ReplayBody(outgoing.body);
     bodies.set(outgoing.body, body);
   }
   const sink = new NodeResponseSink(res, routed);

@@ -3,7 +3,7 @@ import { UpstreamError, type UpstreamFailure } from '../proxy/fast/exchange.js';
 import type { FailureKind } from '../proxy/retry-policy.js';
 import { downstreamResponseHeaders } from '../proxy/headers.js';
 import type { UpstreamSession } from './h2-upstreams.js';
-import type { ReplayBody } from './h2-replay-body.js';
+import { writableTarget, type ReplayBody } from './h2-replay-body.js';
 
 /**
  * Where a replica's response goes: an HTTP/2 client stream or an HTTP/1.1 client's response. Each
@@ -140,7 +140,7 @@ export function attemptH2Replica(
     if (responded && upstream.readableEnded) return;
     closed('no end');
   });
-  if (body) body.attach(upstream);
+  if (body) body.attach(writableTarget(upstream));
   return {
     done,
     cancel() {

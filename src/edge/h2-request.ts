@@ -6,6 +6,7 @@ import type { RequestView } from '../proxy/request-view.js';
 const DROPPED = new Set([
   ...HOP_BY_HOP_FIELDS,
   'host',
+  'expect',
   'transfer-encoding',
   'x-forwarded-for',
   'x-forwarded-host',
@@ -66,10 +67,16 @@ export class H2Request implements RequestView {
     return given ? `${Array.isArray(given) ? given.join(', ') : given}, ${client}` : client;
   }
 
-  /** The head as an HTTP/1.1 replica is sent it (no body: the fast pools' bodyless requests). */
+  /** A body without Content-Length goes to an HTTP/1.1 replica in chunked framing. */
+  get chunkedUpstream(): boolean {
+    return !this.bodyless && this.headers['content-length'] === undefined;
+  }
+
+  /** The head as an HTTP/1.1 replica is sent it, its body's framing included. */
   http1Head(): Buffer {
     if (this.#http1) return this.#http1;
     let out = `${this.method} ${this.target} HTTP/1.1\r\nhost: ${this.authority}\r\n`;
+    if (this.chunkedUpstream) out += 'transfer-encoding: chunked\r\n';
     for (const name in this.headers) {
       if (name[0] === ':' || DROPPED.has(name)) continue;
       const value = this.headers[name];
@@ -83,20 +90,6 @@ export class H2Request implements RequestView {
     out += `x-forwarded-proto: ${this.#encrypted ? 'https' : 'http'}\r\n\r\n`;
     this.#http1 = Buffer.from(out, 'latin1');
     return this.#http1;
-  }
-
-  /** The end-to-end headers as node:http's client sends them (the undici path, for bodies). */
-  http1Headers(): Record<string, string | string[]> {
-    const out: Record<string, string | string[]> = { host: this.authority };
-    for (const name in this.headers) {
-      if (name[0] === ':' || DROPPED.has(name)) continue;
-      const value = this.headers[name];
-      if (value !== undefined) out[name] = value;
-    }
-    out['x-forwarded-for'] = this.#forwardedFor();
-    if (this.authority) out['x-forwarded-host'] = this.authority;
-    out['x-forwarded-proto'] = this.#encrypted ? 'https' : 'http';
-    return out;
   }
 
   /** The head as an h2c replica is sent it. */

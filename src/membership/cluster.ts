@@ -18,6 +18,7 @@ import {
 import { buildRoutingTable, type Route, type RoutingTable } from './routing-table.js';
 export type { Route, RoutingTable } from './routing-table.js';
 import { SerialQueue } from './serial-queue.js';
+import { rampFraction, rampOf, rampStep, type Ramp } from './slow-start.js';
 
 import type { ReplicaState } from '../ops/telemetry.js';
 export type { ReplicaState } from '../ops/telemetry.js';
@@ -35,6 +36,17 @@ interface ReplicaRecord {
   ejections: number;
   /** Its relative share of keys (`/add`'s `weights`, `PUT /replicas/<name>`); 1 by default. */
   weight: number;
+  /** Slow start: while it ramps up, the step it is on and the timer of the next one. */
+  ramp: { readonly since: number; step: number; timer: NodeJS.Timeout } | undefined;
+}
+
+function noSlowStartError(windowMs: number): RinglbError {
+  return new RinglbError(
+    'ERR_INVALID_BODY',
+    seedMessage(
+      `slow start (--slow-start ${windowMs / 1000}) ramps a replica's weight, and the classic ring has no weights: keep ketama, maglev or rendezvous, or start with --slow-start 0`,
+    ),
+  );
 }
 
 function noWeightsError(): RinglbError {
@@ -72,6 +84,11 @@ export interface ClusterOptions {
   readonly ejection?: EjectionPolicy;
   /** Told of every state change, replacement and ring change (metrics, dashboard, logs). */
   readonly telemetry?: Telemetry;
+  /**
+   * Slow start (`--slow-start`, ms; 0 = off): a replica that enters a ring serving others ramps from
+   * a small weight to its own in steps of at most 1 s, each step a ring change of its own.
+   */
+  readonly slowStartMs?: number;
 }
 
 /** Passive health: how many replicas may be out at once, for how long, and how they come back. */
@@ -120,6 +137,7 @@ export class Cluster implements HealthSink {
         `${options.provider.kind}: ${reason}`,
       ),
     );
+    options.provider.onReplaced?.((replica) => this.#follow(replica));
     // Replacements held back by an unavailable provider need not wait out their back-off.
     options.provider.onAvailable?.(() => {
       for (const record of this.#replicas.values())
@@ -141,14 +159,27 @@ export class Cluster implements HealthSink {
     return this.#records().map((record) => record.spec.name);
   }
 
-  /** Every replica with its state, by number. */
-  describe(): { name: string; number: number; state: ReplicaState; origin: string | undefined }[] {
+  /** Every replica with its state, by number; `warming` while slow start ramps it up. */
+  describe(): {
+    name: string;
+    number: number;
+    state: ReplicaState;
+    origin: string | undefined;
+    warming?: number;
+  }[] {
     return this.#records().map((r) => ({
       name: r.spec.name,
       number: r.spec.number,
       state: r.state,
       origin: r.running?.origin,
+      ...(r.ramp ? { warming: this.#rampFractionOf(r) } : {}),
     }));
+  }
+
+  /** While slow start ramps a replica up, the fraction of its weight it has; else undefined. */
+  warming(name: string): number | undefined {
+    const record = this.#replicas.get(name);
+    return record?.ramp ? this.#rampFractionOf(record) : undefined;
   }
 
   /** What `add` would do, on the membership as it is once earlier changes are done; changes nothing. */
@@ -161,11 +192,12 @@ export class Cluster implements HealthSink {
       const added = specsOf(next).filter((spec) => !current.has(spec.name));
       // A new replica joins the ring once healthy; an add that cannot start one fails whole.
       // Not started yet, so no origin: the ring places a replica by name and number only.
+      const entry = this.#entryFraction();
       const joining = added.map((spec) => ({
         name: spec.name,
         number: spec.number,
         origin: '',
-        weight: request.weights?.[spec.name] ?? 1,
+        weight: (request.weights?.[spec.name] ?? 1) * entry,
       }));
       return this.#preview(this.#options.buildRing, [...this.#routes(), ...joining], specsOf(next), {
         added: added.map((spec) => spec.name),
@@ -230,6 +262,8 @@ export class Cluster implements HealthSink {
         seedMessage(`that ring holds at most ${ring.capacity} replicas and there are ${this.#replicas.size}`),
       );
     }
+    const slowStartMs = this.#options.slowStartMs ?? 0;
+    if (!ring.weighted && slowStartMs > 0) throw noSlowStartError(slowStartMs);
     const weighted = this.#records().filter((r) => r.weight !== 1);
     if (!ring.weighted && weighted.length > 0) {
       throw new RinglbError(
@@ -390,8 +424,11 @@ export class Cluster implements HealthSink {
     if (this.#closed || this.#options.provider.status?.().available === false) return Promise.resolve();
     const running = new Map(this.#options.provider.list().map((replica) => [replica.spec.name, replica]));
     for (const record of this.#replicas.values()) {
-      if ((record.state !== 'healthy' && record.state !== 'ejected') || !record.running) continue;
       const now = running.get(record.spec.name);
+      // An engine that replaces members itself may have done so unseen: follow it.
+      if (now && this.#options.provider.onReplaced && record.running?.instance !== now.instance)
+        this.#follow(now);
+      if ((record.state !== 'healthy' && record.state !== 'ejected') || !record.running) continue;
       if (now?.instance === record.running.instance) continue;
       this.reportDown(
         { name: record.spec.name, origin: record.running.origin, instance: record.running.instance },
@@ -408,6 +445,28 @@ export class Cluster implements HealthSink {
         await this.#options.provider.stop(orphan.spec.name);
       }
     });
+  }
+
+  /**
+   * The engine runs a member somewhere new by itself (a Swarm task replaced in its slot): the record
+   * follows it there, out of the ring until it answers `rise` heartbeats, as an unhealthy member.
+   */
+  #follow(replica: RunningReplica): void {
+    const record = this.#replicas.get(replica.spec.name);
+    if (this.#closed || !record?.running || record.running.instance === replica.instance) return;
+    if (record.state === 'starting' || record.state === 'draining') return;
+    const inRing = record.state === 'healthy';
+    record.running = replica;
+    this.#options.logger.info(
+      { replica: replica.spec.name, origin: replica.origin },
+      'replica runs anew: checked before it is routed to',
+    );
+    this.#setState(
+      record,
+      'unhealthy',
+      `${this.#options.provider.kind} runs it anew at ${replica.origin}; checked until it answers`,
+    );
+    if (inRing) this.#rebuild(`${replica.spec.name} runs anew`);
   }
 
   heartbeatTargets(): HeartbeatTarget[] {
@@ -573,14 +632,18 @@ export class Cluster implements HealthSink {
 
   /**
    * Starts the replica and waits for its first good heartbeat; marks it healthy (ring not rebuilt).
-   * A member whose life is not ours (`provider.external`) gets one heartbeat: if it does not
-   * answer it is unhealthy, kept and checked, rather than a failure.
+   * A member whose life is not ours (`provider.external`) gets one heartbeat (or `settleMs` to
+   * answer one): if it does not answer it is unhealthy, kept and checked, rather than a failure.
    */
   async #launch(record: ReplicaRecord): Promise<void> {
     this.#setState(record, 'starting', record.running ? 'replacing' : 'starting');
     record.running = await this.#options.provider.start(record.spec);
     if (this.#options.provider.external) {
-      const reason = await this.#options.probe.check(record.running.origin);
+      const settleMs = this.#options.provider.settleMs ?? 0;
+      const reason =
+        settleMs > 0
+          ? await this.#awaitHeartbeat(record.running.origin, settleMs)
+          : await this.#options.probe.check(record.running.origin);
       if (this.#replicas.get(record.spec.name) !== record) return;
       if (reason === null) this.#setState(record, 'healthy', 'answered its first heartbeat');
       else
@@ -619,6 +682,7 @@ export class Cluster implements HealthSink {
       failures: [],
       ejections: 0,
       weight,
+      ramp: undefined,
     };
     this.#replicas.set(spec.name, record);
     this.#options.telemetry?.replicaState(spec.name, undefined, 'starting', 'added');
@@ -631,6 +695,65 @@ export class Cluster implements HealthSink {
     if (from === to) return;
     if (to !== undefined) record.state = to;
     this.#options.telemetry?.replicaState(record.spec.name, from, to, reason);
+    if (to === 'healthy') this.#startRamp(record);
+    else this.#stopRamp(record);
+  }
+
+  /** The slow-start ramp, when it is on. */
+  get #ramp(): Ramp | undefined {
+    return rampOf(this.#options.slowStartMs ?? 0);
+  }
+
+  /**
+   * The fraction of its weight a replica entering the ring now starts with: the ramp's first step
+   * when others already serve (a ring being filled from nothing has no one to spare), else 1.
+   */
+  #entryFraction(): number {
+    const ramp = this.#ramp;
+    return ramp && this.#table.routes.length > 0 ? rampFraction(ramp, 0) : 1;
+  }
+
+  /** A replica entered the ring: it ramps up, a step at a time, each step a ring change. */
+  #startRamp(record: ReplicaRecord): void {
+    this.#stopRamp(record);
+    const ramp = this.#ramp;
+    if (!ramp || this.#entryFraction() === 1) return;
+    const since = Date.now();
+    record.ramp = { since, step: 0, timer: this.#nextStep(record, ramp, since, 1) };
+  }
+
+  #nextStep(record: ReplicaRecord, ramp: Ramp, since: number, step: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.#stepRamp(record, ramp), since + step * ramp.stepMs - Date.now());
+    timer.unref();
+    return timer;
+  }
+
+  /** The next step of a ramp; the last one gives the replica its full weight. */
+  #stepRamp(record: ReplicaRecord, ramp: Ramp): void {
+    const current = record.ramp;
+    if (this.#closed || !current || this.#replicas.get(record.spec.name) !== record) return;
+    const step = rampStep(ramp, Date.now() - current.since);
+    const name = record.spec.name;
+    if (step >= ramp.steps - 1) {
+      record.ramp = undefined;
+      this.#rebuild(`${name} slow start done: full weight ${record.weight}`);
+      return;
+    }
+    current.step = step;
+    current.timer = this.#nextStep(record, ramp, current.since, step + 1);
+    const percent = Math.round(rampFraction(ramp, step) * 100);
+    this.#rebuild(`${name} slow start: ${percent} % of weight ${record.weight}`);
+  }
+
+  #stopRamp(record: ReplicaRecord): void {
+    if (record.ramp) clearTimeout(record.ramp.timer);
+    record.ramp = undefined;
+  }
+
+  /** The fraction of its weight a replica has now: below 1 while it ramps up after entering. */
+  #rampFractionOf(record: ReplicaRecord): number {
+    const ramp = this.#ramp;
+    return ramp && record.ramp ? rampFraction(ramp, record.ramp.step) : 1;
   }
 
   #records(): ReplicaRecord[] {
@@ -645,7 +768,7 @@ export class Cluster implements HealthSink {
         name: r.spec.name,
         number: r.spec.number,
         origin: r.running!.origin,
-        weight: r.weight,
+        weight: r.weight * this.#rampFractionOf(r),
       }));
   }
 

@@ -12,6 +12,8 @@ export interface ReplicaRow {
   readonly state: ReplicaState;
   /** Fraction of the key space it owns now; 0 when it is not in the ring. */
   readonly share: number;
+  /** Slow start: the fraction of its weight it has while it ramps up; null otherwise. */
+  readonly warming: number | null;
   readonly rps: number | null;
   readonly p99Ms: number | null;
   readonly lastCheck: { readonly at: number; readonly failure: string | null } | null;
@@ -126,6 +128,7 @@ export class Dashboard implements Partial<Telemetry> {
         number: replica.number,
         state: replica.state,
         share: shareOf.get(replica.name) ?? 0,
+        warming: replica.warming ?? null,
         rps: load ? Math.round(load.rps * 10) / 10 : null,
         p99Ms: load?.p99 === undefined ? null : Math.round(load.p99 * 1e5) / 100,
         lastCheck: this.#options.checks.last(replica.name) ?? null,

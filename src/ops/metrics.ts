@@ -6,7 +6,13 @@ import type { ReplicaState, Telemetry } from './telemetry.js';
 
 /** What the metrics read from membership at scrape time (the Cluster fits it). */
 export interface MembershipView {
-  describe(): readonly { readonly name: string; readonly number: number; readonly state: ReplicaState }[];
+  describe(): readonly {
+    readonly name: string;
+    readonly number: number;
+    readonly state: ReplicaState;
+    /** While slow start ramps it up: the fraction of its weight it has. */
+    readonly warming?: number;
+  }[];
   readonly table: { readonly ring: Ring };
 }
 

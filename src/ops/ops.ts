@@ -7,6 +7,8 @@ import { Metrics, type MembershipView } from './metrics.js';
 import type { OpsEndpoints } from './ops-http.js';
 import type { Telemetry } from './telemetry.js';
 import { transitionLog } from './transition-log.js';
+import { registerWebSocketMetrics } from './websocket-metrics.js';
+import { WebSocketTotals } from './websocket-stats.js';
 
 export interface OpsOptions {
   readonly metrics: boolean;
@@ -25,12 +27,16 @@ export interface Ops {
   readonly endpoints: OpsEndpoints;
   /** Undefined when `--access-log` is off. */
   readonly accessLog: AccessLog | undefined;
+  /** Open WebSockets and their bytes, of this process's data plane or of every worker's. */
+  readonly webSockets: WebSocketTotals;
   close(): void;
 }
 
 export function createOps(options: OpsOptions): Ops {
   const metrics = options.metrics ? new Metrics(options.membership) : undefined;
   const checks = new HealthChecks();
+  const webSockets = new WebSocketTotals();
+  if (metrics) registerWebSocketMetrics(metrics.registry, () => webSockets.sum());
   const dashboard = new Dashboard({ membership: options.membership, requests: metrics?.requests, checks });
   const sinks = [dashboard, transitionLog(options.logger), ...(metrics ? [metrics] : [])];
   return {
@@ -41,6 +47,7 @@ export function createOps(options: OpsOptions): Ops {
       ? { dashboard, renderMetrics: () => metrics.render(), metricsContentType: metrics.contentType }
       : { dashboard },
     accessLog: options.accessLog ? accessLog(options.logger) : undefined,
+    webSockets,
     close: () => dashboard.close(),
   };
 }

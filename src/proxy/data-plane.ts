@@ -11,8 +11,11 @@ import { createEdge, hasH2Replicas, PLAIN_HTTP, type Edge, type EdgeProtocols } 
 import { fastConnectionHandler } from './fast/fast-server.js';
 import type { FrontConnection } from './fast/front-connection.js';
 import { UpstreamPools } from './fast/upstream-pools.js';
+import { frontWebSocket } from './fast/websocket-front.js';
+import { WebSocketTunnels } from './fast/websocket-tunnel.js';
 import { forward } from './forward.js';
 import { Router } from './router.js';
+import { PROTOCOL_INDEX } from '../core/protocol.js';
 import type { RequestView } from './request-view.js';
 import { Upstreams } from './upstreams.js';
 
@@ -56,6 +59,8 @@ export interface DataPlane {
   readonly http: Server;
   /** TLS, HTTP/2 and WebSockets. */
   readonly edge: Edge;
+  /** Every WebSocket of this process. */
+  readonly webSockets: WebSocketTunnels;
   /** Brings connection pools in line with a new routing table. */
   sync(table: RoutingTable): void;
   listen(port: number, host: string): Promise<number>;
@@ -90,6 +95,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   });
   const { limits, telemetry, accessLog } = options;
   const protocols = options.protocols ?? PLAIN_HTTP;
+  const outliers = new OutlierDetector(options.outlierFailures, options.onOutlier);
   // One router for every protocol: picks, retries, passive health, telemetry and the access log.
   const router = new Router({
     table: options.table,
@@ -98,7 +104,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     seedNotFound: options.seedNotFound,
     telemetry,
     accessLog,
-    outliers: new OutlierDetector(options.outlierFailures, options.onOutlier),
+    outliers,
   });
   const forwardOptions = {
     router,
@@ -157,6 +163,15 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     );
   });
   const waiting = new Set<FrontConnection>();
+  const webSockets = new WebSocketTunnels({
+    table: options.table,
+    retries: options.retries,
+    idleTimeoutMs: protocols.wsIdleTimeoutMs,
+    drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+    responseTimeoutMs: options.upstreamTimeoutMs,
+    onFailure: (replica, reason) => outliers.failure(replica, reason),
+    onRetry: () => telemetry.retry(PROTOCOL_INDEX.websocket),
+  });
   const http1 = fastConnectionHandler(
     {
       router,
@@ -164,6 +179,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       // The fast path speaks HTTP/1.1 to replicas: with replicas that speak only HTTP/2, every
       // request goes to the general server, which speaks both.
       isLocalPath: hasH2Replicas(protocols) ? () => true : options.isLocalPath,
+      webSocket: frontWebSocket(webSockets, options.keyOf, limits.trustForwarded),
       waiting,
       trustForwarded: limits.trustForwarded,
       limits: {
@@ -171,6 +187,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
         maxHeaders: 128,
         headerTimeoutMs: limits.headersTimeoutMs,
         keepAliveTimeoutMs: limits.keepAliveTimeoutMs,
+        maxBodySize: limits.maxBodySize,
       },
     },
     http,
@@ -190,6 +207,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       handshakeTimeoutMs: limits.headersTimeoutMs,
       logger: options.logger,
       http,
+      webSockets,
     },
     http1,
   );
@@ -225,6 +243,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     server,
     http,
     edge,
+    webSockets,
     sync(table) {
       upstreams.sync(table);
       pools.sync(table);

@@ -13,8 +13,8 @@
  * | the replica answered 5xx                    | no: passed on, counted for ejection | no                | no        |
  *
  * "Refused" and "gone" mean the request provably never reached a replica, so any method is safe to
- * send again. A body is replayable while it fits `REPLAY_BUFFER_BYTES` (Envoy's
- * per_request_buffer_limit_bytes plays the same part); past that, the bytes already sent are gone.
+ * send again. A body is replayable while it fits `PER_REQUEST_BUFFER_LIMIT_BYTES` (replay-buffer.ts,
+ * named after Envoy's setting); past that, the bytes already sent are gone.
  */
 
 export type FailureKind = 'refused' | 'gone' | 'reset' | 'timeout' | 'protocol';
@@ -32,9 +32,6 @@ export interface Retryable {
   /** A gRPC call: gRPC's transparent-retry rule applies instead of method idempotency. */
   readonly grpc: boolean;
 }
-
-/** Request bodies up to this size are kept so an idempotent request can be sent again. */
-export const REPLAY_BUFFER_BYTES = 64 * 1024;
 
 /** RFC 9110 §9.2.2. TRACE is idempotent too; CONNECT and the unsafe methods are not. */
 export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([

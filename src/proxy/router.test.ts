@@ -94,7 +94,7 @@ describe('the router', () => {
     const routed = begin('PUT', 7, false);
     routed.pick();
     expect(routed.failed('reset', false, 'ECONNRESET')).toBe(false);
-    expect(routed.gaveUp().message).toMatch(/a PUT request whose body was not kept is not retried$/);
+    expect(routed.gaveUp().message).toMatch(/the request's body, over 65536 bytes, cannot be sent again$/);
   });
 
   it('stops after --retries further tries, then answers with the last failure', () => {

@@ -3,6 +3,7 @@ import type { OutlierDetector } from '../health/outlier-detector.js';
 import type { Route, RoutingTable } from '../membership/routing-table.js';
 import type { AccessLog } from '../ops/access-log.js';
 import type { Telemetry } from '../ops/telemetry.js';
+import { PER_REQUEST_BUFFER_LIMIT_BYTES } from './replay-buffer.js';
 import type { RequestView } from './request-view.js';
 import { givenUpStatus, mayRetry, type FailureKind, type Retryable } from './retry-policy.js';
 
@@ -189,8 +190,12 @@ export class RoutedRequest implements Retryable {
       return failure(504, `replica '${this.#route?.name ?? ''}' did not answer in time`);
     }
     if (!this.#allowed && this.#lastKind !== 'protocol') {
-      const why = this.bodyReplayable ? 'is not retried' : 'whose body was not kept is not retried';
-      return failure(502, `${this.#lastFailure}, and a ${this.view.method} request ${why}`);
+      return failure(
+        502,
+        this.bodyReplayable
+          ? `${this.#lastFailure}, and a ${this.view.method} request is not retried`
+          : `${this.#lastFailure}, and the request's body, over ${PER_REQUEST_BUFFER_LIMIT_BYTES} bytes, cannot be sent again`,
+      );
     }
     return failure(givenUpStatus(this.#lastKind), this.#lastFailure);
   }

@@ -92,7 +92,16 @@ function renderTable() {
     const state = document.createElement('span');
     state.className = 'state state-' + replica.state;
     state.textContent = replica.state;
-    row.insertCell().append(state);
+    const stateCell = row.insertCell();
+    stateCell.append(state);
+    if (replica.warming !== null) {
+      // Slow start: the replica ramps up to its weight, a step at a time.
+      const warming = document.createElement('span');
+      warming.className = 'warming';
+      warming.textContent = 'slow start ' + Math.round(replica.warming * 100) + ' %';
+      warming.title = 'ramping up to its full weight after entering the ring (--slow-start)';
+      stateCell.append(' ', warming);
+    }
     cell(row, (replica.share * 100).toFixed(1) + ' %', 'num');
     cell(row, replica.rps === null ? '–' : String(replica.rps), 'num');
     cell(row, replica.p99Ms === null ? '–' : replica.p99Ms + ' ms', 'num');

@@ -48,6 +48,7 @@ td.num { text-align: right; }
 .state-down,
 .state-unhealthy { color: var(--bad); }
 .state-starting, .state-draining { color: var(--warn); }
+.warming { font-size: .75rem; color: var(--warn); white-space: nowrap; }
 .check-failed { color: var(--bad); }
 .timeline { list-style: none; margin: 0; padding: 0; max-height: 18rem; overflow-y: auto; font-size: .9rem; }
 .timeline li { padding: .3rem 0; border-bottom: 1px solid var(--line); display: flex; gap: .7rem; }

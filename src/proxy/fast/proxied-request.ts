@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { BodyFraming } from '../http1/body-framing.js';
 import type { Failure } from '../../core/failure.js';
 import { headerValue, type RequestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-head.js';
@@ -7,16 +8,23 @@ import type { RequestView } from '../request-view.js';
 import type { FailureKind } from '../retry-policy.js';
 import type { RoutedRequest } from '../router.js';
 import type { UpstreamConnection } from './upstream-connection.js';
-import type { Exchange, UpstreamError, UpstreamFailure } from './exchange.js';
+import type { UpstreamError, UpstreamFailure } from './exchange.js';
 import type { FrontConnection, FrontContext } from './front-connection.js';
 import type { UpstreamPool } from './upstream-pool.js';
+import { RequestBody, type BodyOwner } from './request-body.js';
 
 /**
  * Hop-by-hop headers. Transfer-Encoding stays: the fast path passes chunked framing on byte for byte
  * (validated by the chunked scanner), so the header still describes the bytes the client receives.
  */
 const HOP_BY_HOP = new Set(HOP_BY_HOP_FIELDS);
-const REPLACED_REQUEST_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+/** Expect is answered by the balancer itself (see RequestBody), so it is not passed on. */
+const REPLACED_REQUEST_HEADERS = new Set([
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'expect',
+]);
 const PIPELINABLE = new Set(['GET', 'HEAD']);
 
 function isHopByHop(lowerName: string, connectionTokens: readonly string[]): boolean {
@@ -24,30 +32,58 @@ function isHopByHop(lowerName: string, connectionTokens: readonly string[]): boo
 }
 
 /** A request proxied on the fast path, through retries, until its response has been passed on. */
-export class ProxiedRequest implements Exchange, RequestView {
+export class ProxiedRequest implements BodyOwner, RequestView {
   readonly #front: FrontConnection;
   readonly #ctx: FrontContext;
   readonly #head: RequestHead;
   readonly bytes: Buffer;
   readonly isHead: boolean;
   readonly pipelinable: boolean;
+  readonly hasBody: boolean;
+  /** The request body on its way upstream; null without one. */
+  readonly body: RequestBody | null;
   abandoned = false;
-  #routed: RoutedRequest | null = null;
+  readonly #routed: RoutedRequest;
   #pool: UpstreamPool | null = null;
   #connection: UpstreamConnection | null = null;
   #status = 0;
   /** The client gets this instead of the replica's response (whose body is dropped). */
   #replaced: Failure | undefined;
   #keepAlive: boolean;
+  /** The response has been passed on whole (the body may still be on its way up). */
+  #responseEnded = false;
+  /** Response bytes (or the balancer's own answer) have reached the client. */
+  #responded = false;
 
-  constructor(front: FrontConnection, ctx: FrontContext, head: RequestHead) {
+  /** `maxBodySize` is `--max-body-size` (0 = no limit); a larger Content-Length is refused before. */
+  constructor(front: FrontConnection, ctx: FrontContext, head: RequestHead, maxBodySize: number) {
     this.#front = front;
     this.#ctx = ctx;
     this.#head = head;
+    this.#routed = ctx.router.begin(this, { protocol: 0, grpc: false, bodyReplayable: true });
     this.isHead = head.method === 'HEAD';
-    this.pipelinable = PIPELINABLE.has(head.method);
+    this.hasBody = head.chunked || head.contentLength > 0;
+    this.body = this.hasBody
+      ? new RequestBody(
+          this,
+          front.socket,
+          new BodyFraming(head.contentLength, head.chunked, maxBodySize),
+          head.expectContinue,
+        )
+      : null;
+    // A request with a body is never pipelined: it is not known to be safe to send twice, and one
+    // stalled upload must not hold up the requests queued behind it.
+    this.pipelinable = PIPELINABLE.has(head.method) && !this.hasBody;
     this.#keepAlive = head.keepAlive;
     this.bytes = Buffer.from(this.#upstreamHead(), 'latin1');
+  }
+
+  /**
+   * Whether the request can be sent again whole: it has no body, or its body still fits the
+   * replay buffer (PER_REQUEST_BUFFER_LIMIT_BYTES). The retry policy asks this.
+   */
+  get bodyReplayable(): boolean {
+    return this.body === null || this.body.replayable;
   }
 
   // RequestView, for hash-key extraction.
@@ -65,7 +101,6 @@ export class ProxiedRequest implements Exchange, RequestView {
   }
 
   start(): void {
-    this.#routed = this.#ctx.router.begin(this, { protocol: 0, grpc: false, bodyReplayable: true });
     this.#dispatch();
   }
 
@@ -96,7 +131,7 @@ export class ProxiedRequest implements Exchange, RequestView {
   }
 
   #dispatch(): void {
-    const routed = this.#routed!;
+    const routed = this.#routed;
     const route = routed.pick();
     if (route === undefined) {
       this.#fail(routed.noReplica());
@@ -104,7 +139,7 @@ export class ProxiedRequest implements Exchange, RequestView {
     }
     const pool = this.#ctx.pool(route.origin);
     if (!pool) {
-      this.#retryOrFail('gone', false, 'the replica left the ring');
+      this.#retryOrFail('gone', 'the replica left the ring');
       return;
     }
     this.#pool = pool;
@@ -113,6 +148,55 @@ export class ProxiedRequest implements Exchange, RequestView {
 
   attach(connection: UpstreamConnection): void {
     this.#connection = connection;
+    this.body?.attach(connection);
+  }
+
+  /** The whole body has arrived; the exchange is over if its response is too. */
+  bodyReceived(): void {
+    if (this.#responseEnded && !this.abandoned) this.#front.finished(this.#keepAlive);
+  }
+
+  /**
+   * The body could not be read: broken chunked framing (400) or past `--max-body-size` (413). The
+   * replica's connection holds half a request, so it is cut; the client's connection is closed too.
+   */
+  bodyFailed(status: number, message: string): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.body?.cut();
+    if (this.#connection) this.#connection.abort(this);
+    else this.#pool?.withdraw(this);
+    this.#keepAlive = false;
+    if (this.#responseEnded) {
+      // The replica has answered already (and its answer is with the client): only close.
+      this.#front.finished(false);
+      return;
+    }
+    this.#release();
+    this.#routed.finish(status);
+    if (this.#responded) {
+      this.#front.socket.destroy();
+      return;
+    }
+    this.#front.writeFailure({ status, message }, false);
+    this.#front.finished(false);
+  }
+
+  /** The replica closed before taking the whole body, after its response: the rest cannot follow. */
+  onBodyCut(): void {
+    this.#keepAlive = false;
+    if (this.#responseEnded) this.#front.finished(false);
+  }
+
+  /** Ends the exchange once both its response and its body are through. */
+  #ended(): void {
+    this.#responseEnded = true;
+    if (this.body && !this.body.received) {
+      // The replica answered before the body was through: the body still goes to it (it reads and
+      // drops it, keeping the connection), and the next request waits for the body's end.
+      return;
+    }
+    this.#front.finished(this.#keepAlive);
   }
 
   #release(): void {
@@ -122,7 +206,7 @@ export class ProxiedRequest implements Exchange, RequestView {
 
   onResponseHead(head: ResponseHead): void {
     this.#status = head.status;
-    this.#replaced = this.#routed!.answered(head.status);
+    this.#replaced = this.#routed.answered(head.status);
     if (this.#replaced !== undefined) return;
     const socket = this.#front.socket;
     const untilClose =
@@ -136,6 +220,7 @@ export class ProxiedRequest implements Exchange, RequestView {
       out += `${fields[i]}: ${fields[i + 1]}\r\n`;
     }
     if (!this.#keepAlive) out += 'connection: close\r\n';
+    this.#responded = true;
     socket.cork();
     socket.write(`${out}\r\n`, 'latin1');
     process.nextTick(uncork, socket);
@@ -153,35 +238,46 @@ export class ProxiedRequest implements Exchange, RequestView {
 
   onResponseEnd(): void {
     this.#release();
-    if (this.#replaced !== undefined) {
-      this.#fail(this.#replaced);
+    const replaced = this.#replaced;
+    if (replaced !== undefined) {
+      this.#routed.finish(replaced.status);
+      this.#responded = true;
+      this.#front.writeFailure(replaced, this.#keepAlive);
+      this.#ended();
       return;
     }
-    this.#routed!.finish(this.#status);
-    this.#front.finished(this.#keepAlive);
+    this.#routed.finish(this.#status);
+    this.#ended();
   }
 
   onFailure(error: UpstreamError): void {
     this.#release();
     if (this.abandoned) return;
+    const routed = this.#routed;
+    routed.bodyReplayable = this.bodyReplayable;
     if (error.responded) {
       // Part of the response is already with the client: all we can do is cut it off.
-      this.#routed!.failed(KINDS[error.kind], true, error.message);
-      this.#routed!.finish(this.#status);
+      routed.failed(KINDS[error.kind], true, error.message);
+      routed.finish(this.#status);
       this.#front.socket.destroy();
       return;
     }
-    this.#retryOrFail(KINDS[error.kind], false, error.message);
+    this.body?.detach();
+    this.#retryOrFail(KINDS[error.kind], error.message);
   }
 
-  #retryOrFail(kind: FailureKind, responded: boolean, message: string): void {
-    const routed = this.#routed!;
-    if (routed.failed(kind, responded, message)) this.#dispatch();
+  #retryOrFail(kind: FailureKind, message: string): void {
+    const routed = this.#routed;
+    routed.bodyReplayable = this.bodyReplayable;
+    if (routed.failed(kind, false, message)) this.#dispatch();
     else this.#fail(routed.gaveUp());
   }
 
   #fail(failure: Failure): void {
-    this.#routed!.finish(failure.status);
+    // The rest of an unread body cannot be told from the next request: the connection closes.
+    if (this.body && !this.body.received) this.#keepAlive = false;
+    this.#responded = true;
+    this.#routed.finish(failure.status);
     this.#front.writeFailure(failure, this.#keepAlive);
     this.#front.finished(this.#keepAlive);
   }
@@ -190,9 +286,12 @@ export class ProxiedRequest implements Exchange, RequestView {
   clientGone(): void {
     if (this.abandoned) return;
     this.abandoned = true;
+    // An upload cut short leaves half a request on the replica's connection: that connection goes.
+    this.body?.cut();
+    if (this.#responseEnded) return;
     if (this.#connection) this.#connection.abort(this);
     else this.#pool?.withdraw(this);
-    this.#routed?.finish(499);
+    this.#routed.finish(499);
     this.#release();
   }
 }
