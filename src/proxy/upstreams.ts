@@ -1,4 +1,5 @@
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { undici } from '../core/lazy-undici.js';
 import type { RoutingTable } from '../membership/routing-table.js';
 
 export interface UpstreamOptions {
@@ -10,7 +11,8 @@ export interface UpstreamOptions {
 
 /**
  * One keep-alive connection pool per replica origin, kept in step with the routing table: a pool is
- * created when its replica joins and closed (after its in-flight requests) when it leaves.
+ * created on a replica's first request on this path (the fast path serves most, so this one may
+ * never need undici) and closed (after its in-flight requests) when the replica leaves.
  */
 export class Upstreams {
   readonly #pools = new Map<string, Pool>();
@@ -24,7 +26,6 @@ export class Upstreams {
 
   sync(table: RoutingTable): void {
     const wanted = new Set(table.routes.map((route) => route.origin));
-    for (const origin of wanted) this.poolFor(origin);
     for (const [origin, pool] of this.#pools) {
       if (wanted.has(origin)) continue;
       this.#pools.delete(origin);
@@ -37,7 +38,7 @@ export class Upstreams {
   poolFor(origin: string): Pool {
     let pool = this.#pools.get(origin);
     if (!pool) {
-      pool = new Pool(origin, {
+      pool = new (undici().Pool)(origin, {
         connections: this.#options.connections,
         headersTimeout: this.#options.headersTimeoutMs,
         bodyTimeout: this.#options.bodyTimeoutMs,
