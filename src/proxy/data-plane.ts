@@ -79,18 +79,26 @@ async function until(done: () => boolean, timeoutMs: number): Promise<void> {
  * Everything on the request path: the fast listener, the general-purpose server it hands connections
  * to, and the connection pools to replicas. It reads the routing table and never changes it.
  */
+/**
+ * How long a connection to a replica may sit idle before the balancer closes it, on every path to
+ * HTTP/1.1 replicas (the fast path's pools and the general path's undici pools alike), so that the
+ * balancer's connections go back down soon after its load does.
+ */
+const UPSTREAM_IDLE_MS = 4_000;
+
 export function createDataPlane(options: DataPlaneOptions): DataPlane {
   const upstreams = new Upstreams({
     connections: 64,
     headersTimeoutMs: options.upstreamTimeoutMs,
     bodyTimeoutMs: options.upstreamTimeoutMs,
+    idleTimeoutMs: UPSTREAM_IDLE_MS,
   });
   const pools = new UpstreamPools({
     maxConnections: 64,
     maxPipelineDepth: 8,
     connectTimeoutMs: 2_000,
     responseTimeoutMs: options.upstreamTimeoutMs,
-    idleTimeoutMs: 4_000,
+    idleTimeoutMs: UPSTREAM_IDLE_MS,
     maxHeadBytes: 64 * 1024,
   });
   const { limits, telemetry, accessLog } = options;
@@ -234,9 +242,14 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   }, 500);
   sweeper.unref();
   const sockets = new Set<Socket>();
+  // One listener function for every connection: a long-lived one (a WebSocket) should not carry a
+  // closure of its own for this.
+  const forget = function (this: Socket) {
+    sockets.delete(this);
+  };
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.on('close', forget);
   });
 
   return {

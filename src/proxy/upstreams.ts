@@ -7,6 +7,8 @@ export interface UpstreamOptions {
   readonly connections: number;
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  readonly idleTimeoutMs: number;
 }
 
 /**
@@ -42,7 +44,9 @@ export class Upstreams {
         connections: this.#options.connections,
         headersTimeout: this.#options.headersTimeoutMs,
         bodyTimeout: this.#options.bodyTimeoutMs,
-        keepAliveTimeout: 30_000,
+        keepAliveTimeout: this.#options.idleTimeoutMs,
+        // The replica's own Keep-Alive hint may only shorten it.
+        keepAliveMaxTimeout: this.#options.idleTimeoutMs,
       });
       this.#pools.set(origin, pool);
     }
