@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import { accessLog, type AccessLog } from './access-log.js';
 import { Dashboard } from './dashboard.js';
 import { fanOut } from './fan-out.js';
 import { HealthChecks } from './health-checks.js';
+import type { HotKeys } from './hot-keys.js';
 import { Metrics, type MembershipView } from './metrics.js';
 import type { OpsEndpoints } from './ops-http.js';
 import type { Telemetry } from './telemetry.js';
@@ -14,6 +16,8 @@ export interface OpsOptions {
   readonly logger: Logger;
   /** Read lazily (at scrape and tick time), so it may be created after this. */
   readonly membership: MembershipView;
+  /** The hottest keys of every process (`--hot-keys`); absent when off. */
+  readonly hotKeys?: HotKeys | undefined;
 }
 
 /** Everything operators see, wired together: metrics, dashboard, transition logs, access log. */
@@ -30,16 +34,37 @@ export interface Ops {
 
 export function createOps(options: OpsOptions): Ops {
   const metrics = options.metrics ? new Metrics(options.membership) : undefined;
+  const { hotKeys } = options;
+  if (metrics && hotKeys) {
+    new Gauge({
+      name: 'ringlb_hot_key_share',
+      help: 'The hottest hash key\'s share of the requests of the last 2 s (GET /keys/hot lists the top 20).',
+      registers: [metrics.registry],
+      collect() {
+        this.set(hotKeys.topShare());
+      },
+    });
+  }
   const checks = new HealthChecks();
-  const dashboard = new Dashboard({ membership: options.membership, requests: metrics?.requests, checks });
+  const dashboard = new Dashboard({
+    membership: options.membership,
+    requests: metrics?.requests,
+    checks,
+    hotKeys,
+  });
   const sinks = [dashboard, transitionLog(options.logger), ...(metrics ? [metrics] : [])];
   return {
     telemetry: fanOut(sinks),
     metrics,
     checks,
     endpoints: metrics
-      ? { dashboard, renderMetrics: () => metrics.render(), metricsContentType: metrics.contentType }
-      : { dashboard },
+      ? {
+          dashboard,
+          hotKeys,
+          renderMetrics: () => metrics.render(),
+          metricsContentType: metrics.contentType,
+        }
+      : { dashboard, hotKeys },
     accessLog: options.accessLog ? accessLog(options.logger) : undefined,
     close: () => dashboard.close(),
   };
