@@ -32,16 +32,16 @@ export interface Tls {
 async function checkBlob(body: AsyncIterable<Buffer>, size: number): Promise<void> {
   let offset = 0;
   for await (const chunk of body) {
-    if (!blobMatches(chunk, offset)) throw new RequestFailed('corrupted body', 'mid-body');
+    if (!blobMatches(chunk, offset)) throw new RequestFailed('corrupted body', 'wrong-body');
     offset += chunk.length;
   }
-  if (offset !== size) throw new RequestFailed(`body of ${offset} bytes, not ${size}`, 'mid-body');
+  if (offset !== size) throw new RequestFailed(`body of ${offset} bytes, not ${size}`, 'wrong-body');
 }
 
 async function checkHome(body: AsyncIterable<Buffer>): Promise<void> {
   let text = '';
   for await (const chunk of body) text += chunk.toString();
-  if (!text.includes('Hello from Server')) throw new RequestFailed('not a greeting', 'mid-body');
+  if (!text.includes('Hello from Server')) throw new RequestFailed('not a greeting', 'wrong-body');
 }
 
 async function checkEcho(body: AsyncIterable<Buffer>, sent: Buffer): Promise<void> {
@@ -51,12 +51,12 @@ async function checkEcho(body: AsyncIterable<Buffer>, sent: Buffer): Promise<voi
   try {
     reply = JSON.parse(text) as typeof reply;
   } catch {
-    throw new RequestFailed('echo reply is not JSON', 'mid-body');
+    throw new RequestFailed('echo reply is not JSON', 'wrong-body');
   }
   if (reply.bytes !== sent.length)
-    throw new RequestFailed(`replica read ${reply.bytes} of ${sent.length} bytes`);
+    throw new RequestFailed(`replica read ${reply.bytes} of ${sent.length} bytes`, 'wrong-body');
   if (reply.sha256 !== createHash('sha256').update(sent).digest('hex'))
-    throw new RequestFailed('replica read other bytes than were sent');
+    throw new RequestFailed('replica read other bytes than were sent', 'wrong-body');
 }
 
 export type Target = { readonly kind: 'home' } | { readonly kind: 'blob'; readonly size: number };
@@ -182,7 +182,7 @@ export class Http1Clients {
         res.on('data', (chunk: Buffer) => {
           if (!blobMatches(chunk, offset)) {
             req.destroy();
-            return done(new RequestFailed('corrupted body', 'mid-body'));
+            return done(new RequestFailed('corrupted body', 'wrong-body'));
           }
           offset += chunk.length;
           res.pause();
@@ -193,7 +193,7 @@ export class Http1Clients {
           done(
             offset === size
               ? undefined
-              : new RequestFailed(`body of ${offset} bytes, not ${size}`, 'mid-body'),
+              : new RequestFailed(`body of ${offset} bytes, not ${size}`, 'wrong-body'),
           ),
         );
       });
@@ -278,7 +278,7 @@ export class Http2Clients {
       });
       stream.on('data', (chunk: Buffer) => {
         if (target.kind === 'blob') {
-          if (!blobMatches(chunk, offset)) failed ??= new RequestFailed('corrupted body', 'mid-body');
+          if (!blobMatches(chunk, offset)) failed ??= new RequestFailed('corrupted body', 'wrong-body');
           offset += chunk.length;
         } else chunks.push(chunk);
       });
@@ -296,16 +296,21 @@ export class Http2Clients {
         if (failed) return reject(failed);
         const text = Buffer.concat(chunks).toString();
         if (target.kind === 'blob' && offset !== target.size)
-          return reject(new RequestFailed(`body of ${offset} bytes, not ${target.size}`, 'mid-body'));
+          return reject(new RequestFailed(`body of ${offset} bytes, not ${target.size}`, 'wrong-body'));
         if (target.kind === 'home' && !text.includes('Hello from Server'))
-          return reject(new RequestFailed('not a greeting', 'mid-body'));
+          return reject(new RequestFailed('not a greeting', 'wrong-body'));
         if (target.kind === 'echo') {
-          const reply = JSON.parse(text) as { bytes?: number; sha256?: string };
+          let reply: { bytes?: number; sha256?: string };
+          try {
+            reply = JSON.parse(text) as typeof reply;
+          } catch {
+            return reject(new RequestFailed('echo reply is not JSON', 'wrong-body'));
+          }
           if (
             reply.bytes !== body!.length ||
             reply.sha256 !== createHash('sha256').update(body!).digest('hex')
           )
-            return reject(new RequestFailed('replica read other bytes than were sent'));
+            return reject(new RequestFailed('replica read other bytes than were sent', 'wrong-body'));
         }
         resolve();
       });

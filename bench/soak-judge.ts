@@ -54,12 +54,18 @@ const overlaps = (failure: Failure, fault: FaultWindow) =>
  * - an idempotent request whose response was cut mid-body by a kill or a reset: once bytes went to
  *   the client, a proxy cannot retry it;
  * - any request to a balancer instance while that instance was killed.
- * Everything else is unexpected: an idempotent request that failed before its response (the
+ * Everything else is unexpected: a response that ended cleanly with the wrong body (always: the
+ * client cannot tell it from a right one), an idempotent request that failed before its response (the
  * balancer should have retried it on another replica), and anything during /add, /rm, PUT /ring or
  * a certificate rotation, which must lose nothing.
  */
 export function classify(failure: Failure, faults: readonly FaultWindow[]): Verdict {
   const during = faults.filter((fault) => overlaps(failure, fault));
+  if (failure.stage === 'wrong-body')
+    return {
+      expected: false,
+      why: 'the response ended as if whole, with the wrong body: no fault excuses that',
+    };
   const instanceDown = during.find(
     (fault) => fault.kind === 'leader instance killed' && fault.instance === failure.instance,
   );

@@ -6,15 +6,22 @@ import { startRinglb } from './lib/ringlb.js';
 import type { CertificateRotation } from './soak-certs.js';
 import { control } from './soak-control.js';
 import type { FaultTargets, FaultTiming } from './soak-faults.js';
+import type { FdPeers } from './soak-fds.js';
 import { SoakReplica } from './soak-replicas.js';
 import { replicaStates } from './soak-sampler.js';
 
 export interface Environment {
   readonly origins: string[];
   readonly replicaKind: 'soak' | 'ringlb';
+  /** Whether the replicas are reached over HTTP/2, so that gRPC can pass. */
+  readonly grpc: boolean;
   /** The balancer processes' roles by pid, for the report (primary, worker). */
   roleOf(pid: number): string;
   readonly targets: FaultTargets;
+  /** Whose sockets the balancer's fds are: to tell client, replica and other connections apart. */
+  readonly fdPeers: FdPeers;
+  /** Replica servers the balancer may hold connections to (the bound of its upstream pool). */
+  readonly replicaServers: number;
   /** The replicas of every instance by state, and how many the balancer should have. */
   replicas(): Promise<{ states: Record<string, number>; wanted: number }>;
   /** Stops every balancer, replica and helper it started; resolves with what was still running. */
@@ -25,6 +32,7 @@ export interface Environment {
 export interface EnvironmentOptions {
   readonly replicas: number;
   readonly upstreamTimeoutMs: number;
+  readonly upstream: 'h2c' | 'http1';
   readonly workers: number | undefined;
   readonly certs: CertificateRotation;
   /** NAME=value set in every process this run starts, to find them (and any orphan) later. */
@@ -52,7 +60,7 @@ export async function localEnvironment(options: EnvironmentOptions): Promise<Env
   // One backend more than replicas, for /add.
   const replicas = Array.from(
     { length: options.replicas + 1 },
-    (_, i) => new SoakReplica(`S${i + 1}`, options.env),
+    (_, i) => new SoakReplica(`S${i + 1}`, options.env, options.upstream === 'h2c' ? 'h2c' : 'http'),
   );
   for (const replica of replicas) await replica.start();
   const port = await freePort();
@@ -136,12 +144,18 @@ export async function localEnvironment(options: EnvironmentOptions): Promise<Env
   return {
     origins: [origin],
     replicaKind: 'soak',
+    grpc: options.upstream === 'h2c',
     roleOf: (pid) => (pid === ringlb.pid ? 'primary' : 'worker'),
     targets,
+    replicaServers: replicas.length,
+    fdPeers: {
+      listenPorts: new Set([port]),
+      replicaPorts: () => new Set(replicas.map((replica) => replica.port)),
+    },
     replicas: states,
     description: [
-      `\`ringlb start ${args.join(' ').replace(/--backends \S+/, '--backends h2c://127.0.0.1:…')}\``,
-      `${replicas.length} soak replicas (bench/soak-replica.ts: HTTP/1.1 and h2c on one port), ${options.replicas} in the ring at the start; ` +
+      `\`ringlb start ${args.join(' ').replace(/--backends (\w+):\S+/, '--backends $1://127.0.0.1:…')}\``,
+      `${replicas.length} soak replicas (bench/soak-replica.ts: HTTP/1.1 and h2c on one port, spoken to over ${options.upstream === 'h2c' ? 'h2c' : 'HTTP/1.1 (so no gRPC)'}), ${options.replicas} in the ring at the start; ` +
         'a killed replica is started again on its port 2 s later, as a supervisor would',
     ],
     async stop() {

@@ -12,12 +12,14 @@ export interface SoakOptions {
   readonly membership: 'local' | 'etcd';
   readonly provider: 'static' | 'docker';
   readonly workers: number | undefined;
+  /** How the balancer speaks to the soak's replicas: h2c (gRPC included) or HTTP/1.1 (no gRPC). */
+  readonly upstream: 'h2c' | 'http1';
 }
 
 const USAGE =
   'usage: npm run soak -- [--minutes M (default 10) | --quick (60 s)] [--rate R (default 150)] ' +
   '[--replicas N (default 5)] [--upstream-timeout MS (default 1000)] [--workers N] ' +
-  '[--membership local|etcd] [--provider static|docker]';
+  '[--membership local|etcd] [--provider static|docker] [--upstream-protocol h2c|http1 (default h2c)]';
 
 export function soakOptions(argv: readonly string[]): SoakOptions {
   const { values } = parseArgs({
@@ -31,6 +33,7 @@ export function soakOptions(argv: readonly string[]): SoakOptions {
       workers: { type: 'string' },
       membership: { type: 'string', default: 'local' },
       provider: { type: 'string', default: 'static' },
+      'upstream-protocol': { type: 'string', default: 'h2c' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -55,6 +58,9 @@ export function soakOptions(argv: readonly string[]): SoakOptions {
     throw new Error(
       `--provider must be static (the soak's own replicas) or docker, not "${values.provider}"\n${USAGE}`,
     );
+  const upstream = values['upstream-protocol'];
+  if (upstream !== 'h2c' && upstream !== 'http1')
+    throw new Error(`--upstream-protocol must be h2c or http1, not "${upstream}"\n${USAGE}`);
   if (values.membership === 'etcd' && values.provider === 'docker')
     throw new Error(
       `--membership etcd runs ringlb's own replica processes: leave out --provider docker\n${USAGE}`,
@@ -67,6 +73,7 @@ export function soakOptions(argv: readonly string[]): SoakOptions {
     upstreamTimeoutMs: Math.round(number('upstream-timeout', values['upstream-timeout'], 1000, 100, 60_000)),
     membership: values.membership,
     provider: values.provider,
+    upstream,
     workers:
       values.workers === undefined ? undefined : Math.round(number('workers', values.workers, 1, 1, 16)),
   };

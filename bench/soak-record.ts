@@ -1,8 +1,12 @@
 // What the soak's clients saw: requests sent, succeeded and failed per second, every failure with
 // its moment, stage and reason (classified after the run, against the faults), and latencies.
 
-/** How far a request got before it failed: no response at all, or a response cut in its body. */
-export type Stage = 'before-response' | 'mid-body';
+/**
+ * How far a request got before it failed: no response at all, a response cut in its body (an error
+ * or a reset while it came), or a response that ended cleanly with the wrong body (too short,
+ * other bytes): a proxy may never do the last, whatever the fault.
+ */
+export type Stage = 'before-response' | 'mid-body' | 'wrong-body';
 
 export interface Failure {
   readonly stream: string;
@@ -92,7 +96,8 @@ export class Recorder {
       await send({ responded: () => (stage = 'mid-body') });
     } catch (error) {
       const end = Date.now();
-      const failedStage = error instanceof RequestFailed && error.stage === 'mid-body' ? 'mid-body' : stage;
+      const failedStage =
+        error instanceof RequestFailed && error.stage !== 'before-response' ? error.stage : stage;
       this.failures.push({
         stream,
         idempotent,

@@ -12,6 +12,8 @@ export class SoakReplica {
   constructor(
     readonly name: string,
     readonly env: NodeJS.ProcessEnv,
+    /** The scheme of its backend URL: h2c (prior-knowledge HTTP/2) or http (HTTP/1.1). */
+    readonly scheme: 'h2c' | 'http' = 'h2c',
   ) {}
 
   get port(): number {
@@ -23,7 +25,7 @@ export class SoakReplica {
   }
 
   get backend(): string {
-    return `h2c://127.0.0.1:${this.#port}`;
+    return `${this.scheme}://127.0.0.1:${this.#port}`;
   }
 
   /** Starts the process (on its old port after the first time) and waits until it listens. */

@@ -10,6 +10,8 @@ export interface ProcessSample {
   readonly rssMb: number;
   readonly fds: number;
   readonly heapMb: number | undefined;
+  /** Heap used right after the process's last major GC (undefined before its first). */
+  readonly heapAfterGcMb: number | undefined;
   readonly delayP99Ms: number | undefined;
 }
 
@@ -57,10 +59,14 @@ export function replicaStates(metrics: string): Record<string, number> {
   return states;
 }
 
-function probe(dir: string, pid: number): { heapUsed: number; delayP99Ms: number } | undefined {
+function probe(
+  dir: string,
+  pid: number,
+): { heapUsed: number; heapAfterGc?: number; delayP99Ms: number } | undefined {
   try {
     return JSON.parse(readFileSync(join(dir, `${pid}.json`), 'utf8')) as {
       heapUsed: number;
+      heapAfterGc?: number;
       delayP99Ms: number;
     };
   } catch {
@@ -81,6 +87,7 @@ export function sampleProcesses(
       rssMb: rssBytes(pid) / 2 ** 20,
       fds: openFds(pid),
       heapMb: probed ? probed.heapUsed / 2 ** 20 : undefined,
+      heapAfterGcMb: probed?.heapAfterGc === undefined ? undefined : probed.heapAfterGc / 2 ** 20,
       delayP99Ms: probed?.delayP99Ms,
     };
   });

@@ -15,6 +15,8 @@ export interface MixOptions {
   /** Requests per second of the whole mix (the streams keep their shares). */
   readonly rate: number;
   readonly replicas: ReplicaKind;
+  /** Whether gRPC can pass (the replicas are reached over HTTP/2). */
+  readonly grpc: boolean;
 }
 
 interface Stream {
@@ -26,6 +28,7 @@ interface Stream {
   /** Counts towards p50/p99 (the misbehaving clients do not). */
   readonly timed: boolean;
   readonly soakOnly?: boolean;
+  readonly needsGrpc?: boolean;
   /** Not a request that can fail on the balancer's account: only counted as sent. */
   readonly misbehaving?: boolean;
   readonly send: (
@@ -126,6 +129,7 @@ const STREAMS: readonly Stream[] = [
     idempotent: false,
     timed: true,
     soakOnly: true,
+    needsGrpc: true,
     send: (c) => c.grpc!.unary(bodySize(64 * 1024)),
   },
   {
@@ -159,6 +163,12 @@ const STREAMS: readonly Stream[] = [
   },
 ];
 
+function streamsOf(options: MixOptions): Stream[] {
+  return STREAMS.filter(
+    (s) => (options.replicas === 'soak' || !s.soakOnly) && (options.grpc || !s.needsGrpc),
+  );
+}
+
 /** WebSockets held open per instance, and how often each sends. */
 const WEBSOCKETS = 6;
 const WEBSOCKET_INTERVAL_MS = 500;
@@ -173,12 +183,12 @@ export class TrafficMix {
       this.#clients.push({
         h1: new Http1Clients(origin, options.tls, 24),
         h2: new Http2Clients(origin, options.tls, 2),
-        grpc: options.replicas === 'soak' ? new GrpcClients(origin, options.tls) : undefined,
+        grpc: options.replicas === 'soak' && options.grpc ? new GrpcClients(origin, options.tls) : undefined,
       });
       if (options.replicas === 'soak')
         this.#fleets.push(new WebSocketFleet(origin, options.tls.ca, options.recorder));
     }
-    const streams = STREAMS.filter((s) => options.replicas === 'soak' || !s.soakOnly);
+    const streams = streamsOf(options);
     const shares = streams.reduce((sum, s) => sum + s.share, 0);
     for (const stream of streams) {
       this.options.origins.forEach((origin, i) => {
@@ -208,7 +218,7 @@ export class TrafficMix {
 
   /** The streams of this mix with their rates, for the report. */
   describe(): string[] {
-    const streams = STREAMS.filter((s) => this.options.replicas === 'soak' || !s.soakOnly);
+    const streams = streamsOf(this.options);
     const shares = streams.reduce((sum, s) => sum + s.share, 0);
     const lines = streams.map(
       (s) =>

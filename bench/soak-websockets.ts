@@ -70,7 +70,7 @@ export class WebSocketFleet {
           if (frame.opcode === 0x8) throw new RequestFailed(`closed by the balancer (${closeCode(frame)})`);
           progress.responded();
           if (!frame.payload.toString().endsWith(`:${text}`))
-            throw new RequestFailed('echo differs', 'mid-body');
+            throw new RequestFailed('echo differs', 'wrong-body');
         });
         if (!ok) break;
         await sleep(intervalMs);

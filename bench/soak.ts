@@ -13,6 +13,7 @@ import { onInterrupt, stopAll } from './lib/processes.js';
 import { assertBuilt, RINGLB_MAIN } from './lib/ringlb.js';
 import { CertificateRotation } from './soak-certs.js';
 import { closeControl } from './soak-control.js';
+import { describeKinds, fdKinds, POOLED } from './soak-fds.js';
 import { faultCycle, faultPlan, inject, type FaultTiming } from './soak-faults.js';
 import type { FaultWindow } from './soak-judge.js';
 import { localEnvironment, type Environment } from './soak-local.js';
@@ -63,6 +64,7 @@ async function main(): Promise<number> {
   const environmentOptions = {
     replicas: opts.replicas,
     upstreamTimeoutMs: opts.upstreamTimeoutMs,
+    upstream: opts.upstream,
     workers: opts.workers,
     certs,
     mark,
@@ -75,11 +77,13 @@ async function main(): Promise<number> {
 
   const ringlbPids = () => markedProcesses(mark, RINGLB_MAIN);
   const samples: Sample[] = [];
+  let asking = true;
   let loadStart = Date.now();
   const sampleNow = async () => {
     const at = Date.now();
     const processes = sampleProcesses(ringlbPids(), environment.roleOf, dir);
-    const { states } = await environment.replicas();
+    // After the load the harness asks the balancer nothing, so that its fds are the load's alone.
+    const states = asking ? (await environment.replicas()).states : (samples.at(-1)?.states ?? {});
     samples.push({
       t: at - loadStart,
       at,
@@ -97,13 +101,17 @@ async function main(): Promise<number> {
     recorder: new Recorder(Date.now()),
     rate: opts.rate,
     replicas: environment.replicaKind,
+    grpc: environment.grpc,
   });
   warm.start();
   await sleep(3_000);
   await warm.stop();
   await sleep(7_000);
   const baselineFds = sampleProcesses(ringlbPids(), environment.roleOf, dir).reduce((s, p) => s + p.fds, 0);
-  console.log(`soak: warm-up done; ${baselineFds} open fds in the balancer processes`);
+  const baselineKinds = fdKinds(ringlbPids(), environment.fdPeers);
+  console.log(
+    `soak: warm-up done; ${baselineFds} open fds in the balancer processes (${describeKinds(baselineKinds)})`,
+  );
 
   loadStart = Date.now();
   const recorder = new Recorder(loadStart);
@@ -113,6 +121,7 @@ async function main(): Promise<number> {
     recorder,
     rate: opts.rate,
     replicas: environment.replicaKind,
+    grpc: environment.grpc,
   });
   mix.start(loadStart);
   let sampling = true;
@@ -137,20 +146,37 @@ async function main(): Promise<number> {
   await sleep(loadStart + opts.loadMs - Date.now());
   await mix.stop();
   const stoppedAt = Date.now();
+  // The harness's own connections (control calls, the per-second scrape) go too: what stays open
+  // afterwards is the balancer's. (A worker's relay to the primary idles out like any keep-alive.)
+  asking = false;
+  await closeControl();
   console.log(
     `soak: load stopped after ${((stoppedAt - loadStart) / 1000).toFixed(0)} s; ${recorder.sent} requests`,
   );
-  // Fds after the load, 4 times a second for 12 s.
-  const after: { at: number; fds: number }[] = [];
+  // Fds after the load, 4 times a second for 12 s, with how many are connections to replicas.
+  const after: { at: number; fds: number; pooled: number }[] = [];
+  let endKinds: Record<string, number> = {};
+  const baselineOwn = baselineFds - (baselineKinds[POOLED] ?? 0);
   while (Date.now() < stoppedAt + 12_000) {
-    after.push({
+    const pids = ringlbPids();
+    endKinds = fdKinds(pids, environment.fdPeers);
+    const sample = {
       at: Date.now(),
-      fds: sampleProcesses(ringlbPids(), environment.roleOf, dir).reduce((s, p) => s + p.fds, 0),
-    });
+      fds: sampleProcesses(pids, environment.roleOf, dir).reduce((s, p) => s + p.fds, 0),
+      pooled: endKinds[POOLED] ?? 0,
+    };
+    after.push(sample);
+    // Back (the report judges it, with the pool's bound): no need to wait out the 12 s.
+    if (sample.fds - sample.pooled <= baselineOwn && sample.at - stoppedAt >= 2_000) break;
     await sleep(250);
   }
+  const endProcesses = ringlbPids().length;
+  console.log(
+    `soak: ${after.at(-1)?.fds ?? '?'} open fds ${(((after.at(-1)?.at ?? stoppedAt) - stoppedAt) / 1000).toFixed(1)} s after the load (${describeKinds(endKinds)})`,
+  );
   sampling = false;
   await sampler;
+  asking = true;
   await environment.targets.settled(10_000);
   const end = await environment.replicas();
   await closeControl();
@@ -178,6 +204,10 @@ async function main(): Promise<number> {
     samples,
     after,
     baselineFds,
+    baselineKinds,
+    endKinds,
+    endProcesses,
+    replicaServers: environment.replicaServers,
     faults,
     certificateMs: certs.tookEffectMs,
     endStates: end,

@@ -199,6 +199,17 @@ const STARTUP_ROWS: readonly {
     says: /RINGLB_ACCESS_LOG: expected true or false \(or 1 or 0\), got "maybe"/,
   },
   {
+    mistake: '--advertise-host that is not an address of this machine',
+    // 192.0.2.1 is TEST-NET-1: no machine here has it, and nothing is sent there (only a bind is tried).
+    args: () => ['check', '--port', '0', '--advertise-host', '192.0.2.1'],
+    says: /^ringlb: check failed: 1 problem:\n {2}--advertise-host: 192\.0\.2\.1 is not an address of this machine \(EADDRNOTAVAIL\): replicas listen on it; give one of this host's addresses\n$/,
+  },
+  {
+    mistake: '--advertise-host 0.0.0.0',
+    args: () => ['start', '--advertise-host', '0.0.0.0'],
+    says: /--advertise-host: "0\.0\.0\.0" listens on every address but names none that others can reach: give this host's address/,
+  },
+  {
     mistake: '--port abc',
     args: () => ['start', '--port', 'abc'],
     says: /--port: expected a whole number from 0 to 65535, got "abc"/,

@@ -29,14 +29,17 @@ async function passShare(lb: Started, number: number): Promise<number> {
 }
 
 /** Reads the dashboard's event stream in the background; the ring changes seen so far. */
-function ringEvents(lb: Started): { reasons: string[]; stop: () => void } {
+async function ringEvents(lb: Started): Promise<{ reasons: string[]; stop: () => void }> {
   const reasons: string[] = [];
   const abort = new AbortController();
+  let opened: () => void = () => undefined;
+  const open = new Promise<void>((resolve) => (opened = resolve));
   void (async () => {
     const response = await fetch(`${lb.url}/events`, { signal: abort.signal });
     const decoder = new TextDecoder();
     let buffered = '';
     for await (const chunk of response.body!) {
+      opened();
       buffered += decoder.decode(chunk as Uint8Array, { stream: true });
       let end: number;
       while ((end = buffered.indexOf('\n\n')) >= 0) {
@@ -48,6 +51,8 @@ function ringEvents(lb: Started): { reasons: string[]; stop: () => void } {
       }
     }
   })().catch(() => undefined);
+  // Listening before the change, so no step is missed.
+  await open;
   return { reasons, stop: () => abort.abort() };
 }
 
@@ -63,7 +68,7 @@ describe.each(RINGS)('slow start on %s, over HTTP', (ring) => {
   });
 
   it('a new replica never gets more than 1.1x its final share in any second of a 10 s window', async () => {
-    const events = ringEvents(lb);
+    const events = await ringEvents(lb);
     const metrics = async () =>
       parseMetrics((await call(`${lb.url}/metrics`)).body).get('ringlb_membership_changes_total{}') ?? 0;
     const changesBefore = await metrics();

@@ -36,6 +36,15 @@ describe('soak failure classification', () => {
     expect(classify(failure({}), [fault('SIGKILL')]).expected).toBe(false);
     expect(classify(failure({}), []).expected).toBe(false);
   });
+  it('never excuses a response that ended cleanly with the wrong body, whatever the fault', () => {
+    for (const kind of ['SIGKILL', 'reset replica', 'leader instance killed'] as const) {
+      const verdict = classify(failure({ stage: 'wrong-body', idempotent: false }), [
+        fault(kind, 900, 1500, 'a'),
+      ]);
+      expect(verdict.expected).toBe(false);
+      expect(verdict.why).toMatch(/wrong body/);
+    }
+  });
   it('excuses a GET cut mid-body only by a kill or a reset', () => {
     expect(classify(failure({ stage: 'mid-body' }), [fault('reset replica')]).expected).toBe(true);
     expect(classify(failure({ stage: 'mid-body' }), [fault('SIGSTOP')]).expected).toBe(false);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
@@ -67,23 +67,46 @@ export class FrameReader {
   }
 }
 
+/** How an echo replica answers upgrades: normally, by resetting the connection, or with a 403. */
+export type UpgradeBehaviour = 'echo' | 'reset' | 'refuse';
+
+export interface EchoReplica {
+  readonly url: string;
+  readonly server: Server;
+  kill(): void;
+  /** Bytes of "flood:N" frames whose writes completed (left this process). */
+  readonly flooded: number;
+  /** Upgrade requests received, with their headers. */
+  readonly upgrades: IncomingMessage['headers'][];
+}
+
 /**
  * A WebSocket echo server that is also a plain HTTP server: it answers every request and every
  * message with its own name, so tests can see which replica they reached.
  */
-export async function echoReplica(name: string): Promise<{ url: string; server: Server; kill: () => void }> {
+export async function echoReplica(name: string, behaviour: UpgradeBehaviour = 'echo'): Promise<EchoReplica> {
   const sockets = new Set<Socket>();
+  const upgrades: IncomingMessage['headers'][] = [];
+  let flooded = 0;
   const server = createServer((req, res) => {
     // A request with a body is echoed after the name.
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => res.end(body ? `${name}:${body}` : name));
   });
-  server.on('upgrade', (req, socket: Socket) => {
+  server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+    upgrades.push(req.headers);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    if (behaviour === 'reset') return void socket.resetAndDestroy();
+    if (behaviour === 'refuse') {
+      return void socket.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${name.length + 4}\r\n\r\nno: ${name}`,
+      );
+    }
     socket.write(switchingProtocols(req.headers['sec-websocket-key']));
+    if (head.length > 0) process.nextTick(() => socket.emit('data', head));
     const reader = new FrameReader();
     socket.on('data', (chunk: Buffer) => {
       for (const frame of reader.push(chunk)) {
@@ -92,6 +115,21 @@ export async function echoReplica(name: string): Promise<{ url: string; server: 
           return;
         }
         const text = frame.payload.toString();
+        // "flood:N" sends N bytes in 64 KiB frames as fast as the connection takes them.
+        const flood = /^flood:(\d+)$/.exec(text);
+        if (flood) {
+          let left = Number(flood[1]);
+          const frame64k = encodeFrame(0x2, Buffer.alloc(65536, 0x62), false);
+          const more = (): void => {
+            while (left > 0 && !socket.destroyed) {
+              left -= 65536;
+              const ok = socket.write(frame64k, () => (flooded += 65536));
+              if (!ok) return void socket.once('drain', more);
+            }
+          };
+          more();
+          continue;
+        }
         // "big:N" asks for one frame of N bytes, sent in two halves a moment apart.
         const big = /^big:(\d+)$/.exec(text);
         if (big) {
@@ -112,17 +150,26 @@ export async function echoReplica(name: string): Promise<{ url: string; server: 
   const kill = () => {
     for (const socket of sockets) socket.destroy();
   };
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, kill };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    kill,
+    get flooded() {
+      return flooded;
+    },
+    upgrades,
+  };
 }
 
 /** Echo replicas with these names; each one's stop is pushed on `cleanups`. */
 export async function echoReplicas(
   names: readonly string[],
   cleanups: (() => Promise<unknown> | void)[],
-): Promise<Awaited<ReturnType<typeof echoReplica>>[]> {
+  behaviours: Record<string, UpgradeBehaviour> = {},
+): Promise<EchoReplica[]> {
   const started = [];
   for (const name of names) {
-    const replica = await echoReplica(name);
+    const replica = await echoReplica(name, behaviours[name]);
     cleanups.push(() => {
       replica.kill();
       return new Promise((resolve) => replica.server.close(resolve));

@@ -26,6 +26,7 @@ import { ringBalanceLine } from './ring-balance.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
 import { backendOrigin, isH2Origin, protocolsFromConfig } from './protocols.js';
 import { createSharedMembership } from './shared-membership-factory.js';
+import { createSwarm } from './swarm-factory.js';
 
 export interface Balancer {
   readonly port: number;
@@ -100,7 +101,9 @@ export function createControlPlane(
 ): ControlPlane {
   const ring = ringFromConfig(config);
   const shared = config.membership === 'etcd' ? createSharedMembership(config, logger) : undefined;
-  const provider: Provider = given ?? shared?.provider ?? createProvider(config, logger);
+  // Swarm holds the desired set itself (the service's count): its own store, no etcd, no leader.
+  const swarm = config.provider === 'swarm' && !given ? createSwarm(config, logger) : undefined;
+  const provider: Provider = given ?? shared?.provider ?? swarm?.provider ?? createProvider(config, logger);
   const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath, isH2Origin(config));
   const ops = createOps({
     metrics: config.metrics,
@@ -145,10 +148,11 @@ export function createControlPlane(
   const ringControl = new RingControl(cluster, ringSettingsOf(config));
   const leadership = shared?.leadership ?? soleLeadership();
   const membership = new Membership({
-    store: shared?.store ?? new MemoryDesiredStore(),
+    store: shared?.store ?? swarm?.store ?? new MemoryDesiredStore(),
     cluster,
     rules: {
       nameProblem: (name) => provider.nameProblem?.(name),
+      removalProblem: (hostnames) => provider.removalProblem?.(hostnames),
       ...(provider.kind === 'static' ? { backendPool: config.backends.map(backendOrigin) } : {}),
     },
     // A balancer alone that starts its replicas fails an /add whose replica cannot start.
@@ -187,6 +191,7 @@ export function createControlPlane(
       await handleControl(req, res, pathname, membership, keyOfPreview);
     },
     async start() {
+      if (swarm) await swarm.open();
       if (shared) {
         await shared.join(cluster, () => membership.desired);
         leadership.start();
@@ -294,6 +299,7 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
     drainTimeoutMs: config.drainTimeoutMs,
   });
   const dataPlane = data;
+  control.ops.webSockets.local = dataPlane.webSockets.stats;
   cluster.onChange((table) => dataPlane.sync(table));
   const close = async () => {
     cluster.freeze();

@@ -137,7 +137,7 @@ describe('Docker provider settings', () => {
 
   it('refuse values that cannot work, naming the setting', () => {
     expect(() => loadConfig(['--provider', 'kubernetes'], {})).toThrow(
-      '--provider: expected one of process, docker, static, got "kubernetes"',
+      '--provider: expected one of process, docker, static, swarm, got "kubernetes"',
     );
     expect(() => loadConfig(['--cluster-name', 'Blue Team'], {})).toThrow(
       /--cluster-name: expected 1 to 31 lowercase letters/,

@@ -15,7 +15,11 @@ export { SETTINGS } from './settings/index.js';
  */
 export const configSchema = z
   .strictObject(rulesOf(ALL_SETTINGS))
-  .transform((c) => ({ ...c, replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3) }))
+  .transform((c) => ({
+    ...c,
+    replicas: c.replicas ?? (c.provider === 'static' ? c.backends.length : 3),
+    dockerPublishHost: c.dockerPublishHost ?? c.advertiseHost,
+  }))
   .transform((c, ctx) => {
     if (c.adminTokenFile === undefined || c.adminToken !== undefined) return c;
     try {
@@ -33,6 +37,15 @@ export const configSchema = z
   })
   .refine((c) => c.membership !== 'etcd' || c.provider !== 'docker', {
     error: 'etcd works with --provider process or static',
+    path: ['membership'],
+  })
+  .refine((c) => c.provider !== 'swarm' || c.swarmService !== '', {
+    error: 'the swarm provider needs the name of the service whose tasks are the replicas',
+    path: ['swarmService'],
+  })
+  .refine((c) => c.provider !== 'swarm' || c.membership !== 'etcd', {
+    error:
+      'the swarm provider needs no etcd: Swarm is the state several balancers share (leave --membership out)',
     path: ['membership'],
   })
   .refine((c) => c.provider !== 'static' || c.backends.length > 0, {

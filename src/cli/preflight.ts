@@ -180,18 +180,54 @@ async function backendProblems(config: Config): Promise<Preflight> {
   return { problems, warnings };
 }
 
+const isLoopback = (host: string) => /^(127\.|localhost$|::1$|\[::1\]$)/.test(host);
+
+/**
+ * Replicas this instance starts listen on `--advertise-host` (or Docker publishes there), so it must
+ * be an address of this machine; and in a cluster that spans hosts, a loopback address reaches
+ * them from this host only.
+ */
+async function advertiseProblems(config: Config): Promise<Preflight> {
+  if (config.provider !== 'process' && config.provider !== 'docker') return { problems: [], warnings: [] };
+  const key: SettingKey = config.provider === 'docker' ? 'dockerPublishHost' : 'advertiseHost';
+  const host = config.provider === 'docker' ? config.dockerPublishHost : config.advertiseHost;
+  const inNetwork = config.provider === 'docker' && config.dockerNetwork !== '';
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  if (!inNetwork) {
+    const code = await cannotListen(host, 0);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      problems.push(
+        `${flagOf(key)}: ${host} is not an address of this machine (${code}): replicas listen on it; give one of this host's addresses`,
+      );
+    } else if (code !== undefined) problems.push(`${flagOf(key)}: cannot listen on ${host} (${code})`);
+  }
+  const remoteEtcd = config.etcdEndpoints.some((url) => !isLoopback(new URL(url).hostname));
+  if (config.membership === 'etcd' && remoteEtcd && isLoopback(host) && !inNetwork) {
+    warnings.push(
+      `${flagOf(key)}: ${host} with an etcd on other hosts: instances on other hosts cannot reach this instance's replicas; give an address they reach`,
+    );
+  }
+  return { problems, warnings };
+}
+
 export async function preflight(config: Config): Promise<Preflight> {
+  const advertise = await advertiseProblems(config);
   const tls = tlsProblems(config);
   const backends =
     config.provider === 'static' ? await backendProblems(config) : { problems: [], warnings: [] };
-  const docker = config.provider === 'docker' ? await dockerProblem(config.dockerSocket) : undefined;
+  const docker =
+    config.provider === 'docker' || config.provider === 'swarm'
+      ? await dockerProblem(config.dockerSocket)
+      : undefined;
   return {
     problems: [
       ...(await portProblems(config)),
       ...tls.problems,
       ...(docker ? [`--docker-socket: ${docker}`] : []),
       ...backends.problems,
+      ...advertise.problems,
     ],
-    warnings: [...tls.warnings, ...backends.warnings],
+    warnings: [...tls.warnings, ...backends.warnings, ...advertise.warnings],
   };
 }

@@ -19,7 +19,9 @@ export function createProvider(config: Config, logger: Logger): Provider {
     });
   }
   if (config.provider === 'static') return new StaticProvider();
-  return new ProcessProvider({ host: '127.0.0.1' });
+  // Its desired set is the service's count: the swarm provider comes with its store (swarm-factory).
+  if (config.provider === 'swarm') throw new Error('the swarm provider is made with its store: createSwarm');
+  return new ProcessProvider({ host: config.advertiseHost });
 }
 
 /** `GET /rep` carries the provider's state in a header, so the seed's body keeps its shape. */

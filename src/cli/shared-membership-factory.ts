@@ -23,7 +23,7 @@ export function createSharedMembership(config: Config, logger: Logger) {
   const processes =
     config.provider === 'process'
       ? new SharedProvider(
-          new DetachedProcessProvider('127.0.0.1'),
+          new DetachedProcessProvider(config.advertiseHost),
           store,
           new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath),
           leadership,

@@ -6,6 +6,7 @@ import { buildRoutingTable } from '../membership/routing-table.js';
 import { ringFactory, type RingSettings } from '../ring/registry.js';
 import { accessLog } from '../ops/access-log.js';
 import { replayBatch, TelemetryRelay, type TelemetryBatch } from '../ops/telemetry-relay.js';
+import { relayWebSocketStats, type WebSocketMessage } from '../ops/websocket-stats.js';
 import { createDataPlane } from '../proxy/data-plane.js';
 import { relay } from '../proxy/relay.js';
 import {
@@ -44,7 +45,8 @@ type WorkerMessage =
   | { readonly type: 'ringlb:listening'; readonly port: number }
   | { readonly type: 'ringlb:drained'; readonly id: number }
   | { readonly type: 'ringlb:outlier'; readonly replica: string; readonly reason: string }
-  | TelemetryBatch;
+  | TelemetryBatch
+  | WebSocketMessage;
 
 const CONFIG_ENV = 'RINGLB_WORKER_CONFIG';
 const CONTROL_ENV = 'RINGLB_CONTROL_ORIGIN';
@@ -134,6 +136,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
         case 'ringlb:telemetry':
           replayBatch(message, control.ops.telemetry);
           break;
+        case 'ringlb:websockets':
+          control.ops.webSockets.update(worker.id, message.snapshot);
+          break;
         case 'ringlb:drained': {
           const pending = drains.get(message.id);
           if (pending && --pending.waiting === 0) pending.done();
@@ -143,6 +148,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
     });
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
+      control.ops.webSockets.retire(worker.id);
       if (stopping) return;
       if (listening < config.workers) {
         rejectFirst(new Error(`worker exited during start-up (code ${code}, signal ${signal})`));
@@ -213,6 +219,9 @@ export async function runWorker(logger: Logger): Promise<void> {
     protocols: protocolsFromConfig(config),
     drainTimeoutMs: config.drainTimeoutMs,
   });
+  const stopWebSocketRelay = relayWebSocketStats(data.webSockets.stats, (message) => {
+    if (process.connected) process.send!(message);
+  });
   process.on('message', (message: DrainMessage) => {
     if (message?.type !== 'ringlb:drain') return;
     void data.drained(message.origin, config.drainTimeoutMs).then(() => {
@@ -234,6 +243,7 @@ export async function runWorker(logger: Logger): Promise<void> {
   const stop = () => {
     void data.close(config.drainTimeoutMs).finally(() => {
       telemetry.close();
+      stopWebSocketRelay();
       process.exit(0);
     });
   };

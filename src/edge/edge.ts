@@ -14,7 +14,8 @@ import { forwardStream } from './h2-forward.js';
 import { H2Upstreams } from './h2-upstreams.js';
 import { createListener } from './listener.js';
 import { createRedirectServer } from './redirect.js';
-import { WebSocketProxy } from './websocket-proxy.js';
+import type { WebSocketTunnels } from '../proxy/fast/websocket-tunnel.js';
+import { handleUpgrade } from './websocket-proxy.js';
 
 /** The protocols the public listener speaks, and how replicas are spoken to. */
 export interface EdgeProtocols {
@@ -60,6 +61,8 @@ export interface EdgeContext {
   readonly logger: Logger;
   /** The general-purpose HTTP/1.1 server (its 'upgrade' event carries WebSockets). */
   readonly http: HttpServer;
+  /** Every WebSocket of this process, whichever frontend opened it. */
+  readonly webSockets: WebSocketTunnels;
 }
 
 export interface Edge {
@@ -153,17 +156,10 @@ export function createEdge(
     );
   }
 
-  const webSockets = new WebSocketProxy({
-    table: ctx.table,
-    keyOf: ctx.keyOf,
-    retries: ctx.retries,
-    idleTimeoutMs: protocols.wsIdleTimeoutMs,
-    drainTimeoutMs: ctx.drainTimeoutMs,
-    trustForwarded: ctx.trustForwarded,
-    logger: ctx.logger,
-  });
+  const webSockets = ctx.webSockets;
+  const upgradeOptions = { keyOf: ctx.keyOf, trustForwarded: ctx.trustForwarded };
   ctx.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
-    webSockets.handle(req, socket, head),
+    handleUpgrade(webSockets, upgradeOptions, req, socket, head),
   );
 
   let redirect: HttpServer | undefined;

@@ -14,33 +14,20 @@ export function closeFrame(code: number, reason: string): Buffer {
   return frame;
 }
 
-/** Length of a frame header once its first bytes are known; 0 while it cannot be told yet. */
-function headerLength(head: Uint8Array, have: number): number {
-  if (have < 2) return 0;
-  const len7 = head[1]! & 0x7f;
-  const mask = head[1]! & 0x80 ? 4 : 0;
-  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + mask;
-}
-
-function payloadLength(head: Uint8Array): number {
-  const len7 = head[1]! & 0x7f;
-  if (len7 === 126) return (head[2]! << 8) | head[3]!;
-  if (len7 === 127) {
-    let length = 0;
-    for (let i = 2; i < 10; i++) length = length * 256 + head[i]!;
-    return length;
-  }
-  return len7;
-}
-
 /**
  * Follows the frame boundaries of one direction of a WebSocket connection without buffering or
  * decoding payloads, so that the balancer can put a frame of its own (a close frame) between two of
- * the peer's frames and never in the middle of one.
+ * the peer's frames and never in the middle of one. Its state is a few numbers and no buffer (a
+ * tunnel extends it, so that an idle WebSocket costs no object more than it must).
  */
 export class FrameScanner {
-  readonly #head = new Uint8Array(14);
+  /** Header bytes of the current frame seen so far (0 between frames and within a payload). */
   #have = 0;
+  /** The header's whole length, known from its second byte. */
+  #need = 2;
+  /** Bytes of extended payload length (0, 2 or 8). */
+  #extended = 0;
+  #length = 0;
   #payloadLeft = 0;
   #sawClose = false;
 
@@ -59,21 +46,33 @@ export class FrameScanner {
    * `stopAtBoundary` only those up to the first frame boundary (0 when already at one).
    */
   scan(chunk: Uint8Array, stopAtBoundary = false): number {
+    const end = chunk.length;
     let i = 0;
-    while (i < chunk.length) {
+    while (i < end) {
       if (this.#payloadLeft > 0) {
-        const take = Math.min(this.#payloadLeft, chunk.length - i);
+        const take = Math.min(this.#payloadLeft, end - i);
         i += take;
         this.#payloadLeft -= take;
         if (this.#payloadLeft === 0 && stopAtBoundary) return i;
         continue;
       }
       if (stopAtBoundary && this.#have === 0) return i;
-      this.#head[this.#have++] = chunk[i++]!;
-      const need = headerLength(this.#head, this.#have);
-      if (need > 0 && this.#have === need) {
-        if ((this.#head[0]! & 0x0f) === 0x8) this.#sawClose = true;
-        this.#payloadLeft = payloadLength(this.#head);
+      const byte = chunk[i++]!;
+      const at = this.#have++;
+      if (at === 0) {
+        if ((byte & 0x0f) === 0x8) this.#sawClose = true;
+        continue;
+      }
+      if (at === 1) {
+        const len7 = byte & 0x7f;
+        this.#extended = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+        this.#need = 2 + this.#extended + (byte & 0x80 ? 4 : 0);
+        this.#length = this.#extended === 0 ? len7 : 0;
+      } else if (at < 2 + this.#extended) {
+        this.#length = this.#length * 256 + byte;
+      }
+      if (this.#have === this.#need) {
+        this.#payloadLeft = this.#length;
         this.#have = 0;
         if (this.#payloadLeft === 0 && stopAtBoundary) return i;
       }

@@ -137,6 +137,7 @@ export class Cluster implements HealthSink {
         `${options.provider.kind}: ${reason}`,
       ),
     );
+    options.provider.onReplaced?.((replica) => this.#follow(replica));
     // Replacements held back by an unavailable provider need not wait out their back-off.
     options.provider.onAvailable?.(() => {
       for (const record of this.#replicas.values())
@@ -423,8 +424,11 @@ export class Cluster implements HealthSink {
     if (this.#closed || this.#options.provider.status?.().available === false) return Promise.resolve();
     const running = new Map(this.#options.provider.list().map((replica) => [replica.spec.name, replica]));
     for (const record of this.#replicas.values()) {
-      if ((record.state !== 'healthy' && record.state !== 'ejected') || !record.running) continue;
       const now = running.get(record.spec.name);
+      // An engine that replaces members itself may have done so unseen: follow it.
+      if (now && this.#options.provider.onReplaced && record.running?.instance !== now.instance)
+        this.#follow(now);
+      if ((record.state !== 'healthy' && record.state !== 'ejected') || !record.running) continue;
       if (now?.instance === record.running.instance) continue;
       this.reportDown(
         { name: record.spec.name, origin: record.running.origin, instance: record.running.instance },
@@ -441,6 +445,28 @@ export class Cluster implements HealthSink {
         await this.#options.provider.stop(orphan.spec.name);
       }
     });
+  }
+
+  /**
+   * The engine runs a member somewhere new by itself (a Swarm task replaced in its slot): the record
+   * follows it there, out of the ring until it answers `rise` heartbeats, as an unhealthy member.
+   */
+  #follow(replica: RunningReplica): void {
+    const record = this.#replicas.get(replica.spec.name);
+    if (this.#closed || !record?.running || record.running.instance === replica.instance) return;
+    if (record.state === 'starting' || record.state === 'draining') return;
+    const inRing = record.state === 'healthy';
+    record.running = replica;
+    this.#options.logger.info(
+      { replica: replica.spec.name, origin: replica.origin },
+      'replica runs anew: checked before it is routed to',
+    );
+    this.#setState(
+      record,
+      'unhealthy',
+      `${this.#options.provider.kind} runs it anew at ${replica.origin}; checked until it answers`,
+    );
+    if (inRing) this.#rebuild(`${replica.spec.name} runs anew`);
   }
 
   heartbeatTargets(): HeartbeatTarget[] {
@@ -606,14 +632,18 @@ export class Cluster implements HealthSink {
 
   /**
    * Starts the replica and waits for its first good heartbeat; marks it healthy (ring not rebuilt).
-   * A member whose life is not ours (`provider.external`) gets one heartbeat: if it does not
-   * answer it is unhealthy, kept and checked, rather than a failure.
+   * A member whose life is not ours (`provider.external`) gets one heartbeat (or `settleMs` to
+   * answer one): if it does not answer it is unhealthy, kept and checked, rather than a failure.
    */
   async #launch(record: ReplicaRecord): Promise<void> {
     this.#setState(record, 'starting', record.running ? 'replacing' : 'starting');
     record.running = await this.#options.provider.start(record.spec);
     if (this.#options.provider.external) {
-      const reason = await this.#options.probe.check(record.running.origin);
+      const settleMs = this.#options.provider.settleMs ?? 0;
+      const reason =
+        settleMs > 0
+          ? await this.#awaitHeartbeat(record.running.origin, settleMs)
+          : await this.#options.probe.check(record.running.origin);
       if (this.#replicas.get(record.spec.name) !== record) return;
       if (reason === null) this.#setState(record, 'healthy', 'answered its first heartbeat');
       else

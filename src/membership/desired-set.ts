@@ -25,6 +25,8 @@ export interface PlanRules {
   readonly capacity: number;
   /** Why a name cannot name a replica with this provider, or undefined. */
   readonly nameProblem?: (name: string) => string | undefined;
+  /** Why replicas cannot be removed by these names with this provider (Swarm picks), or undefined. */
+  readonly removalProblem?: (hostnames: readonly string[]) => string | undefined;
   /**
    * Members are existing servers (static provider): an add without `backends` takes servers of this
    * list (`--backends`) that no member uses, member k preferring the k-th. Undefined: replicas are

@@ -92,6 +92,7 @@ export class Membership {
   }
 
   async remove(n: number, hostnames: readonly string[]): Promise<number> {
+    this.#checkRemoval(hostnames);
     const state = await this.#options.store.update((current) =>
       planRemove(current ?? new Map(), n, hostnames),
     );
@@ -114,6 +115,7 @@ export class Membership {
   }
 
   previewRemove(n: number, hostnames: readonly string[]): Promise<ChangePreview> {
+    this.#checkRemoval(hostnames);
     return this.#options.cluster.previewRemove(n, hostnames);
   }
 
@@ -125,6 +127,12 @@ export class Membership {
   previewWeight(name: string, weight: number): Promise<ChangePreview> {
     this.#checkWeights({ [name]: weight });
     return this.#options.cluster.previewWeight(name, weight);
+  }
+
+  /** Some engines choose themselves which replica a removal stops: then names are refused. */
+  #checkRemoval(hostnames: readonly string[]): void {
+    const problem = this.#options.rules.removalProblem?.(hostnames);
+    if (problem) throw new RinglbError('ERR_INVALID_BODY', seedMessage(problem));
   }
 
   /** Weights live in this instance's cluster only: in a shared store they would route apart. */

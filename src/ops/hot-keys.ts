@@ -1,3 +1,4 @@
+import { Gauge, type Registry } from 'prom-client';
 import type { RoutingTable } from '../membership/routing-table.js';
 import { unbounded } from '../ring/bounded/bounded-load-ring.js';
 import { mergeSummaries, SpaceSaving, type SketchSummary } from './hot-keys-sketch.js';
@@ -123,4 +124,16 @@ export class HotKeys {
   topShare(now = Date.now()): number {
     return this.top(1, now)[0]?.share ?? 0;
   }
+}
+
+/** `ringlb_hot_key_share`, read from the merged window at scrape time. */
+export function registerHotKeyMetrics(registry: Registry, hotKeys: HotKeys): void {
+  new Gauge({
+    name: 'ringlb_hot_key_share',
+    help: "The hottest hash key's share of the requests of the last 2 s (GET /keys/hot lists the top 20).",
+    registers: [registry],
+    collect() {
+      this.set(hotKeys.topShare());
+    },
+  });
 }

@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
-import { Gauge } from 'prom-client';
 import { accessLog, type AccessLog } from './access-log.js';
 import { Dashboard } from './dashboard.js';
 import { fanOut } from './fan-out.js';
 import { HealthChecks } from './health-checks.js';
-import type { HotKeys } from './hot-keys.js';
+import { registerHotKeyMetrics, type HotKeys } from './hot-keys.js';
 import { Metrics, type MembershipView } from './metrics.js';
 import type { OpsEndpoints } from './ops-http.js';
 import type { Telemetry } from './telemetry.js';
 import { transitionLog } from './transition-log.js';
+import { registerWebSocketMetrics } from './websocket-metrics.js';
+import { WebSocketTotals } from './websocket-stats.js';
 
 export interface OpsOptions {
   readonly metrics: boolean;
@@ -29,23 +30,18 @@ export interface Ops {
   readonly endpoints: OpsEndpoints;
   /** Undefined when `--access-log` is off. */
   readonly accessLog: AccessLog | undefined;
+  /** Open WebSockets and their bytes, of this process's data plane or of every worker's. */
+  readonly webSockets: WebSocketTotals;
   close(): void;
 }
 
 export function createOps(options: OpsOptions): Ops {
   const metrics = options.metrics ? new Metrics(options.membership) : undefined;
   const { hotKeys } = options;
-  if (metrics && hotKeys) {
-    new Gauge({
-      name: 'ringlb_hot_key_share',
-      help: 'The hottest hash key\'s share of the requests of the last 2 s (GET /keys/hot lists the top 20).',
-      registers: [metrics.registry],
-      collect() {
-        this.set(hotKeys.topShare());
-      },
-    });
-  }
+  if (metrics && hotKeys) registerHotKeyMetrics(metrics.registry, hotKeys);
   const checks = new HealthChecks();
+  const webSockets = new WebSocketTotals();
+  if (metrics) registerWebSocketMetrics(metrics.registry, () => webSockets.sum());
   const dashboard = new Dashboard({
     membership: options.membership,
     requests: metrics?.requests,
@@ -66,6 +62,7 @@ export function createOps(options: OpsOptions): Ops {
         }
       : { dashboard, hotKeys },
     accessLog: options.accessLog ? accessLog(options.logger) : undefined,
+    webSockets,
     close: () => dashboard.close(),
   };
 }

@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { httpOrigin } from '../core/origin.js';
 import type { Provider, ReplicaSpec, RunningReplica } from './provider.js';
 import { replicaEntry } from './process-provider.js';
 
@@ -70,7 +71,7 @@ export class DetachedProcessProvider implements Provider {
         // Reaped by Node if it dies while we run; afterwards, nothing ties it to us.
         child.disconnect();
         child.unref();
-        const replica = { spec, origin: `http://${this.host}:${message.port}`, instance: ++this.#instances };
+        const replica = { spec, origin: httpOrigin(this.host, message.port), instance: ++this.#instances };
         const entry = { replica, pid: child.pid! };
         this.#replicas.set(spec.name, entry);
         resolve({ ...replica, ...entry });

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { httpOrigin } from '../core/origin.js';
 import type { Provider, ReplicaSpec, RunningReplica } from './provider.js';
 
 /** The compiled replica entry; from TypeScript sources (tests) it is the built copy under dist/. */
@@ -28,9 +29,9 @@ export interface ProcessProviderOptions {
 }
 
 /**
- * Replicas as child processes of the balancer, each on a free port of 127.0.0.1. Children have an IPC
- * channel to the balancer and exit when it closes, and the balancer kills them on its own exit, so
- * none is left behind whichever way the balancer ends.
+ * Replicas as child processes of the balancer, each on a free port of its host (`--advertise-host`,
+ * 127.0.0.1 by default). Children have an IPC channel to the balancer and exit when it closes, and
+ * the balancer kills them on its own exit, so none is left behind whichever way the balancer ends.
  */
 export class ProcessProvider implements Provider {
   readonly kind = 'process';
@@ -97,7 +98,7 @@ export class ProcessProvider implements Provider {
         child.removeAllListeners('message');
         child.removeAllListeners('error');
         child.on('error', () => undefined);
-        const replica: RunningReplica = { spec, origin: `http://${this.#host}:${message.port}`, instance };
+        const replica: RunningReplica = { spec, origin: httpOrigin(this.#host, message.port), instance };
         this.#children.set(spec.name, { replica, process: child, stopping: false });
         resolve(replica);
       });

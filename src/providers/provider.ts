@@ -26,6 +26,11 @@ export interface Provider {
    * back in the ring once it answers) instead of being stopped and started again by the balancer.
    */
   readonly external?: boolean;
+  /**
+   * With `external`: how long a member just started may take to answer its first heartbeat before
+   * it counts as unhealthy (an engine's new task needs a moment to listen); 0 or none: one check.
+   */
+  readonly settleMs?: number;
   /** Starts the replica and resolves once it accepts connections. */
   start(spec: ReplicaSpec): Promise<RunningReplica>;
   /**
@@ -46,6 +51,13 @@ export interface Provider {
   discover?(): Promise<RunningReplica[]>;
   /** Why `name` cannot name a replica here (checked before anything starts), or undefined. */
   nameProblem?(name: string): string | undefined;
+  /** Why these replicas cannot be removed by name here (an engine that picks itself), or undefined. */
+  removalProblem?(hostnames: readonly string[]): string | undefined;
+  /**
+   * Called when the engine put a new instance in a member's place by itself (Swarm's new task in
+   * the slot of one that died): the member now runs there, to be checked before it is routed to.
+   */
+  onReplaced?(listener: (replica: RunningReplica) => void): void;
   /** Whether replicas can be started and stopped right now: a Docker daemon, say, may go away. */
   status?(): ProviderStatus;
   /** Called when the provider becomes available again after being unavailable. */

@@ -11,6 +11,8 @@ import { createEdge, hasH2Replicas, PLAIN_HTTP, type Edge, type EdgeProtocols } 
 import { fastConnectionHandler } from './fast/fast-server.js';
 import type { FrontConnection } from './fast/front-connection.js';
 import { UpstreamPools } from './fast/upstream-pools.js';
+import { frontWebSocket } from './fast/websocket-front.js';
+import { WebSocketTunnels } from './fast/websocket-tunnel.js';
 import { forward } from './forward.js';
 import type { RequestView } from './request-view.js';
 import { Upstreams } from './upstreams.js';
@@ -55,6 +57,8 @@ export interface DataPlane {
   readonly http: Server;
   /** TLS, HTTP/2 and WebSockets. */
   readonly edge: Edge;
+  /** Every WebSocket of this process. */
+  readonly webSockets: WebSocketTunnels;
   /** Brings connection pools in line with a new routing table. */
   sync(table: RoutingTable): void;
   listen(port: number, host: string): Promise<number>;
@@ -158,6 +162,16 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     );
   });
   const waiting = new Set<FrontConnection>();
+  const outliers = new OutlierDetector(options.outlierFailures, options.onOutlier);
+  const webSockets = new WebSocketTunnels({
+    table: options.table,
+    retries: options.retries,
+    idleTimeoutMs: protocols.wsIdleTimeoutMs,
+    drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+    responseTimeoutMs: options.upstreamTimeoutMs,
+    onFailure: (replica, reason) => outliers.failure(replica, reason),
+    onRetry: () => telemetry.retry(),
+  });
   const http1 = fastConnectionHandler(
     {
       table: options.table,
@@ -170,7 +184,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       seedNotFound: options.seedNotFound,
       telemetry: options.telemetry,
       accessLog: options.accessLog,
-      outliers: new OutlierDetector(options.outlierFailures, options.onOutlier),
+      outliers,
+      webSocket: frontWebSocket(webSockets, options.keyOf, limits.trustForwarded),
       waiting,
       trustForwarded: limits.trustForwarded,
       limits: {
@@ -178,6 +193,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
         maxHeaders: 128,
         headerTimeoutMs: limits.headersTimeoutMs,
         keepAliveTimeoutMs: limits.keepAliveTimeoutMs,
+        maxBodySize: limits.maxBodySize,
       },
     },
     http,
@@ -197,6 +213,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       idleTimeoutMs: limits.keepAliveTimeoutMs,
       logger: options.logger,
       http,
+      webSockets,
     },
     http1,
   );
@@ -232,6 +249,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     server,
     http,
     edge,
+    webSockets,
     sync(table) {
       upstreams.sync(table);
       pools.sync(table);

@@ -1,10 +1,10 @@
-import { oneOf, setting, text } from '../../core/setting.js';
+import { oneOf, optionalSetting, setting, text } from '../../core/setting.js';
 
 /** The Docker provider (--provider docker): replicas are containers. */
 export const DOCKER_SETTINGS = {
   dockerSocket: setting({
     flag: 'docker-socket',
-    help: "the Docker daemon's socket",
+    help: "the Docker daemon's socket (also the swarm provider's: a manager's)",
     value: text('a file name'),
     default: '/var/run/docker.sock',
   }),
@@ -21,11 +21,11 @@ export const DOCKER_SETTINGS = {
     default: '',
     defaultText: 'empty',
   }),
-  dockerPublishHost: setting({
+  dockerPublishHost: optionalSetting({
     flag: 'docker-publish-host',
     help: 'host address replica ports are published on without a network',
     value: text('an address'),
-    default: '127.0.0.1',
+    unsetText: '--advertise-host',
   }),
   dockerOnExit: setting({
     flag: 'docker-on-exit',

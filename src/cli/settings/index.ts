@@ -2,12 +2,14 @@ import type { Setting } from '../../core/setting.js';
 import { CONTROL_SETTINGS } from './control.js';
 import { DOCKER_SETTINGS } from './docker.js';
 import { ETCD_SETTINGS } from './etcd.js';
+import { HOST_SETTINGS } from './hosts.js';
 import { KEY_SETTINGS } from './keys.js';
 import { LISTENER_SETTINGS } from './listener.js';
 import { LOG_SETTINGS } from './logs.js';
 import { REPLICA_SETTINGS } from './replicas.js';
 import { ROUTING_SETTINGS } from './routing.js';
 import { STATIC_SETTINGS } from './static.js';
+import { SWARM_SETTINGS } from './swarm.js';
 import { TLS_SETTINGS } from './tls.js';
 
 /**
@@ -24,7 +26,9 @@ export const SETTING_GROUPS = [
   { title: 'Logs and metrics', settings: LOG_SETTINGS },
   { title: 'Docker provider (--provider docker)', settings: DOCKER_SETTINGS },
   { title: 'Static provider (--provider static)', settings: STATIC_SETTINGS },
+  { title: 'Swarm provider (--provider swarm)', settings: SWARM_SETTINGS },
   { title: 'Shared membership (--membership etcd)', settings: ETCD_SETTINGS },
+  { title: 'Several hosts', settings: HOST_SETTINGS },
 ] as const;
 
 export const ALL_SETTINGS = {
@@ -37,7 +41,9 @@ export const ALL_SETTINGS = {
   ...LOG_SETTINGS,
   ...DOCKER_SETTINGS,
   ...STATIC_SETTINGS,
+  ...SWARM_SETTINGS,
   ...ETCD_SETTINGS,
+  ...HOST_SETTINGS,
 };
 
 export type SettingKey = keyof typeof ALL_SETTINGS;

@@ -4,15 +4,15 @@ import { oneOf, optionalSetting, setting, text, wholeNumber } from '../../core/s
 export const REPLICA_SETTINGS = {
   provider: setting({
     flag: 'provider',
-    help: 'where replicas run: process (local child processes), docker (containers) or static (--backends)',
-    value: oneOf(['process', 'docker', 'static']),
+    help: 'where replicas run: process (local child processes), docker (containers), static (--backends) or swarm (the tasks of a Swarm service)',
+    value: oneOf(['process', 'docker', 'static', 'swarm']),
     default: 'process',
   }),
   replicas: optionalSetting({
     flag: 'replicas',
     help: 'replicas to start with',
     value: wholeNumber(0, 1000),
-    unsetText: '3, or every backend of the static provider',
+    unsetText: '3, or every backend of the static provider; with swarm the service has its own count',
   }),
   clusterName: setting({
     flag: 'cluster-name',

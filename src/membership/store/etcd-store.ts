@@ -15,6 +15,28 @@ function loadEtcd3(): typeof import('etcd3') {
   return createRequire(import.meta.url)('etcd3') as typeof import('etcd3');
 }
 
+/**
+ * Every call and stream carries etcd's "require leader" metadata (`hasleader: true`, what etcd's own
+ * Go client sets with `WithRequireLeader`): a member cut off from the others, which has no leader,
+ * then refuses at once with "no leader" (gRPC UNAVAILABLE), so the client goes on to another member
+ * instead of waiting on one that cannot answer. Without it, an instance whose client picked the
+ * minority member got a 503 for every change although the majority was up, and a leader's lease
+ * kept alive through that member never failed, so it went on leading beside a new leader.
+ */
+function requireLeader(): { interceptors: unknown[] } {
+  const grpc = createRequire(createRequire(import.meta.url).resolve('etcd3'))(
+    '@grpc/grpc-js',
+  ) as typeof import('@grpc/grpc-js');
+  const interceptor = (options: unknown, nextCall: (options: unknown) => unknown) =>
+    new grpc.InterceptingCall(nextCall(options) as never, {
+      start(metadata, listener, next) {
+        metadata.set('hasleader', 'true');
+        next(metadata, listener);
+      },
+    });
+  return { interceptors: [interceptor] };
+}
+
 /** How long a store call may take before the balancer answers that the store is unavailable. */
 const CALL_TIMEOUT_MS = 2_000;
 const CONFLICT_RETRIES = 20;
@@ -37,6 +59,7 @@ export class EtcdStore implements DesiredStore {
     this.#client = new (loadEtcd3().Etcd3)({
       hosts: [...endpoints],
       dialTimeout: CALL_TIMEOUT_MS,
+      grpcOptions: requireLeader() as never,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
     });
     this.#prefix = `/${cluster}/`;

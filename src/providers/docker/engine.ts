@@ -47,6 +47,45 @@ export interface EngineEvent {
 
 export type LabelFilter = Readonly<Record<string, string>>;
 
+/** The parts of a Swarm service the swarm provider reads; `Spec` is sent back whole on update. */
+export interface ServiceDetails {
+  readonly ID: string;
+  readonly Version: { readonly Index: number };
+  readonly Spec: {
+    readonly Name: string;
+    readonly Mode?: { readonly Replicated?: { readonly Replicas?: number } };
+    readonly TaskTemplate?: { readonly Networks?: readonly { readonly Target: string }[] };
+    readonly [key: string]: unknown;
+  };
+}
+
+/** One task of a service, as the manager reports it. */
+export interface TaskDetails {
+  readonly ID: string;
+  readonly Slot?: number;
+  readonly CreatedAt: string;
+  readonly DesiredState: string;
+  readonly Status: {
+    readonly State: string;
+    readonly Message?: string;
+    readonly Err?: string;
+    readonly ContainerStatus?: { readonly ContainerID?: string; readonly ExitCode?: number };
+  };
+  readonly NetworksAttachments?: readonly {
+    readonly Network: { readonly ID: string; readonly Spec: { readonly Name: string } };
+    readonly Addresses?: readonly string[];
+  }[];
+}
+
+/** What this daemon is in a swarm: `LocalNodeState` "active" and `ControlAvailable` on a manager. */
+export interface SwarmInfo {
+  readonly LocalNodeState: string;
+  readonly ControlAvailable: boolean;
+}
+
+/** Event filters as the Engine API takes them, e.g. `{ type: ['container'], label: ['k=v'] }`. */
+export type EventFilters = Readonly<Record<string, readonly string[]>>;
+
 function labelFilters(labels: LabelFilter): string[] {
   return Object.entries(labels).map(([key, value]) => `${key}=${value}`);
 }
@@ -165,16 +204,64 @@ export class Engine {
     }
   }
 
+  /** This daemon's place in a swarm. */
+  async swarmInfo(): Promise<SwarmInfo> {
+    const info = await this.#call<{ Swarm: SwarmInfo }>('GET', '/info');
+    return info!.Swarm;
+  }
+
+  /** The service, or undefined when there is none of that name or id. */
+  async inspectService(name: string): Promise<ServiceDetails | undefined> {
+    try {
+      return await this.#call<ServiceDetails>('GET', `/services/${encodeURIComponent(name)}`);
+    } catch (error) {
+      if (error instanceof EngineError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the service's spec at the version it was read at; the manager refuses it ("update out of
+   * sequence") when someone else updated the service in between.
+   */
+  async updateService(id: string, version: number, spec: ServiceDetails['Spec']): Promise<void> {
+    await this.#call('POST', `/services/${encodeURIComponent(id)}/update?version=${version}`, spec);
+  }
+
+  /** Every task of the service that the manager still keeps (running, starting, and past ones). */
+  async listTasks(service: string): Promise<TaskDetails[]> {
+    const filters = encodeURIComponent(JSON.stringify({ service: [service] }));
+    return (await this.#call<TaskDetails[]>('GET', `/tasks?filters=${filters}`)) ?? [];
+  }
+
+  async networkName(id: string): Promise<string | undefined> {
+    try {
+      return (await this.#call<{ Name: string }>('GET', `/networks/${encodeURIComponent(id)}`))?.Name;
+    } catch (error) {
+      if (error instanceof EngineError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
   /**
    * Streams container events for the labels until the daemon closes the stream or `signal` aborts;
    * resolves when the stream ends, rejects with an `EngineError` when it cannot be opened or breaks.
    */
-  async streamEvents(
+  streamEvents(
     labels: LabelFilter,
     onEvent: (event: EngineEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const filters = encodeURIComponent(JSON.stringify({ type: ['container'], label: labelFilters(labels) }));
+    return this.streamFilteredEvents({ type: ['container'], label: labelFilters(labels) }, onEvent, signal);
+  }
+
+  /** The same for any filters: `streamEvents` for others than containers by label. */
+  async streamFilteredEvents(
+    eventFilters: EventFilters,
+    onEvent: (event: EngineEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const filters = encodeURIComponent(JSON.stringify(eventFilters));
     // Its own connection: an event stream never ends, so it must not hold up the calls above.
     const client = new Client('http://docker', { socketPath: this.#socketPath, bodyTimeout: 0 });
     try {

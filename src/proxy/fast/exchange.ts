@@ -6,16 +6,26 @@ import type { UpstreamConnection } from './upstream-connection.js';
  * where the answer goes. The front connection implements the callbacks.
  */
 export interface Exchange {
-  /** The whole upstream request (head, and body when it has a fixed length already read). */
+  /** The upstream request head (the whole request when it has no body). */
   readonly bytes: Buffer;
+  /**
+   * The request has a body, written after the head by the exchange itself once attached; the
+   * connection takes nothing else until the exchange calls `bodyWritten`.
+   */
+  readonly hasBody: boolean;
   /** HEAD responses have no body whatever their headers say. */
   readonly isHead: boolean;
   /** May ride on a connection behind other requests (safe, bodyless). */
   readonly pipelinable: boolean;
   /** Set once the client has gone: the response is read and dropped. */
   abandoned: boolean;
-  /** The connection the request was written to (it may have waited for one). */
+  /** The connection the request head was written to (it may have waited for one). */
   attach(connection: UpstreamConnection): void;
+  /**
+   * The response was complete but the connection closed before the body was written whole (the
+   * replica answered early and would not read the rest).
+   */
+  onBodyCut(): void;
   onResponseHead(head: ResponseHead, rawHeadLength: number): void;
   onResponseData(buf: Buffer, start: number, end: number): void;
   onResponseEnd(): void;

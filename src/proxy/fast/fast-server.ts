@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import { FrontConnection, type FrontContext } from './front-connection.js';
+import { FrontConnection, type FrontContext, type HandOverReason } from './front-connection.js';
 
 /**
  * Starts the fast path on a client connection of any kind (TCP, or TLS once its handshake is done);
@@ -11,7 +11,7 @@ export function fastConnectionHandler(
   ctx: Omit<FrontContext, 'handOver'>,
   general: HttpServer,
 ): (socket: Socket) => void {
-  const handOver = (socket: Socket, pending: Buffer | null) => {
+  const handOver = (socket: Socket, pending: Buffer | null, _reason: HandOverReason) => {
     if (pending) socket.unshift(pending);
     general.emit('connection', socket);
     socket.resume();

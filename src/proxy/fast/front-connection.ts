@@ -9,6 +9,8 @@ import { HttpParseError } from '../http1/parse-error.js';
 import { parseRequestHead, type RequestHead } from '../http1/request-head.js';
 import type { RequestView } from '../request-view.js';
 import { ProxiedRequest } from './proxied-request.js';
+import type { RequestBody } from './request-body.js';
+import { isWebSocketUpgrade, type FrontWebSocket } from './websocket-front.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export interface FrontLimits {
@@ -18,6 +20,44 @@ export interface FrontLimits {
   readonly headerTimeoutMs: number;
   /** An idle keep-alive client connection is closed after this. */
   readonly keepAliveTimeoutMs: number;
+  /** Largest request body passed on (`--max-body-size`); 0 for no limit. */
+  readonly maxBodySize: number;
+}
+
+/**
+ * Why a request is handed to the general-purpose node:http server instead of being proxied here;
+ * the connection then stays there for good.
+ */
+export type HandOverReason =
+  /** The balancer's own endpoints (control API, metrics, dashboard) are written for node:http. */
+  | 'local'
+  /**
+   * HTTP/1.0: a replica's chunked response must reach a 1.0 client de-chunked or close-delimited,
+   * and its keep-alive rules differ; node:http does both and the fast path only relays framing.
+   */
+  | 'http/1.0'
+  /**
+   * An absolute-form target (`GET http://host/x`) is rewritten to origin form with that Host by
+   * forward.ts; only clients that take the balancer for a forward proxy send one.
+   */
+  | 'absolute-form'
+  /**
+   * Protocol upgrades other than WebSocket (h2c, ...), which node:http's upgrade path answers as
+   * plain HTTP/1.1; WebSocket upgrades go to the tunnels (`webSocket`) instead.
+   */
+  | 'upgrade';
+
+/** Whether a parsed head is proxied on the fast path (null) or handed over, and why. */
+export function handOverReason(
+  head: RequestHead,
+  pathname: string,
+  isLocalPath: (pathname: string) => boolean,
+): HandOverReason | null {
+  if (head.minor !== 1) return 'http/1.0';
+  if (!head.originForm) return 'absolute-form';
+  if (head.upgrade) return 'upgrade';
+  if (isLocalPath(pathname)) return 'local';
+  return null;
 }
 
 export interface FrontContext {
@@ -27,7 +67,9 @@ export interface FrontContext {
   /** Paths the balancer answers itself (control API, metrics, ...). */
   isLocalPath(pathname: string): boolean;
   /** Gives the connection, with the bytes not yet handled, to the general-purpose HTTP server. */
-  handOver(socket: Socket, pending: Buffer | null): void;
+  handOver(socket: Socket, pending: Buffer | null, reason: HandOverReason): void;
+  /** Takes the connection of a WebSocket upgrade, with the bytes after its head (the ws helper's). */
+  readonly webSocket?: FrontWebSocket;
   readonly retries: number;
   readonly seedNotFound: boolean;
   readonly telemetry: Telemetry;
@@ -41,16 +83,18 @@ export interface FrontContext {
 }
 
 /**
- * One client connection on the fast path: it parses request heads strictly, proxies bodyless
- * requests to the replica the ring picks (responses streamed back as they arrive), and hands the
- * connection to the general-purpose server for anything else (request bodies, upgrades, HTTP/1.0,
- * the balancer's own endpoints), so that every request is served and none is half-understood.
+ * One client connection on the fast path: it parses request heads strictly, proxies requests to the
+ * replica the ring picks (request bodies and responses streamed as they arrive, with backpressure
+ * both ways), and hands the connection to the general-purpose server for what it does not serve
+ * (see HandOverReason), so that every request is served and none is half-understood.
  */
 export class FrontConnection {
   readonly #socket: Socket;
   readonly #ctx: FrontContext;
   #buffer: Buffer | null = null;
   #current: ProxiedRequest | null = null;
+  /** The current request's body while it is still arriving. */
+  #body: RequestBody | null = null;
   #closed = false;
   readonly #onData = (chunk: Buffer) => this.#receive(chunk);
   readonly #onTimeout = () => this.#timeout();
@@ -110,6 +154,12 @@ export class FrontConnection {
   }
 
   #receive(chunk: Buffer): void {
+    if (this.#closed) return;
+    if (this.#body) {
+      const end = this.#feedBody(chunk, 0);
+      if (end === chunk.length || this.#closed) return;
+      chunk = chunk.subarray(end);
+    }
     if (this.#headSince === 0 && !this.#current) this.#waitForHead(performance.now());
     this.#buffer = this.#buffer ? Buffer.concat([this.#buffer, chunk]) : chunk;
     if (this.#current) {
@@ -152,30 +202,65 @@ export class FrontConnection {
     this.#headArrived();
     const query = head.target.indexOf('?');
     const pathname = query < 0 ? head.target : head.target.slice(0, query);
-    const fast =
-      head.minor === 1 &&
-      head.originForm &&
-      !head.upgrade &&
-      !head.expectContinue &&
-      !head.chunked &&
-      head.contentLength <= 0 &&
-      !this.#ctx.isLocalPath(pathname);
-    if (!fast) {
-      this.#handOver(start);
+    const webSocket = this.#ctx.webSocket;
+    if (webSocket && head.originForm && isWebSocketUpgrade(head) && !this.#ctx.isLocalPath(pathname)) {
+      // The connection is a WebSocket tunnel from here on: it leaves the front with its first frames.
+      this.#handOver(end + 4, 'upgrade', (socket, pending) =>
+        webSocket(socket, head, pending, (status, message) => this.writeError(status, message, false)),
+      );
+      return;
+    }
+    const reason = handOverReason(head, pathname, this.#ctx.isLocalPath);
+    if (reason !== null) {
+      this.#handOver(start, reason);
+      return;
+    }
+    const limit = this.#ctx.limits.maxBodySize;
+    if (limit > 0 && head.contentLength > limit) {
+      // Refused before a byte goes upstream, and before any 100 Continue: the client need not send it.
+      this.#refuse(new HttpParseError(413, `the body is larger than ${limit} bytes`));
       return;
     }
     const rest = end + 4;
-    this.#buffer = rest < buf.length ? buf.subarray(rest) : null;
+    this.#buffer = null;
     this.#socket.setTimeout(0);
-    this.#current = new ProxiedRequest(this, this.#ctx, head, pathname);
-    this.#current.start();
+    const request = new ProxiedRequest(this, this.#ctx, head, pathname, limit);
+    this.#current = request;
+    this.#body = request.body;
+    // Body bytes that came with the head go first, so that a small body leaves with its head.
+    const next = this.#body && rest < buf.length ? this.#feedBody(buf, rest) : rest;
+    if (this.#closed) return;
+    if (next < buf.length) this.#buffer = buf.subarray(next);
+    request.start();
+  }
+
+  /** Passes the current body its bytes from `buf[start..]`; returns where the body ended. */
+  #feedBody(buf: Buffer, start: number): number {
+    const body = this.#body!;
+    let end: number;
+    try {
+      end = body.receive(buf, start, buf.length);
+    } catch (error) {
+      this.#body = null;
+      const status = error instanceof HttpParseError ? error.status : 400;
+      this.#current?.bodyFailed(status, error instanceof Error ? error.message : 'bad request body');
+      return buf.length;
+    }
+    if (body.received) this.#body = null;
+    return end;
   }
 
   /** The current exchange is over; go on with the next request or close. */
   finished(keepAlive: boolean): void {
     this.#current = null;
+    this.#body = null;
     if (!keepAlive || this.#closed) {
+      this.#closed = true;
+      this.#buffer = null;
       this.#socket.end();
+      // Whatever the client still sends is read and dropped until it closes (a paused socket would
+      // leave its reply stuck behind unread bytes).
+      if (this.#socket.isPaused()) this.#socket.resume();
       return;
     }
     this.#socket.setTimeout(this.#ctx.limits.keepAliveTimeoutMs);
@@ -183,7 +268,7 @@ export class FrontConnection {
     this.#next();
   }
 
-  #handOver(start: number): void {
+  #handOver(start: number, reason: HandOverReason, to: FrontContext['handOver'] = this.#ctx.handOver): void {
     this.#headArrived();
     const socket = this.#socket;
     socket.pause();
@@ -195,7 +280,7 @@ export class FrontConnection {
     const pending = this.#buffer && start < this.#buffer.length ? this.#buffer.subarray(start) : null;
     this.#buffer = null;
     this.#closed = true;
-    this.#ctx.handOver(socket, pending);
+    to(socket, pending, reason);
   }
 
   #refuse(error: unknown): void {
@@ -233,6 +318,7 @@ export class FrontConnection {
     this.#headArrived();
     this.#closed = true;
     this.#buffer = null;
+    this.#body = null;
     this.#current?.clientGone();
     this.#current = null;
   }
@@ -242,6 +328,7 @@ export const REASONS: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
   408: 'Request Timeout',
+  413: 'Content Too Large',
   417: 'Expectation Failed',
   431: 'Request Header Fields Too Large',
   502: 'Bad Gateway',

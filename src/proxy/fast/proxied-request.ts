@@ -1,4 +1,6 @@
 import type { Socket } from 'node:net';
+import { BodyFraming } from '../http1/body-framing.js';
+import { PER_REQUEST_BUFFER_LIMIT_BYTES } from '../replay-buffer.js';
 import type { RoutingTable } from '../../membership/routing-table.js';
 import { headerValue, type RequestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-head.js';
@@ -8,13 +10,20 @@ import type { UpstreamConnection } from './upstream-connection.js';
 import { UpstreamError, type Exchange } from './exchange.js';
 import type { FrontConnection, FrontContext } from './front-connection.js';
 import type { UpstreamPool } from './upstream-pool.js';
+import { RequestBody, type BodyOwner } from './request-body.js';
 
 /**
  * Hop-by-hop headers. Transfer-Encoding stays: the fast path passes chunked framing on byte for byte
  * (validated by the chunked scanner), so the header still describes the bytes the client receives.
  */
 const HOP_BY_HOP = new Set(HOP_BY_HOP_FIELDS);
-const REPLACED_REQUEST_HEADERS = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+/** Expect is answered by the balancer itself (see RequestBody), so it is not passed on. */
+const REPLACED_REQUEST_HEADERS = new Set([
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'expect',
+]);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const PIPELINABLE = new Set(['GET', 'HEAD']);
 
@@ -23,7 +32,7 @@ function isHopByHop(lowerName: string, connectionTokens: readonly string[]): boo
 }
 
 /** A request proxied on the fast path, through retries, until its response has been passed on. */
-export class ProxiedRequest implements Exchange, RequestView {
+export class ProxiedRequest implements BodyOwner, RequestView {
   readonly #front: FrontConnection;
   readonly #ctx: FrontContext;
   readonly #head: RequestHead;
@@ -31,6 +40,9 @@ export class ProxiedRequest implements Exchange, RequestView {
   readonly bytes: Buffer;
   readonly isHead: boolean;
   readonly pipelinable: boolean;
+  readonly hasBody: boolean;
+  /** The request body on its way upstream; null without one. */
+  readonly body: RequestBody | null;
   abandoned = false;
   #key = 0;
   #attempt = 0;
@@ -43,16 +55,46 @@ export class ProxiedRequest implements Exchange, RequestView {
   #keepAlive: boolean;
   #started = 0;
   #lastFailure = '';
+  /** The response has been passed on whole (the body may still be on its way up). */
+  #responseEnded = false;
+  /** Response bytes (or the balancer's own answer) have reached the client. */
+  #responded = false;
 
-  constructor(front: FrontConnection, ctx: FrontContext, head: RequestHead, pathname: string) {
+  /** `maxBodySize` is `--max-body-size` (0 = no limit); a larger Content-Length is refused before. */
+  constructor(
+    front: FrontConnection,
+    ctx: FrontContext,
+    head: RequestHead,
+    pathname: string,
+    maxBodySize: number,
+  ) {
     this.#front = front;
     this.#ctx = ctx;
     this.#head = head;
     this.#pathname = pathname;
     this.isHead = head.method === 'HEAD';
-    this.pipelinable = PIPELINABLE.has(head.method);
+    this.hasBody = head.chunked || head.contentLength > 0;
+    this.body = this.hasBody
+      ? new RequestBody(
+          this,
+          front.socket,
+          new BodyFraming(head.contentLength, head.chunked, maxBodySize),
+          head.expectContinue,
+        )
+      : null;
+    // A request with a body is never pipelined: it is not known to be safe to send twice, and one
+    // stalled upload must not hold up the requests queued behind it.
+    this.pipelinable = PIPELINABLE.has(head.method) && !this.hasBody;
     this.#keepAlive = head.keepAlive;
     this.bytes = Buffer.from(this.#upstreamHead(), 'latin1');
+  }
+
+  /**
+   * Whether the request can be sent again whole: it has no body, or its body still fits the
+   * replay buffer (PER_REQUEST_BUFFER_LIMIT_BYTES). The retry policy asks this.
+   */
+  get bodyReplayable(): boolean {
+    return this.body === null || this.body.replayable;
   }
 
   // RequestView, for hash-key extraction.
@@ -124,6 +166,56 @@ export class ProxiedRequest implements Exchange, RequestView {
 
   attach(connection: UpstreamConnection): void {
     this.#connection = connection;
+    this.body?.attach(connection);
+  }
+
+  /** The whole body has arrived; the exchange is over if its response is too. */
+  bodyReceived(): void {
+    if (this.#responseEnded && !this.abandoned) this.#front.finished(this.#keepAlive);
+  }
+
+  /**
+   * The body could not be read: broken chunked framing (400) or past `--max-body-size` (413). The
+   * replica's connection holds half a request, so it is cut; the client's connection is closed too.
+   */
+  bodyFailed(status: number, message: string): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.body?.cut();
+    if (this.#connection) this.#connection.abort(this);
+    else this.#pool?.withdraw(this);
+    this.#keepAlive = false;
+    if (this.#responseEnded) {
+      // The replica has answered already (and its answer is with the client): only close.
+      this.#front.finished(false);
+      return;
+    }
+    const replica = this.#table ? this.#table.routes[this.#index]!.name : '';
+    this.#release();
+    this.#done(replica, status, (performance.now() - this.#started) / 1000);
+    if (this.#responded) {
+      this.#front.socket.destroy();
+      return;
+    }
+    this.#front.writeError(status, message, false);
+    this.#front.finished(false);
+  }
+
+  /** The replica closed before taking the whole body, after its response: the rest cannot follow. */
+  onBodyCut(): void {
+    this.#keepAlive = false;
+    if (this.#responseEnded) this.#front.finished(false);
+  }
+
+  /** Ends the exchange once both its response and its body are through. */
+  #ended(): void {
+    this.#responseEnded = true;
+    if (this.body && !this.body.received) {
+      // The replica answered before the body was through: the body still goes to it (it reads and
+      // drops it, keeping the connection), and the next request waits for the body's end.
+      return;
+    }
+    this.#front.finished(this.#keepAlive);
   }
 
   #release(): void {
@@ -154,6 +246,7 @@ export class ProxiedRequest implements Exchange, RequestView {
       out += `${fields[i]}: ${fields[i + 1]}\r\n`;
     }
     if (!this.#keepAlive) out += 'connection: close\r\n';
+    this.#responded = true;
     socket.cork();
     socket.write(`${out}\r\n`, 'latin1');
     process.nextTick(uncork, socket);
@@ -174,16 +267,17 @@ export class ProxiedRequest implements Exchange, RequestView {
     this.#release();
     if (this.#discard) {
       this.#done(replica, 400, (performance.now() - this.#started) / 1000);
+      this.#responded = true;
       this.#front.writeError(
         400,
         `'${this.#pathname}' endpoint does not exist in server replicas`,
         this.#keepAlive,
       );
-      this.#front.finished(this.#keepAlive);
+      this.#ended();
       return;
     }
     this.#done(replica, this.#status, (performance.now() - this.#started) / 1000);
-    this.#front.finished(this.#keepAlive);
+    this.#ended();
   }
 
   onFailure(error: UpstreamError): void {
@@ -198,7 +292,10 @@ export class ProxiedRequest implements Exchange, RequestView {
     }
     this.#lastFailure = `replica '${replica}' failed: ${error.message}`;
     if (replica && error.kind !== 'closed') this.#ctx.outliers.failure(replica, error.message);
-    const safe = !error.sent || (IDEMPOTENT.has(this.#head.method) && error.kind !== 'protocol');
+    this.body?.detach();
+    const safe =
+      this.bodyReplayable &&
+      (!error.sent || (IDEMPOTENT.has(this.#head.method) && error.kind !== 'protocol'));
     if (safe && this.#attempt < this.#ctx.retries) {
       this.#attempt++;
       this.#ctx.telemetry.retry();
@@ -209,12 +306,17 @@ export class ProxiedRequest implements Exchange, RequestView {
     else if (error.sent && !safe) {
       this.#fail(
         502,
-        `replica '${replica}' failed (${error.message}) and a ${this.#head.method} request is not retried`,
+        this.bodyReplayable
+          ? `replica '${replica}' failed (${error.message}) and a ${this.#head.method} request is not retried`
+          : `replica '${replica}' failed (${error.message}) and the request's body, over ${PER_REQUEST_BUFFER_LIMIT_BYTES} bytes, cannot be sent again`,
       );
     } else this.#fail(502, `replica '${replica}' failed: ${error.message}`);
   }
 
   #fail(status: number, message: string): void {
+    // The rest of an unread body cannot be told from the next request: the connection closes.
+    if (this.body && !this.body.received) this.#keepAlive = false;
+    this.#responded = true;
     this.#done('', status, (performance.now() - this.#started) / 1000);
     this.#front.writeError(status, message, this.#keepAlive);
     this.#front.finished(this.#keepAlive);
@@ -237,6 +339,9 @@ export class ProxiedRequest implements Exchange, RequestView {
   clientGone(): void {
     if (this.abandoned) return;
     this.abandoned = true;
+    // An upload cut short leaves half a request on the replica's connection: that connection goes.
+    this.body?.cut();
+    if (this.#responseEnded) return;
     if (this.#connection) this.#connection.abort(this);
     else this.#pool?.withdraw(this);
     const replica = this.#table ? this.#table.routes[this.#index]!.name : '';

@@ -47,6 +47,11 @@ export class UpstreamConnection {
   #corked = false;
   /** The pool has been told this connection is gone (exactly once). */
   #reported = false;
+  /**
+   * The request whose body is still being written. It is alone on the connection (bodies are never
+   * pipelined), and it may outlive its response: a replica may answer before it read the body.
+   */
+  #writing: Exchange | null = null;
 
   constructor(
     options: UpstreamConnectionOptions,
@@ -85,13 +90,13 @@ export class UpstreamConnection {
   }
 
   get usable(): boolean {
-    return !this.#closed && !this.#draining && !this.#retiring;
+    return !this.#closed && !this.#draining && !this.#retiring && this.#writing === null;
   }
 
   /** Takes no new requests and closes once those in flight are answered. */
   retire(): void {
     this.#retiring = true;
-    if (this.#queue.length === 0) this.close();
+    if (this.#queue.length === 0 && this.#writing === null) this.close();
   }
 
   /** Whether another request may be written now. */
@@ -108,7 +113,6 @@ export class UpstreamConnection {
   send(exchange: Exchange): void {
     if (this.#queue.length === 0 && this.#connected) this.#socket.setTimeout(this.#options.responseTimeoutMs);
     this.#queue.push(exchange);
-    exchange.attach(this);
     // Requests sent while the event loop handles one round of I/O leave in one system call: the
     // socket is uncorked in the check phase, after every ready client socket has been read.
     if (!this.#corked) {
@@ -117,12 +121,40 @@ export class UpstreamConnection {
       setImmediate(this.#uncork);
     }
     this.#socket.write(exchange.bytes);
+    if (exchange.hasBody) this.#writing = exchange;
+    exchange.attach(this);
+  }
+
+  /** Writes body bytes of the request being sent; false once the socket's buffer is full. */
+  writeBody(chunk: Buffer): boolean {
+    if (this.#closed) return true;
+    return this.#socket.write(chunk);
+  }
+
+  /** Calls `drained` once the socket's buffer has room again (after `writeBody` returned false). */
+  onceDrained(drained: () => void): void {
+    this.#socket.once('drain', drained);
+  }
+
+  /** The body of `exchange` is written whole: the connection may take the next request. */
+  bodyWritten(exchange: Exchange): void {
+    if (this.#writing !== exchange) return;
+    this.#writing = null;
+    if (this.#queue.length > 0 || this.#closed) return;
+    if (this.#retiring) {
+      this.close();
+      return;
+    }
+    this.#socket.setTimeout(this.#options.idleTimeoutMs);
+    this.#onIdle(this);
   }
 
   /** The client of the only request in flight went away: stop the replica's work too. */
   abort(exchange: Exchange): void {
     exchange.abandoned = true;
-    if (this.#queue.length === 1 && this.#queue[0] === exchange) this.#socket.destroy();
+    if ((this.#queue.length === 1 && this.#queue[0] === exchange) || this.#writing === exchange) {
+      this.#socket.destroy();
+    }
   }
 
   pause(): void {
@@ -228,11 +260,11 @@ export class UpstreamConnection {
     this.#body = Body.None;
     this.#chunked = null;
     if (!exchange.abandoned) exchange.onResponseEnd();
-    if (this.#draining || (this.#retiring && this.#queue.length === 0)) {
+    if (this.#draining || (this.#retiring && this.#queue.length === 0 && this.#writing === null)) {
       this.close();
       return;
     }
-    if (this.#queue.length === 0) {
+    if (this.#queue.length === 0 && this.#writing === null) {
       this.#socket.setTimeout(this.#options.idleTimeoutMs);
       this.#onIdle(this);
     }
@@ -241,7 +273,7 @@ export class UpstreamConnection {
   #onTimeout(): void {
     if (!this.#connected) {
       this.#fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT_CONNECT' }));
-    } else if (this.#queue.length > 0) {
+    } else if (this.#queue.length > 0 || this.#writing !== null) {
       this.#fail(Object.assign(new Error('replica did not answer in time'), { code: 'ETIMEDOUT' }));
     } else {
       this.close();
@@ -274,6 +306,11 @@ export class UpstreamConnection {
       const message = error?.message ?? 'replica closed the connection';
       exchange.onFailure(new UpstreamError(kind, message, this.#connected, responded));
     });
+    // A body still being written after its response was passed on: its request is answered, but the
+    // rest of the body has nowhere to go.
+    const writing = this.#writing;
+    this.#writing = null;
+    if (writing && !queue.includes(writing) && !writing.abandoned) writing.onBodyCut();
     this.#onClose(this);
   }
 }
