@@ -13,7 +13,7 @@ import type { FrontConnection } from './fast/front-connection.js';
 import { UpstreamPools } from './fast/upstream-pools.js';
 import { frontWebSocket } from './fast/websocket-front.js';
 import { WebSocketTunnels } from './fast/websocket-tunnel.js';
-import { forward } from './forward.js';
+import { forward, type ForwardOptions } from './forward.js';
 import type { RequestView } from './request-view.js';
 import { Upstreams } from './upstreams.js';
 
@@ -35,6 +35,8 @@ export interface DataPlaneOptions {
   readonly isLocalPath: (pathname: string) => boolean;
   readonly handleLocal: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   readonly keyOf: (view: RequestView) => number;
+  /** Hand-off hint headers for the replica a try goes to (`--handoff-window`, `--owners-header`). */
+  readonly hints?: ForwardOptions['hints'] | undefined;
   readonly retries: number;
   readonly upstreamTimeoutMs: number;
   readonly seedNotFound: boolean;
@@ -110,6 +112,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     trustForwarded: limits.trustForwarded,
     telemetry,
     key: options.keyOf,
+    ...(options.hints ? { hints: options.hints } : {}),
     viaH2: (...args: Parameters<Edge['viaH2']>) => edge.viaH2(...args),
   };
   const http = createServer(
@@ -179,7 +182,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       keyOf: options.keyOf,
       // The fast path speaks HTTP/1.1 to replicas: with replicas that speak only HTTP/2, every
       // request goes to the general server, which speaks both.
-      isLocalPath: hasH2Replicas(protocols) ? () => true : options.isLocalPath,
+      // So does every request when hints are on: the fast path does not write them (yet).
+      isLocalPath: hasH2Replicas(protocols) || options.hints ? () => true : options.isLocalPath,
       retries: options.retries,
       seedNotFound: options.seedNotFound,
       telemetry: options.telemetry,

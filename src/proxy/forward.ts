@@ -5,7 +5,7 @@ import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure } from '../core/json-response.js';
 import type { Route, RoutingTable } from '../membership/routing-table.js';
 import type { Telemetry } from '../ops/telemetry.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { downstreamResponseHeaders, RINGLB_ONLY_FIELDS, upstreamRequestHeaders } from './headers.js';
 import { requestIdFrom } from './request-id.js';
 import { viewOf, type RequestView } from './request-view.js';
 import type { Upstreams } from './upstreams.js';
@@ -24,6 +24,11 @@ export interface ForwardOptions {
   readonly telemetry?: Telemetry;
   /** The request's ring key (`--hash-key`); the seed's x-request-id when not given. */
   readonly key?: (view: RequestView) => number;
+  /**
+   * Headers ringlb adds for the replica a try goes to (hand-off hints, `key-hints.ts`), given the
+   * request's key and the member index picked; undefined adds none.
+   */
+  readonly hints?: (key: number, table: RoutingTable, index: number) => Readonly<Record<string, string>>;
   /** Sends the request over HTTP/2 if the replica is marked so (undefined when it is not). */
   readonly viaH2?: (
     req: IncomingMessage,
@@ -118,6 +123,10 @@ export async function forward(
       return '(none)';
     }
     const route = table.routes[index]!;
+    if (options.hints) {
+      for (const name of RINGLB_ONLY_FIELDS) delete headers[name];
+      Object.assign(headers, options.hints(id, table, index));
+    }
     const viaH2 = options.viaH2?.(req, res, route, headers);
     if (viaH2) return viaH2.then(() => route.name);
     if (attempt > 0) options.telemetry?.retry();

@@ -120,3 +120,18 @@ export class RingHistory {
     this.#previous = undefined;
   }
 }
+
+/** The headers of `keyHints`, by name, as a frontend adds them to the request it sends. */
+export function hintHeaders(
+  key: number,
+  target: number,
+  current: RoutingTable,
+  previous: PreviousRing | undefined,
+  owners: number,
+): Record<string, string> {
+  const hints = keyHints(key, target, current, previous, owners);
+  const headers: Record<string, string> = {};
+  if (hints.previousOwner !== undefined) headers[PREVIOUS_OWNER_HEADER] = hints.previousOwner;
+  if (hints.owners !== undefined) headers[OWNERS_HEADER] = hints.owners;
+  return headers;
+}
