@@ -7,6 +7,7 @@ import type { FaultKind, FaultWindow } from './soak-judge.js';
 export function faultCycle(options: {
   membership: 'local' | 'etcd';
   provider: 'static' | 'docker';
+  restartDockerd?: boolean;
 }): FaultKind[] {
   if (options.membership === 'etcd') {
     // ringlb's own replicas (no slow or resetting mode); ring settings are fixed in a shared cluster.
@@ -21,7 +22,13 @@ export function faultCycle(options: {
     ];
   }
   if (options.provider === 'docker')
-    return ['dockerd restart', '/add', 'certificate rotation', 'PUT /ring', '/rm'];
+    return [
+      ...(options.restartDockerd ? (['dockerd restart'] as const) : []),
+      '/add',
+      'certificate rotation',
+      'PUT /ring',
+      '/rm',
+    ];
   return [
     'SIGKILL',
     'slow replica',
@@ -158,6 +165,6 @@ export async function inject(
     case 'dockerd restart':
       await targets.dockerdRestart!();
       await targets.settled(timing.settleMs * 3);
-      return done("the balancer's own dockerd");
+      return done("the machine's dockerd");
   }
 }

@@ -44,14 +44,24 @@ function tcpSockets(): Map<string, TcpSocket> {
   return byInode;
 }
 
-/** The kind of an established connection to a replica: the balancer's upstream pool. */
-export const POOLED = 'replica established';
+/**
+ * Established connections the balancer keeps by design, each bounded by one per process and peer:
+ * to replicas (its upstream pool: an h2c session stays open, HTTP/1.1 keep-alive idles out) and to
+ * etcd members (its membership client).
+ */
+const POOLED = ['replica established', 'etcd established'];
+
+export function pooled(kinds: Record<string, number>): number {
+  return POOLED.reduce((sum, kind) => sum + (kinds[kind] ?? 0), 0);
+}
 
 export interface FdPeers {
   /** The balancer's own listening ports (client connections arrive there). */
   readonly listenPorts: ReadonlySet<number>;
   /** Ports of the replicas (the soak's own, or ringlb's). */
   readonly replicaPorts: () => ReadonlySet<number>;
+  /** Other peers worth naming, by port (e.g. the etcd members' client ports). */
+  readonly named?: ReadonlyMap<number, string>;
 }
 
 /** Counts of the processes' fds by kind, e.g. {"client established": 3, "replica established": 6, ...}. */
@@ -88,6 +98,7 @@ export function fdKinds(pids: readonly number[], peers: FdPeers): Record<string,
       if (state === 'listen') count('listener');
       else if (peers.listenPorts.has(tcp.localPort)) count(`client ${state}`);
       else if (replicaPorts.has(tcp.remotePort)) count(`replica ${state}`);
+      else if (peers.named?.has(tcp.remotePort)) count(`${peers.named.get(tcp.remotePort)!} ${state}`);
       else count(`other tcp ${state}`);
     }
   }

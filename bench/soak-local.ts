@@ -20,8 +20,8 @@ export interface Environment {
   readonly targets: FaultTargets;
   /** Whose sockets the balancer's fds are: to tell client, replica and other connections apart. */
   readonly fdPeers: FdPeers;
-  /** Replica servers the balancer may hold connections to (the bound of its upstream pool). */
-  readonly replicaServers: number;
+  /** Servers the balancer may keep a connection to (replicas, etcd members): its pools' bound. */
+  readonly pooledPeers: number;
   /** The replicas of every instance by state, and how many the balancer should have. */
   replicas(): Promise<{ states: Record<string, number>; wanted: number }>;
   /** Stops every balancer, replica and helper it started; resolves with what was still running. */
@@ -147,7 +147,7 @@ export async function localEnvironment(options: EnvironmentOptions): Promise<Env
     grpc: options.upstream === 'h2c',
     roleOf: (pid) => (pid === ringlb.pid ? 'primary' : 'worker'),
     targets,
-    replicaServers: replicas.length,
+    pooledPeers: replicas.length,
     fdPeers: {
       listenPorts: new Set([port]),
       replicaPorts: () => new Set(replicas.map((replica) => replica.port)),

@@ -14,12 +14,15 @@ export interface SoakOptions {
   readonly workers: number | undefined;
   /** How the balancer speaks to the soak's replicas: h2c (gRPC included) or HTTP/1.1 (no gRPC). */
   readonly upstream: 'h2c' | 'http1';
+  /** --provider docker only: restart the machine's dockerd among the faults (stops every container). */
+  readonly restartDockerd: boolean;
 }
 
 const USAGE =
   'usage: npm run soak -- [--minutes M (default 10) | --quick (60 s)] [--rate R (default 150)] ' +
   '[--replicas N (default 5)] [--upstream-timeout MS (default 1000)] [--workers N] ' +
-  '[--membership local|etcd] [--provider static|docker] [--upstream-protocol h2c|http1 (default h2c)]';
+  '[--membership local|etcd] [--provider static|docker] [--upstream-protocol h2c|http1 (default h2c)] ' +
+  "[--restart-dockerd (with --provider docker: restarts the machine's dockerd, stopping every container on it)]";
 
 export function soakOptions(argv: readonly string[]): SoakOptions {
   const { values } = parseArgs({
@@ -34,6 +37,7 @@ export function soakOptions(argv: readonly string[]): SoakOptions {
       membership: { type: 'string', default: 'local' },
       provider: { type: 'string', default: 'static' },
       'upstream-protocol': { type: 'string', default: 'h2c' },
+      'restart-dockerd': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -61,6 +65,9 @@ export function soakOptions(argv: readonly string[]): SoakOptions {
   const upstream = values['upstream-protocol'];
   if (upstream !== 'h2c' && upstream !== 'http1')
     throw new Error(`--upstream-protocol must be h2c or http1, not "${upstream}"\n${USAGE}`);
+  const restartDockerd = values['restart-dockerd'] ?? false;
+  if (restartDockerd && values.provider !== 'docker')
+    throw new Error(`--restart-dockerd goes with --provider docker\n${USAGE}`);
   if (values.membership === 'etcd' && values.provider === 'docker')
     throw new Error(
       `--membership etcd runs ringlb's own replica processes: leave out --provider docker\n${USAGE}`,
@@ -74,6 +81,7 @@ export function soakOptions(argv: readonly string[]): SoakOptions {
     membership: values.membership,
     provider: values.provider,
     upstream,
+    restartDockerd,
     workers:
       values.workers === undefined ? undefined : Math.round(number('workers', values.workers, 1, 1, 16)),
   };

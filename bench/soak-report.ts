@@ -18,7 +18,7 @@ import {
 import type { SoakOptions } from './soak-options.js';
 import type { Failure, Recorder } from './soak-record.js';
 import type { Sample } from './soak-sampler.js';
-import { describeKinds, POOLED } from './soak-fds.js';
+import { describeKinds, pooled } from './soak-fds.js';
 
 export interface SoakRun {
   readonly opts: SoakOptions;
@@ -36,9 +36,9 @@ export interface SoakRun {
   /** The balancer's fds by kind at the baseline and at the last sample after the load (bench/soak-fds.ts). */
   readonly baselineKinds: Record<string, number>;
   readonly endKinds: Record<string, number>;
-  /** Balancer processes at the end, and the replica servers they may be connected to. */
+  /** Balancer processes at the end, and the servers they may keep a connection to. */
   readonly endProcesses: number;
-  readonly replicaServers: number;
+  readonly pooledPeers: number;
   readonly faults: readonly FaultWindow[];
   readonly certificateMs: readonly number[];
   readonly endStates: { readonly states: Record<string, number>; readonly wanted: number };
@@ -96,16 +96,16 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
     heapPoints,
     Math.max(2, 0.1 * (heapPoints.reduce((t, p) => t + p[1], 0) / Math.max(1, heapPoints.length))),
   );
-  // Established connections to replicas are the balancer's upstream pool, kept by design (an h2c
+  // Established connections to replicas and etcd are pools the balancer keeps by design (an h2c
   // session per replica and process stays open; HTTP/1.1 keep-alive idles out): left out of the
-  // return-to-baseline count, and checked against their bound instead.
-  const baselinePooled = run.baselineKinds[POOLED] ?? 0;
+  // return-to-baseline count, and checked against their bound instead (bench/soak-fds.ts).
+  const baselinePooled = pooled(run.baselineKinds);
   const baselineOwn = run.baselineFds - baselinePooled;
   const own = run.after.map((a) => ({ at: a.at, fds: a.fds - a.pooled }));
   const fdsBackMs = fdsBackAfter(own, run.stoppedAt, baselineOwn);
   const lastOwn = own.at(-1)?.fds ?? NaN;
   const lastPooled = run.after.at(-1)?.pooled ?? NaN;
-  const poolBound = run.endProcesses * run.replicaServers;
+  const poolBound = run.endProcesses * run.pooledPeers;
 
   // p99 of the clean phase against p99 outside the fault windows afterwards.
   const seconds = recorder.seconds;
@@ -161,11 +161,13 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
     },
     {
       name: 'fds back',
+      // Idle HTTP/1.1 keep-alive to replicas closes within their keep-alive timeout (5 s for the
+      // soak's and ringlb's replicas); what stays is an h2c session or the heartbeat's connection.
       ok: fdsBackMs !== undefined && fdsBackMs <= FDS_BACK_MS && lastPooled <= poolBound,
       fatal: true,
       text:
-        `open fds back to the ${baselineOwn} of the start within 10 s of the load stopping, connections to replicas left out: ${fdsBackMs === undefined ? `not within ${fmt((run.after.at(-1)?.at ?? run.stoppedAt) - run.stoppedAt)} ms (${lastOwn} at the end)` : `after ${fmt(fdsBackMs)} ms`}; ` +
-        `connections to replicas ${lastPooled} (${baselinePooled} at the start), at most ${poolBound} allowed (one per balancer process and replica server: ${run.endProcesses} × ${run.replicaServers})`,
+        `open fds back to the ${baselineOwn} of the start within 10 s of the load stopping, pooled connections (to replicas, to etcd) left out: ${fdsBackMs === undefined ? `not within ${fmt((run.after.at(-1)?.at ?? run.stoppedAt) - run.stoppedAt)} ms (${lastOwn} at the end)` : `after ${fmt(fdsBackMs)} ms`}; ` +
+        `pooled connections ${lastPooled} (${baselinePooled} at the start), at most ${poolBound} allowed (one per balancer process and server: ${run.endProcesses} × ${run.pooledPeers})`,
     },
     {
       name: 'orphans',

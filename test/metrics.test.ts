@@ -53,15 +53,24 @@ describe('GET /metrics', () => {
 
     for (const [name, count] of Object.entries(sent)) {
       const r = `replica="${name}"`;
-      expect(delta(before, after, `ringlb_requests_total{code="200",${r}}`), name).toBe(count);
+      expect(delta(before, after, `ringlb_requests_total{code="200",protocol="http1",${r}}`), name).toBe(
+        count,
+      );
       const total = count + (name === 'Server 2' ? 2 : 0);
-      expect(delta(before, after, `ringlb_request_duration_seconds_count{${r}}`), name).toBe(total);
-      expect(delta(before, after, `ringlb_request_duration_seconds_bucket{le="+Inf",${r}}`), name).toBe(
+      expect(delta(before, after, `ringlb_request_duration_seconds_count{protocol="http1",${r}}`), name).toBe(
         total,
       );
-      expect(delta(before, after, `ringlb_request_duration_seconds_sum{${r}}`)).toBeGreaterThan(0);
+      expect(
+        delta(before, after, `ringlb_request_duration_seconds_bucket{le="+Inf",protocol="http1",${r}}`),
+        name,
+      ).toBe(total);
+      expect(
+        delta(before, after, `ringlb_request_duration_seconds_sum{protocol="http1",${r}}`),
+      ).toBeGreaterThan(0);
     }
-    expect(delta(before, after, 'ringlb_requests_total{code="400",replica="Server 2"}')).toBe(2);
+    expect(
+      delta(before, after, 'ringlb_requests_total{code="400",protocol="http1",replica="Server 2"}'),
+    ).toBe(2);
     const proxied = [...after.keys()].filter((key) => key.startsWith('ringlb_requests_total{'));
     const totalMoved = proxied.reduce((sum, key) => sum + delta(before, after, key), 0);
     expect(totalMoved).toBe(7 + 5 + 3 + 2);

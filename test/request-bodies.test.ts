@@ -280,7 +280,7 @@ describe('retries of requests with a body', () => {
     expect(status).toBe(200);
     expect(json).toEqual({ name: 'good', method: 'PUT', bytes: body.length, sha256: sha256(body) });
     expect(arrived(flaky, '/reset/fits')).toBe(1);
-    expect(delta(before, await metrics(lb), 'ringlb_retries_total{}')).toBe(1);
+    expect(delta(before, await metrics(lb), 'ringlb_retries_total{protocol="http1"}')).toBe(1);
   });
 
   it('does not send a PUT again once its body outgrew the replay buffer', async () => {

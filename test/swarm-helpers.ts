@@ -1,25 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { docker, TEST_IMAGE } from './docker-helpers.js';
 
 /**
- * A real single-node swarm for the tests. Swarm is one per daemon, so a test run takes a lock that
- * other runs on this machine wait for; it joins the swarm if the daemon is in none (and leaves it
- * again at the end), else uses the one there and leaves it be. Everything a test makes is named with
- * its own prefix and removed at the end, even when the test failed.
+ * A real single-node swarm for the tests, and the stack of stack.yaml deployed on it by `make
+ * swarm-up`. Swarm is one per daemon, so a test run takes a lock that other runs on this machine
+ * wait for. Everything a run makes is named after its stack and removed at the end, even when a test
+ * failed; a swarm the run created is left again.
  */
-export interface SwarmSession {
-  /** Whether this run created the swarm (and so leaves it at the end). */
-  readonly created: boolean;
-  /** Removes what the run made, leaves the swarm if it created it, releases the lock. */
-  release(): Promise<void>;
-}
-
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
 const LOCK = '/tmp/ringlb-swarm-test.lock';
 
-/** Holds `LOCK` with flock(1) until `release` kills it (`--no-fork`: the one process holds the lock). */
-async function lock(): Promise<ChildProcess> {
+/** Holds `LOCK` with flock(1) until the returned process is killed (`--no-fork`: it holds the lock). */
+export async function lockSwarm(): Promise<ChildProcess> {
   const holder = spawn('flock', ['--no-fork', '-x', LOCK, 'sh', '-c', 'echo locked; exec sleep 3600'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -33,21 +31,16 @@ async function lock(): Promise<ChildProcess> {
   return holder;
 }
 
-export async function joinSwarm(): Promise<SwarmSession> {
-  const holder = await lock();
-  const state = await docker('info', '--format', '{{.Swarm.LocalNodeState}}');
-  const created = state !== 'active';
-  if (created) await docker('swarm', 'init', '--advertise-addr', '127.0.0.1');
-  return {
-    created,
-    async release() {
-      try {
-        if (created) await docker('swarm', 'leave', '--force').catch(report('leaving the swarm'));
-      } finally {
-        holder.kill('SIGKILL');
-      }
-    },
-  };
+export async function swarmState(): Promise<string> {
+  return docker('info', '--format', '{{.Swarm.LocalNodeState}}');
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 function report(what: string): (error: unknown) => void {
@@ -55,59 +48,46 @@ function report(what: string): (error: unknown) => void {
 }
 
 /**
- * What one test file makes in the swarm, all named `<prefix>-…`: an attachable overlay network, a
- * replica service on it, and balancer containers on it with the Docker socket. `remove` takes all of
- * it away (containers, then services, then the network once Swarm has let go of it).
+ * The stack of one test file, `<stack>_balancer` published on a free port in host mode and
+ * `<stack>_replica` on `<stack>_replicas`, plus balancer containers of its own on that network.
  */
-export class SwarmFixture {
-  readonly prefix: string;
+export class SwarmStack {
+  readonly stack: string;
   readonly network: string;
   readonly service: string;
+  port = 0;
   readonly #balancers: string[] = [];
 
-  constructor(prefix: string) {
-    this.prefix = prefix;
-    this.network = `${prefix}-net`;
-    this.service = `${prefix}-replica`;
+  constructor(stack: string) {
+    this.stack = stack;
+    this.network = `${stack}_replicas`;
+    this.service = `${stack}_replica`;
   }
 
-  /** The network and the replica service, `replicas` tasks, each serving as "Server <slot>". */
-  async deploy(replicas: number): Promise<void> {
-    await docker('network', 'create', '--driver', 'overlay', '--attachable', this.network);
-    await docker(
-      'service',
-      'create',
-      '--detach',
-      '--quiet',
-      '--name',
-      this.service,
-      '--network',
-      this.network,
-      '--endpoint-mode',
-      'dnsrr',
-      '--replicas',
-      String(replicas),
-      '--restart-condition',
-      'any',
-      '--restart-delay',
-      '0s',
-      '--stop-grace-period',
-      '2s',
-      '--env',
-      'SERVER_ID={{.Task.Slot}}',
-      // The replica alone, without the balancer's modules: it listens in a third of the time.
-      '--entrypoint',
-      'node dist/replica/entry.js',
-      TEST_IMAGE,
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async make(target: 'swarm-up' | 'swarm-down'): Promise<string> {
+    const { stdout } = await run(
+      'make',
+      ['-s', target, `STACK=${this.stack}`, `PORT=${this.port}`, `IMAGE=${TEST_IMAGE}`],
+      { cwd: root, timeout: 120_000 },
     );
+    return stdout;
+  }
+
+  async up(): Promise<string> {
+    this.port = await freePort();
+    return this.make('swarm-up');
   }
 
   /**
-   * A balancer container on the network, published on a free loopback port, following the service.
-   * Resolves with its URL once it listens.
+   * Another balancer, a plain container on the stack's network (its port published on a free
+   * loopback port), following the same service. Resolves with its URL once it listens.
    */
   async balancer(...args: string[]): Promise<{ name: string; url: string }> {
-    const name = `${this.prefix}-lb${this.#balancers.length + 1}`;
+    const name = `${this.stack}-lb${this.#balancers.length + 1}`;
     this.#balancers.push(name);
     await docker(
       'run',
@@ -128,16 +108,13 @@ export class SwarmFixture {
       'swarm',
       '--swarm-service',
       this.service,
-      '--workers',
-      '1',
       ...args,
     );
     const port = (await docker('port', name, '5000')).split('\n')[0]!.split(':').pop()!;
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     for (;;) {
       const logs = await docker('logs', name).catch(() => '');
-      if (logs.includes('ringlb listening')) return { name, url };
+      if (logs.includes('ringlb listening')) return { name, url: `http://127.0.0.1:${port}` };
       const state = await docker('inspect', '--format', '{{.State.Status}}', name);
       if (state !== 'running' || Date.now() > deadline) {
         throw new Error(`balancer ${name} did not start (${state}):\n${logs}`);
@@ -174,21 +151,28 @@ export class SwarmFixture {
     );
   }
 
-  /** Removes every balancer, the service and the network; never throws (for afterAll). */
+  /** What is left of the stack: its containers, services and networks, by label. */
+  async leftovers(): Promise<string[]> {
+    const label = `label=com.docker.stack.namespace=${this.stack}`;
+    const swarm = (await swarmState()) === 'active';
+    const lists = await Promise.all([
+      docker('ps', '-a', '--format', '{{.Names}}', '--filter', label),
+      swarm ? docker('service', 'ls', '--format', '{{.Name}}', '--filter', label) : '',
+      docker('network', 'ls', '--format', '{{.Name}}', '--filter', label),
+    ]);
+    return lists.flatMap((list) => list.split('\n')).filter((name) => name !== '');
+  }
+
+  /** The extra balancers (before `swarm-down`: a container on the network keeps it in use). */
+  async removeBalancers(): Promise<void> {
+    for (const name of this.#balancers.splice(0))
+      await docker('rm', '--force', name).catch(report(`removing ${name}`));
+  }
+
+  /** The extra balancers, then (if `swarm-down` has not) the stack itself; never throws (afterAll). */
   async remove(): Promise<void> {
-    for (const name of this.#balancers) await docker('rm', '--force', name).catch(report(`removing ${name}`));
-    await docker('service', 'rm', this.service).catch(report(`removing ${this.service}`));
-    // The network goes once the service's tasks have let go of it, a few seconds later.
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      try {
-        await docker('network', 'rm', this.network);
-        return;
-      } catch (error) {
-        if (/not found/.test((error as Error).message)) return;
-        await sleep(250);
-      }
-    }
-    report(`removing ${this.network}`)(new Error('still in use after 30 s'));
+    await this.removeBalancers();
+    if ((await this.leftovers().catch(() => [])).length === 0) return;
+    await this.make('swarm-down').catch(report(`make swarm-down STACK=${this.stack}`));
   }
 }

@@ -1,13 +1,15 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
 import { Pool } from 'undici';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeDocker, docker, uniqueCluster } from './docker-helpers.js';
 import { call, waitFor } from './helpers.js';
-import { joinSwarm, SwarmFixture, type SwarmSession } from './swarm-helpers.js';
+import { lockSwarm, swarmState, SwarmStack } from './swarm-helpers.js';
 
 /**
- * `--provider swarm` against a real single-node swarm: the replicas are the tasks of one service on
- * an attachable overlay network (endpoint mode dnsrr), the balancers are containers on it that reach
- * the tasks by IP. Swarm replaces dead tasks; the balancers scale the service and agree through it.
+ * `--provider swarm` against a real single-node swarm, deployed as the README says: `make swarm-up`
+ * (stack.yaml: the balancer published in host mode, 3 replica tasks on an attachable overlay network,
+ * endpoint mode dnsrr) and `make swarm-down`. The balancers reach the tasks by IP; Swarm replaces
+ * dead tasks; the balancers scale the service and agree through it alone.
  */
 interface ReplicaRow {
   name: string;
@@ -19,46 +21,65 @@ async function states(url: string): Promise<Map<string, string>> {
   return new Map((body.replicas as ReplicaRow[]).map((r) => [r.name, r.state]));
 }
 
-/** Who answers each of these request ids. */
-async function owners(url: string, ids: readonly number[]): Promise<string[]> {
-  return Promise.all(
-    ids.map(async (id) => {
-      const { body } = await call(`${url}/home`, { headers: { 'x-request-id': String(id) } });
-      return String(body.message);
-    }),
-  );
+/** The seed's ring has 512 slots: these ids reach every replica that owns any. */
+const IDS = Array.from({ length: 512 }, (_, i) => i);
+
+/** Who answers each request id, in order. */
+async function owners(url: string, ids: readonly number[] = IDS): Promise<string[]> {
+  const pool = new Pool(url, { connections: 8 });
+  try {
+    return await Promise.all(
+      ids.map(async (id) => {
+        const { body } = await pool.request({
+          path: '/home',
+          method: 'GET',
+          headers: { 'x-request-id': String(id) },
+        });
+        return String(((await body.json()) as { message: unknown }).message);
+      }),
+    );
+  } finally {
+    await pool.close();
+  }
 }
 
-const IDS = Array.from({ length: 60 }, (_, i) => 1000 + i * 7919);
-
-describeDocker('swarm provider', () => {
-  let session: SwarmSession;
-  const fixture = new SwarmFixture(uniqueCluster('rlbswarm'));
-  let lb: { name: string; url: string };
+describeDocker('swarm provider, deployed with make swarm-up', () => {
+  let lock: ChildProcess | undefined;
+  let swarmBefore = '';
+  const stack = new SwarmStack(uniqueCluster('rlbs').replace(/-/g, ''));
+  let url = '';
 
   beforeAll(async () => {
-    session = await joinSwarm();
-    await fixture.deploy(3);
-    lb = await fixture.balancer('--ring', 'ketama');
-  }, 120_000);
+    lock = await lockSwarm();
+    swarmBefore = await swarmState();
+    const startedAt = Date.now();
+    await stack.up();
+    url = stack.url;
+    console.log(
+      `swarm: make swarm-up → serving in ${Date.now() - startedAt} ms (swarm ${swarmBefore} before)`,
+    );
+  }, 180_000);
 
   afterAll(async () => {
-    await fixture.remove();
-    await session?.release();
-  }, 90_000);
+    await stack.remove();
+    // A swarm this run made (swarm-up made it) must not outlive the run, whatever failed.
+    if (swarmBefore !== 'active' && (await swarmState()) === 'active')
+      await docker('swarm', 'leave', '--force').catch((error: unknown) => console.error(error));
+    lock?.kill('SIGKILL');
+  }, 120_000);
 
   it('routes to the service tasks, each named by its slot', async () => {
-    const rep = await call(`${lb.url}/rep`);
+    const rep = await call(`${url}/rep`);
     expect(rep.body.message).toEqual({ N: 3, replicas: ['Server 1', 'Server 2', 'Server 3'] });
     expect(rep.headers.get('x-ringlb-provider')).toBe('swarm; available');
-    const answers = new Set(await owners(lb.url, IDS));
+    const answers = new Set(await owners(url));
     expect(answers).toEqual(new Set([1, 2, 3].map((k) => `Hello from Server: ${k}`)));
   });
 
   it('takes a killed task back in its slot once Swarm replaces it, failing no request meanwhile', async () => {
-    const victim = await fixture.taskContainer(2);
+    const victim = await stack.taskContainer(2);
     expect(victim).toBeDefined();
-    const pool = new Pool(lb.url, { connections: 4 });
+    const pool = new Pool(url, { connections: 4 });
     let stop = false;
     let sent = 0;
     const failures: string[] = [];
@@ -71,7 +92,7 @@ describeDocker('swarm provider', () => {
           const { statusCode, body } = await pool.request({
             path: '/home',
             method: 'GET',
-            headers: { 'x-request-id': String(Math.floor(Math.random() * 1e6)) },
+            headers: { 'x-request-id': String(sent % 512) },
           });
           const text = await body.text();
           if (statusCode !== 200) failures.push(`${statusCode} ${text}`);
@@ -85,19 +106,19 @@ describeDocker('swarm provider', () => {
       const killedAt = Date.now();
       await docker('kill', victim!.id);
       await waitFor('Server 2 out of the ring', async () =>
-        (await states(lb.url)).get('Server 2') !== 'healthy' ? true : undefined,
+        (await states(url)).get('Server 2') !== 'healthy' ? true : undefined,
       );
       const replacement = await waitFor(
         'a new task in slot 2',
         async () => {
-          const found = await fixture.taskContainer(2);
+          const found = await stack.taskContainer(2);
           return found && found.id !== victim!.id ? found : undefined;
         },
         30_000,
       );
       const backAt = await waitFor(
         'Server 2 back in the ring',
-        async () => ((await states(lb.url)).get('Server 2') === 'healthy' ? Date.now() : undefined),
+        async () => ((await states(url)).get('Server 2') === 'healthy' ? Date.now() : undefined),
         30_000,
       );
       console.log(
@@ -105,7 +126,7 @@ describeDocker('swarm provider', () => {
           `back in the ring ${backAt - replacement.startedAt} ms after that`,
       );
       await waitFor('Server 2 serving', async () =>
-        (await owners(lb.url, IDS)).includes('Hello from Server: 2') ? true : undefined,
+        (await owners(url)).includes('Hello from Server: 2') ? true : undefined,
       );
     } finally {
       stop = true;
@@ -118,53 +139,60 @@ describeDocker('swarm provider', () => {
 
   it('scales the service with /add and /rm, and refuses to remove a chosen slot', async () => {
     const t0 = Date.now();
-    const added = await call(`${lb.url}/add`, { method: 'POST', json: { n: 1 } });
+    const added = await call(`${url}/add`, { method: 'POST', json: { n: 1 } });
     expect(added.status).toBe(200);
     expect(added.body.message.replicas).toEqual(['Server 1', 'Server 2', 'Server 3', 'Server 4']);
-    expect(await fixture.replicas()).toBe(4);
+    expect(await stack.replicas()).toBe(4);
     await waitFor('Server 4 serving', async () =>
-      (await owners(lb.url, IDS)).includes('Hello from Server: 4') ? true : undefined,
+      (await owners(url)).includes('Hello from Server: 4') ? true : undefined,
     );
     console.log(`swarm: /add answered and Server 4 served ${Date.now() - t0} ms after the call`);
 
-    const named = await call(`${lb.url}/rm`, { method: 'POST', json: { hostnames: ['Server 2'] } });
+    const named = await call(`${url}/rm`, { method: 'POST', json: { hostnames: ['Server 2'] } });
     expect(named.status).toBe(400);
     expect(named.body.message).toMatch(/Swarm chooses which task stops/);
-    const named2 = await call(`${lb.url}/add`, { method: 'POST', json: { n: 1, hostnames: ['S9'] } });
-    expect(named2.status).toBe(400);
-    expect(named2.body.message).toMatch(/named by their task slot/);
-    expect(await fixture.replicas()).toBe(4);
+    const namedAdd = await call(`${url}/add`, { method: 'POST', json: { n: 1, hostnames: ['S9'] } });
+    expect(namedAdd.status).toBe(400);
+    expect(namedAdd.body.message).toMatch(/named by their task slot/);
+    expect(await stack.replicas()).toBe(4);
 
-    const removed = await call(`${lb.url}/rm`, { method: 'POST', json: { n: 1 } });
+    const removed = await call(`${url}/rm`, { method: 'POST', json: { n: 1 } });
     expect(removed.status).toBe(200);
     expect(removed.body.message.N).toBe(3);
-    expect(await fixture.replicas()).toBe(3);
+    expect(await stack.replicas()).toBe(3);
     const left = removed.body.message.replicas as string[];
-    const slots = left.map((name) => Number(name.replace('Server ', '')));
-    const answers = new Set(await owners(lb.url, IDS));
-    expect(answers).toEqual(new Set(slots.map((k) => `Hello from Server: ${k}`)));
+    const answers = new Set(await owners(url));
+    expect(answers).toEqual(new Set(left.map((name) => `Hello from ${name.replace(' ', ': ')}`)));
   }, 60_000);
 
   it('lets two balancers scale at once and agree, through Swarm alone', async () => {
-    const other = await fixture.balancer('--ring', 'ketama');
-    const before = (await call(`${lb.url}/rep`)).body.message.N as number;
+    const other = await stack.balancer('--workers', '1');
+    const before = (await call(`${url}/rep`)).body.message.N as number;
     const [a, b] = await Promise.all([
-      call(`${lb.url}/add`, { method: 'POST', json: { n: 1 } }),
+      call(`${url}/add`, { method: 'POST', json: { n: 1 } }),
       call(`${other.url}/add`, { method: 'POST', json: { n: 1 } }),
     ]);
     expect([a.status, b.status]).toEqual([200, 200]);
-    expect(await fixture.replicas()).toBe(before + 2);
+    expect(await stack.replicas()).toBe(before + 2);
     const both = async () => {
-      const [x, y] = await Promise.all([call(`${lb.url}/rep`), call(`${other.url}/rep`)]);
+      const [x, y] = await Promise.all([call(`${url}/rep`), call(`${other.url}/rep`)]);
       return x.body.message.N === before + 2 && y.body.message.N === before + 2 ? [x, y] : undefined;
     };
     const [x, y] = await waitFor('both balancers see both adds', both, 10_000);
     expect(x!.body.message.replicas).toEqual(y!.body.message.replicas);
     await waitFor('every replica healthy on both', async () => {
-      const [s, t] = await Promise.all([states(lb.url), states(other.url)]);
+      const [s, t] = await Promise.all([states(url), states(other.url)]);
       const all = [...s.values(), ...t.values()];
       return all.length === 2 * (before + 2) && all.every((state) => state === 'healthy') ? true : undefined;
     });
-    expect(await owners(other.url, IDS)).toEqual(await owners(lb.url, IDS));
-  }, 60_000);
+    expect(await owners(other.url)).toEqual(await owners(url));
+  }, 90_000);
+
+  it('make swarm-down takes away everything swarm-up made', async () => {
+    await stack.removeBalancers();
+    expect(await stack.leftovers()).not.toEqual([]);
+    await stack.make('swarm-down');
+    expect(await stack.leftovers()).toEqual([]);
+    expect(await swarmState()).toBe(swarmBefore === 'active' ? 'active' : 'inactive');
+  }, 90_000);
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startGroup, type StartOptions, type Started } from './processes.js';
 
@@ -41,6 +41,14 @@ export interface LogLine {
   readonly fields: Record<string, unknown>;
 }
 
+/** The node flags in the built CLI's shebang (`#!/usr/bin/env -S node --flag ...`). */
+export function binNodeFlags(): string[] {
+  const first = readFileSync(RINGLB_MAIN, 'utf8').split('\n', 1)[0]!;
+  const match = /^#!\/usr\/bin\/env -S node((?: --[\w-]+(?:=\S+)?)*)$/.exec(first);
+  if (!match) throw new Error(`${RINGLB_MAIN}: unexpected first line ${JSON.stringify(first)}`);
+  return match[1]!.split(' ').filter(Boolean);
+}
+
 /**
  * `ringlb start ARGS` in its own process group; JSON log lines go to `onLog`; `nodeArgs` go to node
  * before the script (e.g. `--cpu-prof`).
@@ -50,17 +58,23 @@ export function startRinglb(
   options: StartOptions & { onLog?: (line: LogLine) => void; nodeArgs?: readonly string[] } = {},
 ): Started {
   const { onLog, nodeArgs = [], ...rest } = options;
-  return startGroup('ringlb', process.execPath, [...nodeArgs, RINGLB_MAIN, 'start', ...args], {
-    ...rest,
-    onLine: (line) => {
-      if (!onLog || !line.startsWith('{')) return;
-      try {
-        const fields = JSON.parse(line) as Record<string, unknown>;
-        const time = typeof fields.time === 'number' ? fields.time : Date.now();
-        onLog({ time, msg: typeof fields.msg === 'string' ? fields.msg : '', fields });
-      } catch {
-        // not a log line
-      }
+  // Run as the `ringlb` bin runs (with its shebang's node flags), so memory is measured as users see it.
+  return startGroup(
+    'ringlb',
+    process.execPath,
+    [...binNodeFlags(), ...nodeArgs, RINGLB_MAIN, 'start', ...args],
+    {
+      ...rest,
+      onLine: (line) => {
+        if (!onLog || !line.startsWith('{')) return;
+        try {
+          const fields = JSON.parse(line) as Record<string, unknown>;
+          const time = typeof fields.time === 'number' ? fields.time : Date.now();
+          onLog({ time, msg: typeof fields.msg === 'string' ? fields.msg : '', fields });
+        } catch {
+          // not a log line
+        }
+      },
     },
-  });
+  );
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 import { readFileSync } from 'node:fs';
 import { runReplica } from '../replica/main.js';
 import { startBalancer } from './balancer.js';

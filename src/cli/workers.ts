@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { undici } from '../core/lazy-undici.js';
 import type { Route } from '../membership/routing-table.js';
 import { buildRoutingTable } from '../membership/routing-table.js';
 import { ringFactory, type RingSettings } from '../ring/registry.js';
@@ -20,6 +21,7 @@ import {
   ringFromConfig,
 } from './balancer.js';
 import type { Config } from './config.js';
+import { withNodeFlags } from './node-flags.js';
 import { protocolsFromConfig } from './protocols.js';
 
 /** Primary → worker: the healthy replicas; every worker builds the same ring from them. */
@@ -119,6 +121,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
     rejectFirst = reject;
   });
   let listening = 0;
+  // Workers run with the balancer's node flags, whatever started the primary.
+  cluster.setupPrimary({ execArgv: withNodeFlags(process.execArgv) });
   const fork = () => {
     // Workers never check the admin token themselves: it stays in the primary.
     const { adminToken: _secret, ...workerConfig } = config;
@@ -200,7 +204,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
 /** A worker process: the data plane only, with the routing table the primary sends. */
 export async function runWorker(logger: Logger): Promise<void> {
   const config = JSON.parse(process.env[CONFIG_ENV]!) as Config;
-  const control = new Pool(process.env[CONTROL_ENV]!, { connections: 8 });
+  // Made on the first control call: most workers never relay one, and undici costs memory.
+  let control: Pool | undefined;
+  const controlPool = () => (control ??= new (undici().Pool)(process.env[CONTROL_ENV]!, { connections: 8 }));
   let table = buildRoutingTable(ringFromConfig(config).buildRing, []);
   // Requests are counted in the primary, where metrics and the dashboard live.
   const telemetry = new TelemetryRelay((batch) => {
@@ -214,7 +220,7 @@ export async function runWorker(logger: Logger): Promise<void> {
     limits: edgeLimitsFromConfig(config),
     table: () => table,
     isLocalPath: config.adminListen === undefined ? localPaths(config) : () => false,
-    handleLocal: (req, res) => relay(req, res, control),
+    handleLocal: (req, res) => relay(req, res, controlPool()),
     keyOf: keys.keyOf,
     hints: keys.hints,
     retries: config.retries,

@@ -3,14 +3,14 @@ import { createServer as createH2Server, type ServerHttp2Session } from 'node:ht
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import type { Route, RoutingTable } from '../membership/routing-table.js';
-import { RinglbError, seedMessage } from '../core/errors.js';
-import { sendFailure } from '../core/json-response.js';
-import { toH2Replica } from './h2-replica.js';
-import type { RequestView } from '../proxy/request-view.js';
+import { sendNodeFailure } from '../core/failure.js';
+import type { RoutingTable } from '../membership/routing-table.js';
+import type { ForwardOptions } from '../proxy/forward.js';
+import type { Router } from '../proxy/router.js';
 import type { Upstreams } from '../proxy/upstreams.js';
 import { CertificateWatcher, loadCertificate, type CertificateFiles } from './certificate.js';
 import { forwardStream } from './h2-forward.js';
+import { settleH2Outcome, toH2Replica } from './h2-replica.js';
 import { H2Upstreams } from './h2-upstreams.js';
 import { createListener } from './listener.js';
 import { createRedirectServer } from './redirect.js';
@@ -47,11 +47,10 @@ export const PLAIN_HTTP: EdgeProtocols = {
 
 export interface EdgeContext {
   readonly table: () => RoutingTable;
-  readonly keyOf: (view: RequestView) => number;
+  readonly router: Router;
   readonly isLocalPath: (pathname: string) => boolean;
   readonly handleLocal: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   readonly upstreams: Upstreams;
-  readonly retries: number;
   readonly trustForwarded: boolean;
   readonly drainTimeoutMs: number;
   /** TLS handshakes and protocol sniffing get this long. */
@@ -72,12 +71,7 @@ export interface Edge {
   /** Open WebSockets per replica name. */
   webSockets(): Map<string, number>;
   /** An HTTP/1.1 client's request, sent over HTTP/2 if its replica is marked so (else undefined). */
-  viaH2(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: Route,
-    headers: Record<string, string | string[]>,
-  ): Promise<void> | undefined;
+  viaH2: NonNullable<ForwardOptions['viaH2']>;
   /** Starts the redirect listener, if any, once the public port is known. */
   listenExtras(host: string, publicPort: number): Promise<void>;
   close(): void;
@@ -98,12 +92,10 @@ export function createEdge(
       ? () => true
       : (origin: string) => (protocols.h2Origins as ReadonlySet<string>).has(origin);
   const forwardOptions = {
-    table: ctx.table,
-    keyOf: ctx.keyOf,
+    router: ctx.router,
     upstreams: ctx.upstreams,
     h2,
     isH2,
-    retries: ctx.retries,
     trustForwarded: ctx.trustForwarded,
   };
   const wantH2 = protocols.tls ? protocols.http2 : protocols.h2c;
@@ -157,7 +149,7 @@ export function createEdge(
   }
 
   const webSockets = ctx.webSockets;
-  const upgradeOptions = { keyOf: ctx.keyOf, trustForwarded: ctx.trustForwarded };
+  const upgradeOptions = { keyOf: ctx.router.options.keyOf, trustForwarded: ctx.trustForwarded };
   ctx.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
     handleUpgrade(webSockets, upgradeOptions, req, socket, head),
   );
@@ -170,13 +162,15 @@ export function createEdge(
       webSockets.sync(table);
     },
     webSockets: () => webSockets.counts(),
-    viaH2(req, res, route, headers) {
+    viaH2(routed, route, outgoing, res) {
       if (!isH2(route.origin)) return undefined;
-      const outgoing = { method: req.method ?? 'GET', path: req.url ?? '/', headers, body: req };
-      return toH2Replica(h2, route, outgoing, res, (message) => {
-        if (res.headersSent) res.destroy();
-        else sendFailure(res, new RinglbError('ERR_UPSTREAM', seedMessage(message), 502));
-      });
+      return toH2Replica(h2, routed, route, outgoing, res).then((outcome) =>
+        settleH2Outcome(outcome, routed, {
+          fail: (f) => sendNodeFailure(res, f),
+          cut: () => res.destroy(),
+          status: () => res.statusCode,
+        }),
+      );
     },
     async listenExtras(host, publicPort) {
       if (protocols.httpRedirectPort === undefined) return;

@@ -1,28 +1,25 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { once } from 'node:events';
-import type { RoutingTable } from '../membership/routing-table.js';
-import { RETRYABLE_METHODS, UNREACHABLE } from '../proxy/forward.js';
+import { failureBody, failureHeaders, grpcFailureTrailers, type Failure } from '../core/failure.js';
+import { PROTOCOL_INDEX } from '../core/protocol.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../proxy/headers.js';
-import { viewOf, type RequestView } from '../proxy/request-view.js';
+import { viewOf } from '../proxy/request-view.js';
+import { methodRefusal, type Router } from '../proxy/router.js';
+import { failureKindOf } from '../proxy/upstream-errors.js';
 import type { Upstreams } from '../proxy/upstreams.js';
 import type { H2Upstreams } from './h2-upstreams.js';
-import { toH2Replica } from './h2-replica.js';
+import { settleH2Outcome, toH2Replica } from './h2-replica.js';
 
 export interface H2ForwardOptions {
-  readonly table: () => RoutingTable;
-  readonly keyOf: (view: RequestView) => number;
+  readonly router: Router;
   /** HTTP/1.1 keep-alive pools, for replicas that speak HTTP/1.1. */
   readonly upstreams: Upstreams;
   /** HTTP/2 sessions, for replicas marked as speaking HTTP/2. */
   readonly h2: H2Upstreams;
   readonly isH2: (origin: string) => boolean;
-  readonly retries: number;
   readonly trustForwarded: boolean;
 }
-
-/** gRPC status UNAVAILABLE: the client may retry (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
-const GRPC_UNAVAILABLE = '14';
 
 function isGrpc(headers: IncomingHttpHeaders): boolean {
   return (headers['content-type'] ?? '').startsWith('application/grpc');
@@ -46,25 +43,30 @@ async function pump(body: AsyncIterable<Buffer>, res: Http2ServerResponse): Prom
   }
 }
 
-export function fail(res: Http2ServerResponse, grpc: boolean, status: number, message: string): void {
+/** A failure of ringlb's own on an HTTP/2 stream: gRPC status for gRPC calls, JSON otherwise. */
+export function fail(res: Http2ServerResponse, grpc: boolean, f: Failure): void {
   if (res.headersSent) {
     res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
     return;
   }
+  // Through the compatibility response, which owns the stream's headers and trailers.
   if (grpc) {
-    // gRPC errors are a 200 with a status in the trailers.
     res.writeHead(200, { 'content-type': 'application/grpc' });
-    res.addTrailers({ 'grpc-status': GRPC_UNAVAILABLE, 'grpc-message': encodeURIComponent(message) });
+    res.addTrailers(grpcFailureTrailers(f));
     res.end();
     return;
   }
-  const body = JSON.stringify({ message: `<Error> ${message}`, status: 'failure' });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  const body = failureBody(f);
+  res.writeHead(f.status, {
+    ...failureHeaders(f),
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
 /**
- * Sends one HTTP/2 stream to the replica the ring picks for its key, streaming both ways, trailers
+ * Sends one HTTP/2 stream to the replica the router picks for its key, streaming both ways, trailers
  * included. Each stream of a connection is hashed and sent on its own.
  */
 export async function forwardStream(
@@ -75,28 +77,37 @@ export async function forwardStream(
   const method = req.headers[':method'] ?? 'GET';
   const path = req.headers[':path'] ?? '/';
   const grpc = isGrpc(req.headers);
-  const key = options.keyOf(viewOf(method, path, req.headers, req.socket.remoteAddress));
-  const table = options.table();
   // END_STREAM on the HEADERS frame: there is no body (a GET's usual case).
   const bodyless = req.stream.endAfterHeaders || req.headers['content-length'] === '0';
-  const retryable = bodyless && RETRYABLE_METHODS.has(method);
-  for (let attempt = 0; ; attempt++) {
-    const index = table.ring.pick(key, attempt);
-    if (index < 0) {
-      fail(
-        res,
-        grpc,
-        attempt === 0 ? 503 : 502,
-        attempt === 0 ? 'no healthy replica is available' : 'no replica could be reached',
-      );
-      return;
-    }
-    const route = table.routes[index]!;
+  const routed = options.router.begin(viewOf(method, path, req.headers, req.socket.remoteAddress), {
+    protocol: grpc ? PROTOCOL_INDEX.grpc : PROTOCOL_INDEX.h2,
+    grpc,
+    bodyReplayable: bodyless,
+  });
+  const answer = {
+    fail: (f: Failure) => fail(res, grpc, f),
+    cut: () => res.stream.close(constants.NGHTTP2_INTERNAL_ERROR),
+    status: () => res.statusCode,
+  };
+  const reply = (f: Failure) => {
+    answer.fail(f);
+    routed.finish(f.status);
+  };
+  const refusal = methodRefusal(method);
+  if (refusal !== undefined) return reply(refusal);
+  for (;;) {
+    const route = routed.pick();
+    if (route === undefined) return reply(routed.noReplica());
     if (options.isH2(route.origin)) {
       const headers = replicaHeaders(req, options.trustForwarded);
-      await toH2Replica(options.h2, route, { method, path, headers, body: req }, res, (message) =>
-        fail(res, grpc, 502, message),
+      const outcome = await toH2Replica(
+        options.h2,
+        routed,
+        route,
+        { method, path, headers, body: bodyless ? null : req },
+        res,
       );
+      if (settleH2Outcome(outcome, routed, answer)) continue;
       return;
     }
     const aborted = new AbortController();
@@ -113,11 +124,15 @@ export async function forwardStream(
         signal: aborted.signal,
       });
     } catch (error) {
-      if (aborted.signal.aborted) return;
-      const code = (error as { code?: string }).code ?? '';
-      if (retryable && UNREACHABLE.has(code) && attempt < options.retries) continue;
-      fail(res, grpc, 502, `replica '${route.name}' failed: ${code || (error as Error).message}`);
-      return;
+      if (aborted.signal.aborted) return routed.finish(499);
+      const code = (error as { code?: string }).code;
+      if (routed.failed(failureKindOf(code), false, code ?? (error as Error).message)) continue;
+      return reply(routed.gaveUp());
+    }
+    const replaced = routed.answered(response.statusCode);
+    if (replaced !== undefined) {
+      await response.body.dump();
+      return reply(replaced);
     }
     res.writeHead(response.statusCode, downstreamResponseHeaders(response.headers) as OutgoingHttpHeaders);
     try {
@@ -125,11 +140,16 @@ export async function forwardStream(
       const trailers = downstreamResponseHeaders(response.trailers);
       if (Object.keys(trailers).length > 0) res.addTrailers(trailers);
       res.end();
-    } catch {
+    } catch (error) {
       // The client went away or the replica broke off mid-body.
       response.body.destroy();
       if (!res.writableEnded) res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+      if (!aborted.signal.aborted) {
+        const code = (error as { code?: string }).code;
+        routed.failed(failureKindOf(code), true, code ?? (error as Error).message);
+      }
     }
+    routed.finish(aborted.signal.aborted ? 499 : response.statusCode);
     return;
   }
 }

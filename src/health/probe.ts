@@ -1,18 +1,19 @@
-import { Client } from 'undici';
+import { Agent, request } from 'node:http';
 import { H2Probe } from './h2-probe.js';
 
 /**
  * One `GET /heartbeat` (or the configured health path): healthy means a 2xx within the timeout. Uses
- * its own connection per replica so that heartbeats never queue behind client traffic.
+ * its own keep-alive connection per replica, so that heartbeats never queue behind client traffic.
+ * node:http rather than undici: the balancer loads node:http anyway, and undici's memory is then
+ * only paid by the paths that use it (see core/lazy-undici.ts).
  *
- * The timeout is kept here, not left to undici: a replica behind a link that drops packets (a cut
- * between hosts, a firewall) answers neither a request on a kept-alive connection nor a connect, and
- * undici's own timeouts and abort signal did not end such a request (measured with iptables DROP in
- * a network namespace: the check never resolved). So on timeout the replica's connection is
- * destroyed, which fails what waits on it, and the next check connects afresh.
+ * The timeout is kept here, for the whole check: a replica behind a link that drops packets (a cut
+ * between hosts, a firewall) answers neither a request on a kept-alive connection nor a connect
+ * (measured with iptables DROP in a network namespace). So on timeout the request is destroyed with
+ * its connection, which the agent then forgets, and the next check connects afresh.
  */
 export class HeartbeatProbe {
-  readonly #clients = new Map<string, Client>();
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 1, timeout: 10_000 });
   readonly #timeoutMs: number;
   readonly #path: string;
   /** Replicas that speak only HTTP/2 are checked over HTTP/2. */
@@ -26,58 +27,40 @@ export class HeartbeatProbe {
   }
 
   /** Resolves to null when healthy, or to the reason it is not. */
-  async check(origin: string): Promise<string | null> {
+  check(origin: string): Promise<string | null> {
     if (this.#isH2(origin)) return this.#h2.check(origin, this.#path, this.#timeoutMs);
-    const client = this.#client(origin);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<string>((resolve) => {
-      timer = setTimeout(() => {
-        if (this.#clients.get(origin) === client) this.#clients.delete(origin);
-        client.destroy().catch(() => undefined);
-        resolve(`no answer within ${this.#timeoutMs} ms`);
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (reason: string | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(reason);
+      };
+      let req: ReturnType<typeof request>;
+      try {
+        req = request(`${origin}${this.#path}`, { agent: this.#agent }, (res) => {
+          const status = res.statusCode ?? 0;
+          res.on('error', () => settle('ECONNRESET'));
+          res.on('end', () => settle(status >= 200 && status < 300 ? null : `status ${status}`));
+          res.resume();
+        });
+      } catch (error) {
+        settle((error as Error).message);
+        return;
+      }
+      const timer = setTimeout(() => {
+        settle(`no answer within ${this.#timeoutMs} ms`);
+        req.destroy();
       }, this.#timeoutMs);
+      req.on('error', (error: NodeJS.ErrnoException) => settle(error.code ?? error.message));
+      req.end();
     });
-    const answered = client.request({ method: 'GET', path: this.#path }).then(
-      async (response) => {
-        await response.body.dump();
-        return response.statusCode >= 200 && response.statusCode < 300
-          ? null
-          : `status ${response.statusCode}`;
-      },
-      (error: { code?: unknown; message?: string }) =>
-        typeof error.code === 'string' ? error.code : (error.message ?? String(error)),
-    );
-    try {
-      return await Promise.race([answered, timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
-  #client(origin: string): Client {
-    let client = this.#clients.get(origin);
-    if (!client || client.destroyed || client.closed) {
-      client = new Client(origin, {
-        keepAliveTimeout: 10_000,
-        connectTimeout: this.#timeoutMs,
-        pipelining: 1,
-      });
-      const made = client;
-      // A connection that closed (idle, or the replica went away) is not kept: replicas come and go.
-      made.on('disconnect', () => {
-        if (this.#clients.get(origin) !== made) return;
-        this.#clients.delete(origin);
-        made.close().catch(() => undefined);
-      });
-      this.#clients.set(origin, client);
-    }
-    return client;
-  }
-
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#h2.close();
-    const clients = [...this.#clients.values()];
-    this.#clients.clear();
-    await Promise.all(clients.map((client) => client.destroy().catch(() => undefined)));
+    this.#agent.destroy();
+    return Promise.resolve();
   }
 }

@@ -19,9 +19,9 @@ describe('fanOut', () => {
         replicaState: (name, from, to) => seen.push(`${name} ${from}→${to}`),
       },
     ]);
-    telemetry.retry();
+    telemetry.retry(0);
     telemetry.replicaState('a', 'healthy', 'down', 'test');
-    telemetry.requestDone('a', 200, 0.1);
+    telemetry.requestDone('a', 200, 0.1, 0);
     expect(counting.count).toBe(1);
     expect(seen).toEqual(['retry', 'a healthy→down']);
   });
@@ -30,7 +30,7 @@ describe('fanOut', () => {
     const only = { requestDone() {} };
     const telemetry = fanOut([only]);
     expect(telemetry.hashKeyFallback).toBe(noTelemetry.hashKeyFallback);
-    telemetry.requestDone('a', 200, 0);
+    telemetry.requestDone('a', 200, 0, 0);
     expect(fanOut([]).requestDone).toBe(noTelemetry.requestDone);
   });
 });

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { Ring } from '../ring/ring.js';
+import { PROTOCOLS } from '../core/protocol.js';
 import { DURATION_BUCKETS, RequestStats } from './request-stats.js';
 import type { ReplicaState, Telemetry } from './telemetry.js';
 
@@ -57,45 +58,57 @@ export class Metrics implements Telemetry {
     const requests = this.requests;
     this.#register({
       name: 'ringlb_requests_total',
-      help: 'Proxied requests by replica and status code.',
+      help: 'Proxied requests by replica, status code and client protocol.',
       type: 'counter',
       collect: () =>
         [...requests.byReplica].flatMap(([replica, entry]) =>
-          [...entry.codes].map(([code, value]) => ({ labels: { replica, code }, value })),
+          [...entry.codes].map(([key, value]) => ({
+            labels: { replica, code: key % 1000, protocol: PROTOCOLS[Math.floor(key / 1000)]! },
+            value,
+          })),
         ),
     });
     this.#register({
       name: 'ringlb_request_duration_seconds',
-      help: 'Time from receiving a proxied request to the end of its reply, by replica.',
+      help: 'Time from receiving a proxied request to the end of its reply, by replica and client protocol.',
       type: 'histogram',
       collect: () =>
-        [...requests.byReplica].flatMap(([replica, entry]) => {
-          const values: Collected['values'] = [];
-          let cumulative = 0;
-          entry.buckets.forEach((count, i) => {
-            cumulative += count;
-            values.push({
-              labels: { replica, le: i < DURATION_BUCKETS.length ? DURATION_BUCKETS[i]! : '+Inf' },
-              value: cumulative,
-              metricName: 'ringlb_request_duration_seconds_bucket',
+        [...requests.byReplica].flatMap(([replica, entry]) =>
+          entry.protocols.flatMap((own, index) => {
+            if (own === undefined) return [];
+            const protocol = PROTOCOLS[index]!;
+            const values: Collected['values'] = [];
+            let cumulative = 0;
+            own.buckets.forEach((count, i) => {
+              cumulative += count;
+              values.push({
+                labels: {
+                  replica,
+                  protocol,
+                  le: i < DURATION_BUCKETS.length ? DURATION_BUCKETS[i]! : '+Inf',
+                },
+                value: cumulative,
+                metricName: 'ringlb_request_duration_seconds_bucket',
+              });
             });
-          });
-          values.push({
-            labels: { replica },
-            value: entry.sum,
-            metricName: 'ringlb_request_duration_seconds_sum',
-          });
-          values.push({
-            labels: { replica },
-            value: entry.count,
-            metricName: 'ringlb_request_duration_seconds_count',
-          });
-          return values;
-        }),
+            values.push({
+              labels: { replica, protocol },
+              value: own.sum,
+              metricName: 'ringlb_request_duration_seconds_sum',
+            });
+            values.push({
+              labels: { replica, protocol },
+              value: own.count,
+              metricName: 'ringlb_request_duration_seconds_count',
+            });
+            return values;
+          }),
+        ),
     });
     this.#retries = new Counter({
       name: 'ringlb_retries_total',
-      help: 'Requests sent again to another replica because theirs could not be reached.',
+      help: 'Requests sent again to another replica because theirs could not be reached, by client protocol.',
+      labelNames: ['protocol'],
       registers,
     });
     this.#fallbacks = new Counter({
@@ -173,12 +186,12 @@ export class Metrics implements Telemetry {
     return this.registry.contentType;
   }
 
-  requestDone(replica: string, status: number, seconds: number): void {
-    this.requests.record(replica, status, seconds);
+  requestDone(replica: string, status: number, seconds: number, protocol: number): void {
+    this.requests.record(replica, status, seconds, protocol);
   }
 
-  retry(): void {
-    this.#retries.inc();
+  retry(protocol: number): void {
+    this.#retries.inc({ protocol: PROTOCOLS[protocol] ?? 'http1' });
   }
 
   hashKeyFallback(): void {

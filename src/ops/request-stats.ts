@@ -15,32 +15,54 @@ export function bucketIndex(seconds: number): number {
   return i;
 }
 
-export class ReplicaRequests {
-  /** Requests by status code. */
-  readonly codes = new Map<number, number>();
-  /** Requests per latency bucket (not cumulative); index DURATION_BUCKETS.length is +Inf. */
+/** One replica's requests over one protocol: the latency histogram Prometheus exposes. */
+export class ProtocolRequests {
   readonly buckets = new Float64Array(DURATION_BUCKETS.length + 1);
   count = 0;
   sum = 0;
+}
 
-  record(status: number, seconds: number): void {
-    this.codes.set(status, (this.codes.get(status) ?? 0) + 1);
-    this.buckets[bucketIndex(seconds)]!++;
+/** Status codes are kept per protocol under one number: `protocol index * 1000 + status`. */
+export function codeKey(protocol: number, status: number): number {
+  return protocol * 1000 + status;
+}
+
+export class ReplicaRequests {
+  /** Requests by `codeKey(protocol, status)`; HTTP/1.1's keys are the bare status codes. */
+  readonly codes = new Map<number, number>();
+  /** Requests per latency bucket over every protocol (not cumulative); the dashboard reads these. */
+  readonly buckets = new Float64Array(DURATION_BUCKETS.length + 1);
+  /** Indexed like `PROTOCOLS`; filled in when a protocol is first seen. */
+  readonly protocols: (ProtocolRequests | undefined)[] = [];
+  count = 0;
+  sum = 0;
+
+  record(status: number, seconds: number, protocol = 0): void {
+    const key = protocol * 1000 + status;
+    this.codes.set(key, (this.codes.get(key) ?? 0) + 1);
+    const bucket = bucketIndex(seconds);
+    this.buckets[bucket]!++;
     this.count++;
     this.sum += seconds;
+    let own = this.protocols[protocol];
+    if (own === undefined) own = this.protocols[protocol] = new ProtocolRequests();
+    own.buckets[bucket]!++;
+    own.count++;
+    own.sum += seconds;
   }
 }
 
 export class RequestStats {
   readonly byReplica = new Map<string, ReplicaRequests>();
 
-  record(replica: string, status: number, seconds: number): void {
+  /** `protocol` is an index into `PROTOCOLS` (0, HTTP/1.1, by default). */
+  record(replica: string, status: number, seconds: number, protocol = 0): void {
     let entry = this.byReplica.get(replica);
     if (entry === undefined) {
       entry = new ReplicaRequests();
       this.byReplica.set(replica, entry);
     }
-    entry.record(status, seconds);
+    entry.record(status, seconds, protocol);
   }
 }
 

@@ -6,7 +6,10 @@ export interface TelemetryBatch {
   readonly replicas: string[];
   readonly statuses: number[];
   readonly seconds: number[];
-  readonly retries: number;
+  /** Indexes into `PROTOCOLS`, one per request. */
+  readonly protocols: number[];
+  /** Retries per protocol, indexed like `PROTOCOLS`. */
+  readonly retries: number[];
   readonly fallbacks: number;
 }
 
@@ -19,7 +22,9 @@ export class TelemetryRelay implements Telemetry {
   #replicas: string[] = [];
   #statuses: number[] = [];
   #seconds: number[] = [];
-  #retries = 0;
+  #protocols: number[] = [];
+  #retries: number[] = [0, 0, 0, 0];
+  #retried = false;
   #fallbacks = 0;
   readonly #send: (batch: TelemetryBatch) => void;
   readonly #timer: NodeJS.Timeout;
@@ -30,15 +35,17 @@ export class TelemetryRelay implements Telemetry {
     this.#timer.unref();
   }
 
-  requestDone(replica: string, status: number, seconds: number): void {
+  requestDone(replica: string, status: number, seconds: number, protocol: number): void {
     this.#replicas.push(replica);
     this.#statuses.push(status);
     this.#seconds.push(seconds);
+    this.#protocols.push(protocol);
     if (this.#replicas.length >= 4096) this.flush();
   }
 
-  retry(): void {
-    this.#retries++;
+  retry(protocol: number): void {
+    this.#retries[protocol]!++;
+    this.#retried = true;
   }
 
   hashKeyFallback(): void {
@@ -50,19 +57,22 @@ export class TelemetryRelay implements Telemetry {
   replicaState(): void {}
 
   flush(): void {
-    if (this.#replicas.length === 0 && this.#retries === 0 && this.#fallbacks === 0) return;
+    if (this.#replicas.length === 0 && !this.#retried && this.#fallbacks === 0) return;
     const batch: TelemetryBatch = {
       type: 'ringlb:telemetry',
       replicas: this.#replicas,
       statuses: this.#statuses,
       seconds: this.#seconds,
+      protocols: this.#protocols,
       retries: this.#retries,
       fallbacks: this.#fallbacks,
     };
     this.#replicas = [];
     this.#statuses = [];
     this.#seconds = [];
-    this.#retries = 0;
+    this.#protocols = [];
+    this.#retries = [0, 0, 0, 0];
+    this.#retried = false;
     this.#fallbacks = 0;
     this.#send(batch);
   }
@@ -76,8 +86,10 @@ export class TelemetryRelay implements Telemetry {
 /** In the primary: counts a worker's batch as if its requests had been proxied here. */
 export function replayBatch(batch: TelemetryBatch, telemetry: Telemetry): void {
   for (let i = 0; i < batch.replicas.length; i++) {
-    telemetry.requestDone(batch.replicas[i]!, batch.statuses[i]!, batch.seconds[i]!);
+    telemetry.requestDone(batch.replicas[i]!, batch.statuses[i]!, batch.seconds[i]!, batch.protocols[i]!);
   }
-  for (let i = 0; i < batch.retries; i++) telemetry.retry();
+  batch.retries.forEach((count, protocol) => {
+    for (let i = 0; i < count; i++) telemetry.retry(protocol);
+  });
   for (let i = 0; i < batch.fallbacks; i++) telemetry.hashKeyFallback();
 }

@@ -6,10 +6,13 @@
 export type ReplicaState = 'starting' | 'healthy' | 'ejected' | 'down' | 'unhealthy' | 'draining';
 
 export interface Telemetry {
-  /** One proxied request finished (any status, errors the balancer answered included). */
-  requestDone(replica: string, status: number, seconds: number): void;
+  /**
+   * One proxied request finished (any status, errors the balancer answered included); `protocol` is
+   * its index in `PROTOCOLS`.
+   */
+  requestDone(replica: string, status: number, seconds: number, protocol: number): void;
   /** A request was sent again to another replica. */
-  retry(): void;
+  retry(protocol: number): void;
   /** The configured hash key was absent and a random key was used. */
   hashKeyFallback(): void;
   /** A failed replica was replaced. */

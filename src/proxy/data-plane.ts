@@ -13,7 +13,9 @@ import type { FrontConnection } from './fast/front-connection.js';
 import { UpstreamPools } from './fast/upstream-pools.js';
 import { frontWebSocket } from './fast/websocket-front.js';
 import { WebSocketTunnels } from './fast/websocket-tunnel.js';
-import { forward, type ForwardOptions } from './forward.js';
+import { forward } from './forward.js';
+import { Router, type RouterOptions } from './router.js';
+import { PROTOCOL_INDEX } from '../core/protocol.js';
 import type { RequestView } from './request-view.js';
 import { Upstreams } from './upstreams.js';
 
@@ -36,7 +38,7 @@ export interface DataPlaneOptions {
   readonly handleLocal: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   readonly keyOf: (view: RequestView) => number;
   /** Hand-off hint headers for the replica a try goes to (`--handoff-window`, `--owners-header`). */
-  readonly hints?: ForwardOptions['hints'] | undefined;
+  readonly hints?: RouterOptions['hints'];
   readonly retries: number;
   readonly upstreamTimeoutMs: number;
   readonly seedNotFound: boolean;
@@ -79,40 +81,47 @@ async function until(done: () => boolean, timeoutMs: number): Promise<void> {
  * Everything on the request path: the fast listener, the general-purpose server it hands connections
  * to, and the connection pools to replicas. It reads the routing table and never changes it.
  */
+/**
+ * How long a connection to a replica may sit idle before the balancer closes it, on every path to
+ * HTTP/1.1 replicas (the fast path's pools and the general path's undici pools alike), so that the
+ * balancer's connections go back down soon after its load does.
+ */
+const UPSTREAM_IDLE_MS = 4_000;
+
 export function createDataPlane(options: DataPlaneOptions): DataPlane {
   const upstreams = new Upstreams({
     connections: 64,
     headersTimeoutMs: options.upstreamTimeoutMs,
     bodyTimeoutMs: options.upstreamTimeoutMs,
+    idleTimeoutMs: UPSTREAM_IDLE_MS,
   });
   const pools = new UpstreamPools({
     maxConnections: 64,
     maxPipelineDepth: 8,
     connectTimeoutMs: 2_000,
     responseTimeoutMs: options.upstreamTimeoutMs,
-    idleTimeoutMs: 4_000,
+    idleTimeoutMs: UPSTREAM_IDLE_MS,
     maxHeadBytes: 64 * 1024,
   });
   const { limits, telemetry, accessLog } = options;
   const protocols = options.protocols ?? PLAIN_HTTP;
-  // The general-purpose path reports each proxied request like the fast path does.
-  const timed = async (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
-    const replica = await forward(req, res, forwardOptions);
-    const seconds = (performance.now() - started) / 1000;
-    telemetry.requestDone(replica, res.statusCode, seconds);
-    accessLog?.(req.method ?? '', req.url ?? '/', req.socket.remoteAddress, replica, res.statusCode, seconds);
-  };
-  const forwardOptions = {
+  const outliers = new OutlierDetector(options.outlierFailures, options.onOutlier);
+  // One router for every protocol: picks, retries, passive health, telemetry and the access log.
+  const router = new Router({
     table: options.table,
-    upstreams,
+    keyOf: options.keyOf,
     retries: options.retries,
     seedNotFound: options.seedNotFound,
+    telemetry,
+    accessLog,
+    outliers,
+    hints: options.hints,
+  });
+  const forwardOptions = {
+    router,
+    upstreams,
     maxBodySize: limits.maxBodySize,
     trustForwarded: limits.trustForwarded,
-    telemetry,
-    key: options.keyOf,
-    ...(options.hints ? { hints: options.hints } : {}),
     viaH2: (...args: Parameters<Edge['viaH2']>) => edge.viaH2(...args),
   };
   const http = createServer(
@@ -142,7 +151,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       const pathname = query < 0 ? url : url.slice(0, query);
       const handled = options.isLocalPath(pathname)
         ? options.handleLocal(req, res, pathname)
-        : timed(req, res);
+        : forward(req, res, forwardOptions);
       handled.catch((error: unknown) => {
         options.logger.error({ err: error }, 'request failed');
         res.destroy();
@@ -165,7 +174,6 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     );
   });
   const waiting = new Set<FrontConnection>();
-  const outliers = new OutlierDetector(options.outlierFailures, options.onOutlier);
   const webSockets = new WebSocketTunnels({
     table: options.table,
     retries: options.retries,
@@ -173,22 +181,16 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
     responseTimeoutMs: options.upstreamTimeoutMs,
     onFailure: (replica, reason) => outliers.failure(replica, reason),
-    onRetry: () => telemetry.retry(),
+    onRetry: () => telemetry.retry(PROTOCOL_INDEX.websocket),
   });
   const http1 = fastConnectionHandler(
     {
-      table: options.table,
+      router,
       pool: (origin) => pools.get(origin),
-      keyOf: options.keyOf,
       // The fast path speaks HTTP/1.1 to replicas: with replicas that speak only HTTP/2, every
       // request goes to the general server, which speaks both.
       // So does every request when hints are on: the fast path does not write them (yet).
       isLocalPath: hasH2Replicas(protocols) || options.hints ? () => true : options.isLocalPath,
-      retries: options.retries,
-      seedNotFound: options.seedNotFound,
-      telemetry: options.telemetry,
-      accessLog: options.accessLog,
-      outliers,
       webSocket: frontWebSocket(webSockets, options.keyOf, limits.trustForwarded),
       waiting,
       trustForwarded: limits.trustForwarded,
@@ -206,11 +208,10 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     protocols,
     {
       table: options.table,
-      keyOf: options.keyOf,
+      router,
       isLocalPath: options.isLocalPath,
       handleLocal: options.handleLocal,
       upstreams,
-      retries: options.retries,
       trustForwarded: limits.trustForwarded,
       drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
       handshakeTimeoutMs: limits.headersTimeoutMs,

@@ -2,40 +2,36 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RinglbError, seedMessage } from '../core/errors.js';
-import { sendFailure } from '../core/json-response.js';
-import type { Route, RoutingTable } from '../membership/routing-table.js';
-import type { Telemetry } from '../ops/telemetry.js';
+import { failure, sendNodeFailure, type Failure } from '../core/failure.js';
+import type { Route } from '../membership/routing-table.js';
 import { downstreamResponseHeaders, RINGLB_ONLY_FIELDS, upstreamRequestHeaders } from './headers.js';
-import { requestIdFrom } from './request-id.js';
-import { viewOf, type RequestView } from './request-view.js';
+import { viewOf } from './request-view.js';
+import { methodRefusal, type RoutedRequest, type Router } from './router.js';
+import { failureKindOf } from './upstream-errors.js';
 import type { Upstreams } from './upstreams.js';
 
 export interface ForwardOptions {
-  readonly table: () => RoutingTable;
+  readonly router: Router;
   readonly upstreams: Upstreams;
-  /** Further replicas to try when one cannot be reached (idempotent requests without a body only). */
-  readonly retries: number;
-  /** Answer a replica's 404 with the seed's 400 "endpoint does not exist in server replicas". */
-  readonly seedNotFound: boolean;
   /** Largest request body passed on; 0 for no limit. */
   readonly maxBodySize: number;
   /** Keep the client's own X-Forwarded-For (appending to it) instead of replacing it. */
   readonly trustForwarded: boolean;
-  readonly telemetry?: Telemetry;
-  /** The request's ring key (`--hash-key`); the seed's x-request-id when not given. */
-  readonly key?: (view: RequestView) => number;
   /**
-   * Headers ringlb adds for the replica a try goes to (hand-off hints, `key-hints.ts`), given the
-   * request's key and the member index picked; undefined adds none.
+   * One try over HTTP/2 if the replica is spoken to so (undefined when it is not): true means the
+   * router wants another try.
    */
-  readonly hints?: (key: number, table: RoutingTable, index: number) => Readonly<Record<string, string>>;
-  /** Sends the request over HTTP/2 if the replica is marked so (undefined when it is not). */
   readonly viaH2?: (
-    req: IncomingMessage,
-    res: ServerResponse,
+    routed: RoutedRequest,
     route: Route,
-    headers: Record<string, string | string[]>,
-  ) => Promise<void> | undefined;
+    outgoing: {
+      method: string;
+      path: string;
+      headers: Record<string, string | string[]>;
+      body: IncomingMessage | null;
+    },
+    res: ServerResponse,
+  ) => Promise<boolean> | undefined;
 }
 
 /** The request body, streamed, cut off with a 413 once it passes `limit` bytes. */
@@ -49,48 +45,39 @@ async function* limited(req: IncomingMessage, limit: number): AsyncGenerator<Buf
   }
 }
 
-export const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
-/** Failures that happen before the replica has seen the request, so trying another one is safe. */
-export const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /**
- * Sends one client request to the replica the ring picks for its id, streaming both ways. Resolves
- * with the name of the replica that answered (or was tried last), "(none)" when there was none.
+ * Sends one client request that node:http parsed to the replica the router picks, streaming both
+ * ways; the router decides tries, counts and logs it. This is the path of requests the fast front
+ * hands over (see `FrontConnection`), and of replicas spoken to over HTTP/2.
  */
 export async function forward(
   req: IncomingMessage,
   res: ServerResponse,
   options: ForwardOptions,
-): Promise<string> {
-  const id = options.key
-    ? options.key(viewOf(req.method ?? 'GET', req.url ?? '/', req.headers, req.socket.remoteAddress))
-    : requestIdFrom(req.headers['x-request-id']);
-  const table = options.table();
+): Promise<void> {
+  const view = viewOf(req.method ?? 'GET', req.url ?? '/', req.headers, req.socket.remoteAddress);
   const withBody = hasBody(req);
-  const retryable = !withBody && RETRYABLE_METHODS.has(req.method ?? '');
+  // A body read from node:http is streamed once and not kept, so it is never sent twice.
+  const routed = options.router.begin(view, { protocol: 0, grpc: false, bodyReplayable: !withBody });
+  const reply = (f: Failure) => {
+    sendNodeFailure(res, f);
+    routed.finish(f.status);
+  };
+  const refusal = methodRefusal(view.method);
+  if (refusal !== undefined) {
+    res.shouldKeepAlive = false;
+    return reply(refusal);
+  }
   if (options.maxBodySize > 0 && Number(req.headers['content-length'] ?? 0) > options.maxBodySize) {
     req.resume();
     res.shouldKeepAlive = false;
-    sendFailure(
-      res,
-      new RinglbError(
-        'ERR_BODY_TOO_LARGE',
-        seedMessage(`the body is larger than ${options.maxBodySize} bytes`),
-        413,
-      ),
-    );
-    return '(none)';
+    reply(failure(413, `the body is larger than ${options.maxBodySize} bytes`));
+    return;
   }
   const headers = upstreamRequestHeaders(req.headers, req.socket.remoteAddress, options.trustForwarded);
   if ((req.socket as { encrypted?: boolean }).encrypted) headers['x-forwarded-proto'] = 'https';
@@ -108,30 +95,20 @@ export async function forward(
     if (!res.writableFinished) aborted.abort();
   });
 
-  for (let attempt = 0; ; attempt++) {
-    const index = table.ring.pick(id, attempt);
-    if (index < 0) {
-      const message = attempt === 0 ? 'no healthy replica is available' : 'no replica could be reached';
-      sendFailure(
-        res,
-        new RinglbError(
-          attempt === 0 ? 'ERR_NO_REPLICA' : 'ERR_UPSTREAM',
-          seedMessage(message),
-          attempt === 0 ? 503 : 502,
-        ),
-      );
-      return '(none)';
-    }
-    const route = table.routes[index]!;
-    if (options.hints) {
+  for (;;) {
+    const route = routed.pick();
+    if (route === undefined) return reply(routed.noReplica());
+    const hints = routed.hintHeaders();
+    if (hints) {
       for (const name of RINGLB_ONLY_FIELDS) delete headers[name];
-      Object.assign(headers, options.hints(id, table, index));
+      Object.assign(headers, hints);
     }
-    const viaH2 = options.viaH2?.(req, res, route, headers);
-    if (viaH2) return viaH2.then(() => route.name);
-    if (attempt > 0) options.telemetry?.retry();
-    // In flight on this replica until its reply is streamed: bounded-load rings read these counts.
-    table.loads[index]!++;
+    const outgoing = { method: req.method ?? 'GET', path, headers, body: withBody ? req : null };
+    const viaH2 = options.viaH2?.(routed, route, outgoing, res);
+    if (viaH2) {
+      if (await viaH2) continue;
+      return;
+    }
     let response;
     try {
       response = await options.upstreams.poolFor(route.origin).request({
@@ -146,48 +123,31 @@ export async function forward(
         signal: aborted.signal,
       });
     } catch (error) {
-      table.loads[index]!--;
-      if (aborted.signal.aborted) return route.name;
+      if (aborted.signal.aborted) return routed.finish(499);
       if (error instanceof RinglbError) {
         res.shouldKeepAlive = false;
-        sendFailure(res, error);
-        return route.name;
+        return reply(failure(error.status, error.message.replace(/^<Error> /, '')));
       }
-      const code = (error as { code?: string }).code ?? '';
-      if (retryable && UNREACHABLE.has(code) && attempt < options.retries) continue;
-      const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT';
-      sendFailure(
-        res,
-        new RinglbError(
-          'ERR_UPSTREAM',
-          seedMessage(
-            `replica '${route.name}' ${timedOut ? 'did not answer in time' : `failed: ${code || (error as Error).message}`}`,
-          ),
-          timedOut ? 504 : 502,
-        ),
-      );
-      return route.name;
+      const code = (error as { code?: string }).code;
+      if (routed.failed(failureKindOf(code), false, code ?? (error as Error).message)) continue;
+      return reply(routed.gaveUp());
     }
-    if (response.statusCode === 404 && options.seedNotFound) {
+    const replaced = routed.answered(response.statusCode);
+    if (replaced !== undefined) {
       await response.body.dump();
-      table.loads[index]!--;
-      const pathname = path.split('?', 1)[0];
-      sendFailure(
-        res,
-        new RinglbError(
-          'ERR_ENDPOINT_NOT_FOUND',
-          seedMessage(`'${pathname}' endpoint does not exist in server replicas`),
-        ),
-      );
-      return route.name;
+      return reply(replaced);
     }
     res.writeHead(response.statusCode, downstreamResponseHeaders(response.headers));
     try {
       await pipeline(response.body, res);
-    } catch {
+    } catch (error) {
       // The client went away or the replica broke off mid-body: pipeline has closed both sides.
+      if (!aborted.signal.aborted) {
+        const code = (error as { code?: string }).code;
+        routed.failed(failureKindOf(code), true, code ?? (error as Error).message);
+      }
     }
-    table.loads[index]!--;
-    return route.name;
+    routed.finish(aborted.signal.aborted ? 499 : response.statusCode);
+    return;
   }
 }

@@ -1,4 +1,5 @@
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { undici } from '../core/lazy-undici.js';
 import type { RoutingTable } from '../membership/routing-table.js';
 
 export interface UpstreamOptions {
@@ -6,11 +7,14 @@ export interface UpstreamOptions {
   readonly connections: number;
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  readonly idleTimeoutMs: number;
 }
 
 /**
  * One keep-alive connection pool per replica origin, kept in step with the routing table: a pool is
- * created when its replica joins and closed (after its in-flight requests) when it leaves.
+ * created on a replica's first request on this path (the fast path serves most, so this one may
+ * never need undici) and closed (after its in-flight requests) when the replica leaves.
  */
 export class Upstreams {
   readonly #pools = new Map<string, Pool>();
@@ -24,7 +28,6 @@ export class Upstreams {
 
   sync(table: RoutingTable): void {
     const wanted = new Set(table.routes.map((route) => route.origin));
-    for (const origin of wanted) this.poolFor(origin);
     for (const [origin, pool] of this.#pools) {
       if (wanted.has(origin)) continue;
       this.#pools.delete(origin);
@@ -37,11 +40,13 @@ export class Upstreams {
   poolFor(origin: string): Pool {
     let pool = this.#pools.get(origin);
     if (!pool) {
-      pool = new Pool(origin, {
+      pool = new (undici().Pool)(origin, {
         connections: this.#options.connections,
         headersTimeout: this.#options.headersTimeoutMs,
         bodyTimeout: this.#options.bodyTimeoutMs,
-        keepAliveTimeout: 30_000,
+        keepAliveTimeout: this.#options.idleTimeoutMs,
+        // The replica's own Keep-Alive hint may only shorten it.
+        keepAliveMaxTimeout: this.#options.idleTimeoutMs,
       });
       this.#pools.set(origin, pool);
     }

@@ -100,7 +100,7 @@ describe('regression: a GET whose replica does not answer within the per-try tim
 
   // Open: today 502 "replica 'Server 1' failed: UND_ERR_HEADERS_TIMEOUT" (src/edge/h2-forward.ts
   // retries only UNREACHABLE codes). Owner: the h2 helper; flip to `it` in the commit that fixes it.
-  it.fails('is answered by the next replica, over HTTP/2', async () => {
+  it('is answered by the next replica, over HTTP/2', async () => {
     const { port, ca, held } = await setup();
     const replies: { status: number; body: string }[] = [];
     for (const id of IDS) replies.push(await h2Get(port, ca, id));

@@ -61,7 +61,7 @@ export const REPLICA_SETTINGS = {
   }),
   outlierFailures: setting({
     flag: 'outlier-failures',
-    help: 'failed requests in a row (connection errors, 5xx) that eject a replica',
+    help: 'failed requests (connection errors, resets, timeouts, 5xx) that eject a replica: N in a row, or N of its last 2N',
     value: wholeNumber(1, 1000),
     default: 5,
   }),

@@ -1,4 +1,5 @@
-import { Client } from 'undici';
+import type { Client } from 'undici';
+import { undici } from '../../core/lazy-undici.js';
 
 /**
  * A thin Docker Engine API client over the daemon's Unix socket: undici (already our HTTP client)
@@ -97,7 +98,7 @@ export class Engine {
   constructor(socketPath: string) {
     this.#socketPath = socketPath;
     // Docker answers slowly only when it has work to do (create, stop); nothing here should take 30 s.
-    this.#client = new Client('http://docker', {
+    this.#client = new (undici().Client)('http://docker', {
       socketPath,
       pipelining: 0,
       headersTimeout: 30_000,
@@ -263,7 +264,7 @@ export class Engine {
   ): Promise<void> {
     const filters = encodeURIComponent(JSON.stringify(eventFilters));
     // Its own connection: an event stream never ends, so it must not hold up the calls above.
-    const client = new Client('http://docker', { socketPath: this.#socketPath, bodyTimeout: 0 });
+    const client = new (undici().Client)('http://docker', { socketPath: this.#socketPath, bodyTimeout: 0 });
     try {
       const response = await client.request({
         method: 'GET',

@@ -36,7 +36,8 @@ export interface Exchange {
   onFailure(error: UpstreamError): void;
 }
 
-export type UpstreamFailure = 'connect' | 'reset' | 'timeout' | 'protocol' | 'closed';
+/** `gone`: the replica left the ring before the request was written to it. */
+export type UpstreamFailure = 'connect' | 'gone' | 'reset' | 'timeout' | 'protocol' | 'closed';
 
 export class UpstreamError extends Error {
   readonly kind: UpstreamFailure;

@@ -1,13 +1,9 @@
 import type { Socket } from 'node:net';
-import { seedMessage } from '../../core/errors.js';
-import type { RoutingTable } from '../../membership/routing-table.js';
-import type { OutlierDetector } from '../../health/outlier-detector.js';
-import type { AccessLog } from '../../ops/access-log.js';
-import type { Telemetry } from '../../ops/telemetry.js';
+import { failure, rawFailure, type Failure } from '../../core/failure.js';
 import { hasBareLineBreak, judgedEnd } from '../http1/header-lines.js';
 import { HttpParseError } from '../http1/parse-error.js';
 import { parseRequestHead, type RequestHead } from '../http1/request-head.js';
-import type { RequestView } from '../request-view.js';
+import { methodRefusal, type Router } from '../router.js';
 import { ProxiedRequest } from './proxied-request.js';
 import type { RequestBody } from './request-body.js';
 import { isWebSocketUpgrade, type FrontWebSocket } from './websocket-front.js';
@@ -61,20 +57,15 @@ export function handOverReason(
 }
 
 export interface FrontContext {
-  table(): RoutingTable;
+  /** The one router: key, replica picks, retries, health, telemetry and the access log. */
+  readonly router: Router;
   pool(origin: string): UpstreamPool | undefined;
-  keyOf(view: RequestView): number;
   /** Paths the balancer answers itself (control API, metrics, ...). */
   isLocalPath(pathname: string): boolean;
   /** Gives the connection, with the bytes not yet handled, to the general-purpose HTTP server. */
   handOver(socket: Socket, pending: Buffer | null, reason: HandOverReason): void;
   /** Takes the connection of a WebSocket upgrade, with the bytes after its head (the ws helper's). */
   readonly webSocket?: FrontWebSocket;
-  readonly retries: number;
-  readonly seedNotFound: boolean;
-  readonly telemetry: Telemetry;
-  readonly accessLog?: AccessLog | undefined;
-  readonly outliers: OutlierDetector;
   /** Client connections that are waiting for a request head, checked for their deadline. */
   readonly waiting: Set<FrontConnection>;
   /** Whether the client's own X-Forwarded-For is kept (appended to) or replaced. */
@@ -200,13 +191,19 @@ export class FrontConnection {
       return;
     }
     this.#headArrived();
+    const refusal = methodRefusal(head.method);
+    if (refusal !== undefined) {
+      // Its body, if any, is not read: the connection closes after the answer.
+      this.#refuseWith(refusal);
+      return;
+    }
     const query = head.target.indexOf('?');
     const pathname = query < 0 ? head.target : head.target.slice(0, query);
     const webSocket = this.#ctx.webSocket;
     if (webSocket && head.originForm && isWebSocketUpgrade(head) && !this.#ctx.isLocalPath(pathname)) {
       // The connection is a WebSocket tunnel from here on: it leaves the front with its first frames.
       this.#handOver(end + 4, 'upgrade', (socket, pending) =>
-        webSocket(socket, head, pending, (status, message) => this.writeError(status, message, false)),
+        webSocket(socket, head, pending, (status, message) => this.writeFailure({ status, message }, false)),
       );
       return;
     }
@@ -224,7 +221,7 @@ export class FrontConnection {
     const rest = end + 4;
     this.#buffer = null;
     this.#socket.setTimeout(0);
-    const request = new ProxiedRequest(this, this.#ctx, head, pathname, limit);
+    const request = new ProxiedRequest(this, this.#ctx, head, limit);
     this.#current = request;
     this.#body = request.body;
     // Body bytes that came with the head go first, so that a small body leaves with its head.
@@ -284,24 +281,22 @@ export class FrontConnection {
   }
 
   #refuse(error: unknown): void {
-    this.#headArrived();
     const status = error instanceof HttpParseError ? error.status : 400;
     const message = error instanceof Error ? error.message : 'bad request';
+    this.#refuseWith(failure(status, message));
+  }
+
+  #refuseWith(f: Failure): void {
+    this.#headArrived();
     this.#buffer = null;
     this.#closed = true;
     this.#socket.off('data', this.#onData);
-    this.writeError(status, message, false);
+    this.writeFailure(f, false);
   }
 
-  /** The seed's JSON failure body; `keepAlive` false closes the connection after it. */
-  writeError(status: number, message: string, keepAlive: boolean): void {
-    const body = JSON.stringify({ message: seedMessage(message), status: 'failure' });
-    const head =
-      `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      (keepAlive ? '' : 'connection: close\r\n') +
-      '\r\n';
-    if (this.#socket.writable) this.#socket.write(head + body);
+  /** A failure of ringlb's own, in the seed's JSON shape; `keepAlive` false closes the connection. */
+  writeFailure(f: Failure, keepAlive: boolean): void {
+    if (this.#socket.writable) this.#socket.write(rawFailure(f, keepAlive));
     if (!keepAlive) this.#socket.end();
   }
 
@@ -323,16 +318,3 @@ export class FrontConnection {
     this.#current = null;
   }
 }
-
-export const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  417: 'Expectation Failed',
-  431: 'Request Header Fields Too Large',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-  505: 'HTTP Version Not Supported',
-};

@@ -1,13 +1,14 @@
 import type { Socket } from 'node:net';
 import { BodyFraming } from '../http1/body-framing.js';
-import { PER_REQUEST_BUFFER_LIMIT_BYTES } from '../replay-buffer.js';
-import type { RoutingTable } from '../../membership/routing-table.js';
+import type { Failure } from '../../core/failure.js';
 import { headerValue, type RequestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-head.js';
 import { HOP_BY_HOP_FIELDS } from '../headers.js';
 import type { RequestView } from '../request-view.js';
+import type { FailureKind } from '../retry-policy.js';
+import type { RoutedRequest } from '../router.js';
 import type { UpstreamConnection } from './upstream-connection.js';
-import { UpstreamError, type Exchange } from './exchange.js';
+import type { UpstreamError, UpstreamFailure } from './exchange.js';
 import type { FrontConnection, FrontContext } from './front-connection.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { RequestBody, type BodyOwner } from './request-body.js';
@@ -24,7 +25,6 @@ const REPLACED_REQUEST_HEADERS = new Set([
   'x-forwarded-proto',
   'expect',
 ]);
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const PIPELINABLE = new Set(['GET', 'HEAD']);
 
 function isHopByHop(lowerName: string, connectionTokens: readonly string[]): boolean {
@@ -36,7 +36,6 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   readonly #front: FrontConnection;
   readonly #ctx: FrontContext;
   readonly #head: RequestHead;
-  readonly #pathname: string;
   readonly bytes: Buffer;
   readonly isHead: boolean;
   readonly pipelinable: boolean;
@@ -44,34 +43,24 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   /** The request body on its way upstream; null without one. */
   readonly body: RequestBody | null;
   abandoned = false;
-  #key = 0;
-  #attempt = 0;
-  #table: RoutingTable | null = null;
-  #index = -1;
+  readonly #routed: RoutedRequest;
   #pool: UpstreamPool | null = null;
   #connection: UpstreamConnection | null = null;
   #status = 0;
-  #discard = false;
+  /** The client gets this instead of the replica's response (whose body is dropped). */
+  #replaced: Failure | undefined;
   #keepAlive: boolean;
-  #started = 0;
-  #lastFailure = '';
   /** The response has been passed on whole (the body may still be on its way up). */
   #responseEnded = false;
   /** Response bytes (or the balancer's own answer) have reached the client. */
   #responded = false;
 
   /** `maxBodySize` is `--max-body-size` (0 = no limit); a larger Content-Length is refused before. */
-  constructor(
-    front: FrontConnection,
-    ctx: FrontContext,
-    head: RequestHead,
-    pathname: string,
-    maxBodySize: number,
-  ) {
+  constructor(front: FrontConnection, ctx: FrontContext, head: RequestHead, maxBodySize: number) {
     this.#front = front;
     this.#ctx = ctx;
     this.#head = head;
-    this.#pathname = pathname;
+    this.#routed = ctx.router.begin(this, { protocol: 0, grpc: false, bodyReplayable: true });
     this.isHead = head.method === 'HEAD';
     this.hasBody = head.chunked || head.contentLength > 0;
     this.body = this.hasBody
@@ -112,8 +101,6 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   }
 
   start(): void {
-    this.#started = performance.now();
-    this.#key = this.#ctx.keyOf(this);
     this.#dispatch();
   }
 
@@ -144,22 +131,17 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   }
 
   #dispatch(): void {
-    const table = this.#ctx.table();
-    const index = table.ring.pick(this.#key, this.#attempt);
-    if (index < 0) {
-      if (this.#attempt === 0) this.#fail(503, 'no healthy replica is available');
-      else this.#fail(502, `no other replica to try; last failure: ${this.#lastFailure}`);
+    const routed = this.#routed;
+    const route = routed.pick();
+    if (route === undefined) {
+      this.#fail(routed.noReplica());
       return;
     }
-    const route = table.routes[index]!;
     const pool = this.#ctx.pool(route.origin);
     if (!pool) {
-      this.onFailure(new UpstreamError('connect', 'replica left the ring', false, false));
+      this.#retryOrFail('gone', 'the replica left the ring');
       return;
     }
-    this.#table = table;
-    this.#index = index;
-    table.loads[index]!++;
     this.#pool = pool;
     pool.dispatch(this);
   }
@@ -190,14 +172,13 @@ export class ProxiedRequest implements BodyOwner, RequestView {
       this.#front.finished(false);
       return;
     }
-    const replica = this.#table ? this.#table.routes[this.#index]!.name : '';
     this.#release();
-    this.#done(replica, status, (performance.now() - this.#started) / 1000);
+    this.#routed.finish(status);
     if (this.#responded) {
       this.#front.socket.destroy();
       return;
     }
-    this.#front.writeError(status, message, false);
+    this.#front.writeFailure({ status, message }, false);
     this.#front.finished(false);
   }
 
@@ -219,21 +200,14 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   }
 
   #release(): void {
-    if (this.#table) this.#table.loads[this.#index]!--;
-    this.#table = null;
     this.#connection = null;
     this.#pool = null;
   }
 
   onResponseHead(head: ResponseHead): void {
     this.#status = head.status;
-    const replica = this.#table!.routes[this.#index]!.name;
-    if (head.status >= 500) this.#ctx.outliers.failure(replica, `status ${head.status}`);
-    else this.#ctx.outliers.success(replica);
-    if (head.status === 404 && this.#ctx.seedNotFound) {
-      this.#discard = true;
-      return;
-    }
+    this.#replaced = this.#routed.answered(head.status);
+    if (this.#replaced !== undefined) return;
     const socket = this.#front.socket;
     const untilClose =
       !head.chunked && head.contentLength < 0 && !this.isHead && head.status !== 204 && head.status !== 304;
@@ -253,7 +227,7 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   }
 
   onResponseData(buf: Buffer, start: number, end: number): void {
-    if (this.#discard) return;
+    if (this.#replaced !== undefined) return;
     const socket = this.#front.socket;
     if (!socket.write(buf.subarray(start, end)) && this.#connection) {
       const connection = this.#connection;
@@ -263,76 +237,49 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   }
 
   onResponseEnd(): void {
-    const replica = this.#table ? this.#table.routes[this.#index]!.name : '';
     this.#release();
-    if (this.#discard) {
-      this.#done(replica, 400, (performance.now() - this.#started) / 1000);
+    const replaced = this.#replaced;
+    if (replaced !== undefined) {
+      this.#routed.finish(replaced.status);
       this.#responded = true;
-      this.#front.writeError(
-        400,
-        `'${this.#pathname}' endpoint does not exist in server replicas`,
-        this.#keepAlive,
-      );
+      this.#front.writeFailure(replaced, this.#keepAlive);
       this.#ended();
       return;
     }
-    this.#done(replica, this.#status, (performance.now() - this.#started) / 1000);
+    this.#routed.finish(this.#status);
     this.#ended();
   }
 
   onFailure(error: UpstreamError): void {
-    const replica = this.#table ? this.#table.routes[this.#index]!.name : '';
     this.#release();
     if (this.abandoned) return;
+    const routed = this.#routed;
+    routed.bodyReplayable = this.bodyReplayable;
     if (error.responded) {
       // Part of the response is already with the client: all we can do is cut it off.
-      this.#done(replica, this.#status, (performance.now() - this.#started) / 1000);
+      routed.failed(KINDS[error.kind], true, error.message);
+      routed.finish(this.#status);
       this.#front.socket.destroy();
       return;
     }
-    this.#lastFailure = `replica '${replica}' failed: ${error.message}`;
-    if (replica && error.kind !== 'closed') this.#ctx.outliers.failure(replica, error.message);
     this.body?.detach();
-    const safe =
-      this.bodyReplayable &&
-      (!error.sent || (IDEMPOTENT.has(this.#head.method) && error.kind !== 'protocol'));
-    if (safe && this.#attempt < this.#ctx.retries) {
-      this.#attempt++;
-      this.#ctx.telemetry.retry();
-      this.#dispatch();
-      return;
-    }
-    if (error.kind === 'timeout') this.#fail(504, `replica '${replica}' did not answer in time`);
-    else if (error.sent && !safe) {
-      this.#fail(
-        502,
-        this.bodyReplayable
-          ? `replica '${replica}' failed (${error.message}) and a ${this.#head.method} request is not retried`
-          : `replica '${replica}' failed (${error.message}) and the request's body, over ${PER_REQUEST_BUFFER_LIMIT_BYTES} bytes, cannot be sent again`,
-      );
-    } else this.#fail(502, `replica '${replica}' failed: ${error.message}`);
+    this.#retryOrFail(KINDS[error.kind], error.message);
   }
 
-  #fail(status: number, message: string): void {
+  #retryOrFail(kind: FailureKind, message: string): void {
+    const routed = this.#routed;
+    routed.bodyReplayable = this.bodyReplayable;
+    if (routed.failed(kind, false, message)) this.#dispatch();
+    else this.#fail(routed.gaveUp());
+  }
+
+  #fail(failure: Failure): void {
     // The rest of an unread body cannot be told from the next request: the connection closes.
     if (this.body && !this.body.received) this.#keepAlive = false;
     this.#responded = true;
-    this.#done('', status, (performance.now() - this.#started) / 1000);
-    this.#front.writeError(status, message, this.#keepAlive);
+    this.#routed.finish(failure.status);
+    this.#front.writeFailure(failure, this.#keepAlive);
     this.#front.finished(this.#keepAlive);
-  }
-
-  /** Reports a finished request to telemetry and, when on, the access log. */
-  #done(replica: string, status: number, seconds: number): void {
-    this.#ctx.telemetry.requestDone(replica, status, seconds);
-    this.#ctx.accessLog?.(
-      this.#head.method,
-      this.#head.target,
-      this.#front.remoteAddress,
-      replica,
-      status,
-      seconds,
-    );
   }
 
   /** The client closed its connection before the response was complete. */
@@ -344,11 +291,20 @@ export class ProxiedRequest implements BodyOwner, RequestView {
     if (this.#responseEnded) return;
     if (this.#connection) this.#connection.abort(this);
     else this.#pool?.withdraw(this);
-    const replica = this.#table ? this.#table.routes[this.#index]!.name : '';
-    this.#done(replica, 499, (performance.now() - this.#started) / 1000);
+    this.#routed.finish(499);
     this.#release();
   }
 }
+
+/** How the upstream connection's failures read in the retry policy. */
+const KINDS: Readonly<Record<UpstreamFailure, FailureKind>> = {
+  connect: 'refused',
+  gone: 'gone',
+  reset: 'reset',
+  closed: 'reset',
+  timeout: 'timeout',
+  protocol: 'protocol',
+};
 
 function uncork(socket: Socket): void {
   socket.uncork();

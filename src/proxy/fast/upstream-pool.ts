@@ -87,7 +87,7 @@ export class UpstreamPool {
     this.#closed = true;
     for (const connection of [...this.#connections]) connection.retire();
     for (const exchange of this.#waiting.splice(0)) {
-      exchange.onFailure(new UpstreamError('connect', 'the replica left the ring', false, false));
+      exchange.onFailure(new UpstreamError('gone', 'the replica left the ring', false, false));
     }
   }
 
@@ -103,7 +103,7 @@ export class UpstreamPool {
     this.#closed = true;
     for (const connection of [...this.#connections]) connection.close();
     for (const exchange of this.#waiting.splice(0)) {
-      exchange.onFailure(new UpstreamError('connect', 'the replica left the ring', false, false));
+      exchange.onFailure(new UpstreamError('gone', 'the replica left the ring', false, false));
     }
   }
 
