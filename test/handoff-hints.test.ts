@@ -18,7 +18,7 @@ async function echo(name: string): Promise<{ url: string; server: Server }> {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-const WINDOW_S = 5;
+const WINDOW_S = 8;
 const KEYS = Array.from({ length: 200 }, (_, k) => k * 7_919 + 3);
 
 async function send(lb: Started, key: number, extra: Record<string, string> = {}) {
