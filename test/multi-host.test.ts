@@ -156,44 +156,44 @@ describe.skipIf(problem !== undefined)('balancers on several hosts through etcd 
   const backendUrl = (name: string, port = BACKEND_PORT) => `http://${lab.host(name).address}:${port}`;
 
   /** `ringlb start` on a host; resolves once it answers (not only listens): the start-up time. */
+  /** An instance of the static cluster on a host; resolves once it serves: the start-up time. */
   async function startLb(name: string, ...args: string[]): Promise<Started & { servingMs: number }> {
+    const started = await startInstance(name, LB_PORT, `hosts-${lab.id}`, '--provider', 'static', ...args);
+    lbs.push(started);
+    return started;
+  }
+
+  /** `ringlb start` on a host, in a cluster; resolves once it answers a request with a replica's reply. */
+  async function startInstance(
+    name: string,
+    port: number,
+    cluster: string,
+    ...args: string[]
+  ): Promise<Started & { servingMs: number }> {
     const host = lab.host(name);
     const begun = Date.now();
     const child = lab.spawn(host, process.execPath, [
       MAIN,
       'start',
-      ...['--host', '0.0.0.0', '--port', String(LB_PORT), '--workers', '1', '--advertise-host', host.address],
-      ...['--membership', 'etcd', '--etcd-endpoints', etcdEndpoints, '--cluster-name', `hosts-${lab.id}`],
-      ...[
-        '--etcd-lease-ttl',
-        String(LEASE_S),
-        '--heartbeat-interval',
-        String(HEARTBEAT_MS),
-        '--ring',
-        'ketama',
-      ],
-      ...['--provider', 'static', '--log-level', 'info'],
-      ...args,
+      ...['--host', '0.0.0.0', '--port', String(port), '--workers', '1', '--advertise-host', host.address],
+      ...['--membership', 'etcd', '--etcd-endpoints', etcdEndpoints, '--cluster-name', cluster],
+      ...['--etcd-lease-ttl', String(LEASE_S), '--heartbeat-interval', String(HEARTBEAT_MS)],
+      ...['--ring', 'ketama', '--log-level', 'info', ...args],
     ]);
     const log: string[] = [];
     lines(child, log);
-    const url = `http://${host.address}:${LB_PORT}`;
+    const url = `http://${host.address}:${port}`;
     const exited = new Promise<never>((_, reject) =>
       child.once('exit', (code) =>
         reject(new Error(`ringlb on ${name} exited with ${code}:\n${log.join('\n')}`)),
       ),
     );
-    await Promise.race([
-      exited,
-      waitFor(
-        `ringlb on ${name} to serve`,
-        async () => ((await routeOf(url, '1')).startsWith('b') ? true : undefined),
-        20_000,
-      ),
-    ]);
-    const started = { host, child, url, log, servingMs: Date.now() - begun };
-    lbs.push(started);
-    return started;
+    const serving = async () => {
+      const route = await routeOf(url, '1');
+      return route.startsWith('status') || route.startsWith('error') ? undefined : true;
+    };
+    await Promise.race([exited, waitFor(`ringlb on ${name} to serve`, serving, 20_000)]);
+    return { host, child, url, log, servingMs: Date.now() - begun };
   }
 
   beforeAll(async () => {
@@ -245,6 +245,18 @@ describe.skipIf(problem !== undefined)('balancers on several hosts through etcd 
     );
     measured.takenInAfterAnsweringMs = takenIn.join('/');
     measured.backendStartMs = String(answered - answering);
+    // The peer of the start-up time, in this run: the same start with every server answering.
+    const peer = await startInstance(
+      'l2',
+      LB_PORT + 2,
+      `hosts-${lab.id}`,
+      '--provider',
+      'static',
+      '--backends',
+      backends,
+    );
+    measured.servingAfterStartAllUpMs = String(peer.servingMs);
+    peer.child.kill('SIGKILL');
     // Two heartbeats in a row must succeed; within 2 heartbeat intervals plus one probe of slack.
     for (const ms of takenIn) expect(ms).toBeLessThan(3 * HEARTBEAT_MS + 500);
   }, 90_000);
@@ -438,4 +450,58 @@ describe.skipIf(problem !== undefined)('balancers on several hosts through etcd 
     const all = await Promise.all(lbs.map((lb) => routes(lb.url)));
     for (const other of all.slice(1)) expect(other).toEqual(all[0]);
   }, 60_000);
+
+  it("process replicas live on the leader's host, reached at --advertise-host; a new leader replaces them on its own", async () => {
+    const logs: Started[] = [];
+    try {
+      await processFailover(logs);
+    } catch (error) {
+      const said = logs.map((p) => `${p.host.name} said:\n${p.log.join('\n')}`).join('\n');
+      throw new Error(`${(error as Error).message}\n${said}`);
+    }
+  }, 60_000);
+
+  async function processFailover(logs: Started[]): Promise<void> {
+    const cluster = `proc-${lab.id}`;
+    const port = LB_PORT + 1;
+    const [h0, h1] = [lab.host('l0'), lab.host('l1')];
+    const p0 = await startInstance('l0', port, cluster, '--provider', 'process', '--replicas', '2');
+    const p1 = await startInstance('l1', port, cluster, '--provider', 'process', '--replicas', '2');
+    logs.push(p0, p1);
+    expect(await role(p0.url)).toBe('etcd; leader');
+    const replicasOn = (host: LabHost) => lab.pidsOn(host, 'RINGLB_REPLICA_DETACHED=1').length;
+    expect([replicasOn(h0), replicasOn(h1)]).toEqual([2, 0]);
+    // The follower on l1 reaches l0's replicas across the bridge, and routes like the leader.
+    const before = await waitFor('both instances to route alike', async () => {
+      const [r0, r1] = await Promise.all([routes(p0.url), routes(p1.url)]);
+      return r0.join() === r1.join() && new Set(r0).size === 2 ? r0 : undefined;
+    });
+    expect(new Set(before)).toEqual(new Set(['1', '2']));
+    lab.unplug(h0);
+    const cutAt = Date.now();
+    try {
+      const leadsAndServes = async () =>
+        (await role(p1.url)) === 'etcd; leader' &&
+        replicasOn(h1) === 2 &&
+        (await routes(p1.url)).join() === before.join()
+          ? true
+          : undefined;
+      await waitFor('l1 to lead and serve every key from replicas of its own', leadsAndServes, 20_000);
+      measured.processFailoverServingMs = String(Date.now() - cutAt);
+    } finally {
+      lab.plug(h0);
+    }
+    // Back on the bridge, l0 follows, and stops the processes it started: the leader replaced them.
+    await waitFor(
+      'l0 to stop its replaced replicas',
+      async () => (replicasOn(h0) === 0 ? true : undefined),
+      20_000,
+    );
+    expect(replicasOn(h1)).toBe(2);
+    await waitFor('both to route alike again', async () => {
+      const [r0, r1] = await Promise.all([routes(p0.url), routes(p1.url)]);
+      return r0.join() === before.join() && r1.join() === before.join() ? true : undefined;
+    });
+    expect(await role(p0.url)).toBe('etcd; follower');
+  }
 });

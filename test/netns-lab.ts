@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 /**
  * Hosts made of Linux network namespaces, for tests of balancers on several machines: each host is
@@ -136,6 +137,22 @@ export class NetnsLab {
     });
     this.#processes.push(child);
     return child;
+  }
+
+  /** Pids of the processes on a host whose environment has `entry` (e.g. `RINGLB_REPLICA_DETACHED=1`). */
+  pidsOn(host: LabHost, entry: string): number[] {
+    const pids = spawnSync('ip', ['netns', 'pids', host.namespace], { encoding: 'utf8' }).stdout ?? '';
+    return pids
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(entry);
+        } catch {
+          return false;
+        }
+      });
   }
 
   /** Drops every packet between two hosts, both ways (on both sides: a cut link). */

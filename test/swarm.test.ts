@@ -186,6 +186,18 @@ describeDocker('swarm provider, deployed with make swarm-up', () => {
       return all.length === 2 * (before + 2) && all.every((state) => state === 'healthy') ? true : undefined;
     });
     expect(await owners(other.url)).toEqual(await owners(url));
+
+    // Scaled from outside (docker service scale): both follow the service.
+    await docker('service', 'scale', '--detach', `${stack.service}=3`);
+    const [p, q] = await waitFor(
+      'both balancers at 3 replicas again',
+      async () => {
+        const [r, t] = await Promise.all([call(`${url}/rep`), call(`${other.url}/rep`)]);
+        return r.body.message.N === 3 && t.body.message.N === 3 ? [r, t] : undefined;
+      },
+      15_000,
+    );
+    expect(p!.body.message.replicas).toEqual(q!.body.message.replicas);
   }, 90_000);
 
   it('make swarm-down takes away everything swarm-up made', async () => {

@@ -1,7 +1,9 @@
 import { request } from 'node:http';
 import { connect as connectH2 } from 'node:http2';
 import { connect, createServer } from 'node:net';
+import { pino } from 'pino';
 import { tlsPairProblems } from '../edge/tls-pair.js';
+import { SwarmService } from '../providers/swarm/swarm-service.js';
 import type { Config } from './config.js';
 import { SETTINGS, type SettingKey } from './settings/index.js';
 
@@ -103,6 +105,24 @@ function dockerProblem(socketPath: string): Promise<string | undefined> {
     });
     req.end();
   });
+}
+
+/** Opens the service as the balancer would (a manager, the service, its network): why not, or undefined. */
+async function swarmProblem(config: Config): Promise<string | undefined> {
+  const service = new SwarmService({
+    socketPath: config.dockerSocket,
+    service: config.swarmService,
+    network: config.swarmNetwork,
+    logger: pino({ enabled: false }),
+  });
+  try {
+    await service.open();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    await service.close();
+  }
 }
 
 type Spoken = 'http1' | 'h2c' | 'nothing';
@@ -220,11 +240,13 @@ export async function preflight(config: Config): Promise<Preflight> {
     config.provider === 'docker' || config.provider === 'swarm'
       ? await dockerProblem(config.dockerSocket)
       : undefined;
+  const swarm = config.provider === 'swarm' && !docker ? await swarmProblem(config) : undefined;
   return {
     problems: [
       ...(await portProblems(config)),
       ...tls.problems,
       ...(docker ? [`--docker-socket: ${docker}`] : []),
+      ...(swarm ? [`--swarm-service: ${swarm}`] : []),
       ...backends.problems,
       ...advertise.problems,
     ],

@@ -4,7 +4,7 @@ import type { DetachedProcessProvider } from '../providers/detached-process-prov
 import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provider.js';
 import type { LeadershipGate } from './leadership.js';
 import type { EtcdStore } from './store/etcd-store.js';
-import type { RegistryEntry } from './store/encoding.js';
+import { isProcessOf, type RegistryEntry } from './store/encoding.js';
 
 /** How long a follower waits for the leader's replacement before checking the replica it knows again. */
 const RECHECK_MS = 1_000;
@@ -12,9 +12,14 @@ const START_TIMEOUT_MS = 15_000;
 
 /**
  * The process provider of one instance in shared membership. While the leadership gate is open it
- * starts and stops replicas (detached processes) and records them in the store's registry; a
- * follower "starts" a replica by waiting for the registry to show where it runs, and stops nothing. A replica's `instance` is its registry
- * revision, the same on every instance, so a replacement made by the leader is seen as one everywhere.
+ * starts and stops replicas (detached processes on its own host, at `--advertise-host`) and records
+ * them in the store's registry with that host; a follower "starts" a replica by waiting for the
+ * registry to show where it runs, and stops only processes of its own that the registry no longer
+ * points to (it started them while it led). A replica's `instance` is its registry revision, the
+ * same on every instance, so a replacement made by the leader is seen as one everywhere.
+ *
+ * A pid names a process on one host only, so a leader adopts registered replicas of its own host
+ * and replaces the others on its host: it cannot watch or stop a process elsewhere.
  */
 export class SharedProvider implements Provider {
   readonly kind = 'process';
@@ -52,6 +57,11 @@ export class SharedProvider implements Provider {
   setRegistry(name: string, entry: RegistryEntry | undefined): void {
     if (entry) this.#registry.set(name, entry);
     else this.#registry.delete(name);
+    // A process this instance started while it led, which the leader has since replaced or removed.
+    const pid = this.#local.pidOf(name);
+    if (this.#leader || pid === undefined) return;
+    if (entry && isProcessOf(entry, this.#local.host) && entry.pid === pid) return;
+    void this.#local.stop(name);
   }
 
   registry(): ReadonlyMap<string, RegistryEntry> {
@@ -62,22 +72,29 @@ export class SharedProvider implements Provider {
    * Becomes the reconciler: takes in every registered replica whose process still runs, forgets
    * entries whose process is gone (the cluster replaces them if still wanted).
    */
-  async lead(wanted: ReadonlyMap<string, number>): Promise<{ adopted: string[]; gone: string[] }> {
-    if (!this.#gate.leading) return { adopted: [], gone: [] };
+  async lead(
+    wanted: ReadonlyMap<string, number>,
+  ): Promise<{ adopted: string[]; gone: string[]; elsewhere: string[] }> {
+    if (!this.#gate.leading) return { adopted: [], gone: [], elsewhere: [] };
     this.#leader = true;
     const adopted: string[] = [];
     const gone: string[] = [];
+    const elsewhere: string[] = [];
     for (const [name, entry] of this.#registry) {
       // One that is not wanted any more is adopted only to be stopped by the reconcile loop.
       const spec = { name, number: wanted.get(name) ?? 0 };
-      if (this.#local.pidOf(name) !== undefined || this.#local.adopt(spec, entry.origin, entry.pid)) {
+      const local = isProcessOf(entry, this.#local.host);
+      if (
+        local &&
+        (this.#local.pidOf(name) !== undefined || this.#local.adopt(spec, entry.origin, entry.pid))
+      ) {
         adopted.push(name);
-      } else {
-        gone.push(name);
-        if (!wanted.has(name)) await this.#store.unregister(name).catch(() => undefined);
+        continue;
       }
+      (local ? gone : elsewhere).push(name);
+      if (!wanted.has(name)) await this.#store.unregister(name).catch(() => undefined);
     }
-    return { adopted, gone };
+    return { adopted, gone, elsewhere };
   }
 
   /** Leadership lost: this instance stops starting and stopping replicas. */
@@ -93,12 +110,22 @@ export class SharedProvider implements Provider {
       const entry = this.#registry.get(spec.name);
       if (this.#leader) {
         // A registered process this instance has not given up on yet is taken in, not duplicated.
-        if (entry && entry.revision > previous && this.#local.adopt(spec, entry.origin, entry.pid)) {
+        if (
+          entry &&
+          entry.revision > previous &&
+          isProcessOf(entry, this.#local.host) &&
+          this.#local.adopt(spec, entry.origin, entry.pid)
+        ) {
           return this.#hand(spec, entry.origin, entry.revision);
         }
         const started = await this.#local.start(spec);
         try {
-          const revision = await this.#store.register(spec.name, started.origin, started.pid);
+          const revision = await this.#store.register(
+            spec.name,
+            started.origin,
+            started.pid,
+            this.#local.host,
+          );
           return this.#hand(spec, started.origin, revision);
         } catch (error) {
           await this.#local.stop(spec.name, { force: true });

@@ -245,9 +245,14 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   }, 500);
   sweeper.unref();
   const sockets = new Set<Socket>();
+  // One listener function for every connection: a long-lived one (a WebSocket) should not carry a
+  // closure of its own for this.
+  const forget = function (this: Socket) {
+    sockets.delete(this);
+  };
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.on('close', forget);
   });
 
   return {

@@ -47,6 +47,11 @@ function setup(replicas: number, options: { retries?: number; seedNotFound?: boo
     logged,
     table: () => table,
     empty: () => (table = buildRoutingTable(buildRing, [])),
+    remove: (name: string) =>
+      (table = buildRoutingTable(
+        buildRing,
+        routes.filter((r) => r.name !== name),
+      )),
   };
 }
 
@@ -173,5 +178,21 @@ describe('the router', () => {
     });
     expect(methodRefusal('FOO')).toEqual({ status: 501, message: "the method 'FOO' is not implemented" });
     expect(methodRefusal('get')?.status).toBe(501);
+  });
+
+  it('after a failure that took its replica out of the ring, tries a replica not tried yet', () => {
+    const { begin, table, remove } = setup(2);
+    const routed = begin();
+    const first = routed.pick()!;
+    expect(routed.failed('refused', false, 'ECONNREFUSED')).toBe(true);
+    // Passive health ejected the first replica: the ring now holds only the other one.
+    remove(first.name);
+    const second = routed.pick();
+    expect(second).toBeDefined();
+    expect(second!.name).not.toBe(first.name);
+    expect(table().routes).toHaveLength(1);
+    // And a replica is never tried twice, whatever the ring does.
+    expect(routed.failed('refused', false, 'ECONNREFUSED')).toBe(true);
+    expect(routed.pick()).toBeUndefined();
   });
 });

@@ -113,6 +113,8 @@ export class RoutedRequest implements Retryable {
   /** Whether the policy allowed another try after the last failure. */
   #allowed = true;
   #finished = false;
+  /** Replicas tried so far, by name (null before the first pick). */
+  #tried: string[] | null = null;
 
   constructor(options: RouterOptions, view: RequestView, request: RouteRequest, key: number) {
     this.#options = options;
@@ -135,16 +137,24 @@ export class RoutedRequest implements Retryable {
   pick(): Route | undefined {
     this.#release();
     const table = this.#options.table();
-    const index = table.ring.pick(this.key, this.attempt);
-    if (index < 0) {
-      this.#route = undefined;
-      return undefined;
+    // The ring may have changed since the last try (that try's failure may have ejected its
+    // replica), so the next replica is the first in the key's order not tried yet, not the
+    // attempt-th of whatever ring is current.
+    for (let order = 0; ; order++) {
+      const index = table.ring.pick(this.key, order);
+      if (index < 0) {
+        this.#route = undefined;
+        return undefined;
+      }
+      const route = table.routes[index]!;
+      if (this.#tried !== null && this.#tried.includes(route.name)) continue;
+      (this.#tried ??= []).push(route.name);
+      this.#table = table;
+      this.#index = index;
+      table.loads[index]!++;
+      this.#route = route;
+      return route;
     }
-    this.#table = table;
-    this.#index = index;
-    table.loads[index]!++;
-    this.#route = table.routes[index]!;
-    return this.#route;
   }
 
   /** The hint headers for the current try's replica (`RouterOptions.hints`), or undefined. */

@@ -4,7 +4,17 @@ import type { DesiredMember, DesiredSet } from '../desired-set.js';
 export interface RegistryEntry {
   readonly origin: string;
   readonly pid: number;
+  /**
+   * The host whose process it is (the starting instance's `--advertise-host`): a pid means something
+   * on that host only. Entries written before hosts were recorded have none and count as local.
+   */
+  readonly host?: string;
   readonly revision: number;
+}
+
+/** Whether a registered replica is a process of `host`, so its pid may be checked and signalled. */
+export function isProcessOf(entry: RegistryEntry, host: string): boolean {
+  return entry.host === undefined || entry.host === host;
 }
 
 /**
@@ -51,9 +61,10 @@ export function decodeDesired(text: string): Map<string, DesiredMember> {
 /** A registry value, or undefined if it is not one (ignored rather than trusted). */
 export function decodeRegistryEntry(text: string, revision: number): RegistryEntry | undefined {
   try {
-    const value = JSON.parse(text) as { origin?: unknown; pid?: unknown };
+    const value = JSON.parse(text) as { origin?: unknown; pid?: unknown; host?: unknown };
     if (typeof value.origin !== 'string' || !Number.isInteger(value.pid)) return undefined;
-    return { origin: value.origin, pid: value.pid as number, revision };
+    const entry = { origin: value.origin, pid: value.pid as number, revision };
+    return typeof value.host === 'string' ? { ...entry, host: value.host } : entry;
   } catch {
     return undefined;
   }

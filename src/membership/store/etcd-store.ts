@@ -15,6 +15,22 @@ function loadEtcd3(): typeof import('etcd3') {
   return createRequire(import.meta.url)('etcd3') as typeof import('etcd3');
 }
 
+/** The module etcd3 itself loads (its gRPC, its backoff), so that what we hand it is of its kind. */
+function fromEtcd3<T>(name: string): T {
+  return createRequire(createRequire(import.meta.url).resolve('etcd3'))(name) as T;
+}
+
+/**
+ * A watch that failed reconnects after 100 ms, doubling up to 1 s (etcd3's default grows to 30 s):
+ * after an etcd outage, members answer "no leader" for a moment before one is elected, and each
+ * refusal would otherwise double the wait before the next try (an instance missed the first change
+ * after a restart of the whole etcd cluster by more than 20 s).
+ */
+function watchBackoff(): unknown {
+  const { ExponentialBackoff } = fromEtcd3<typeof import('cockatiel')>('cockatiel');
+  return new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_000 });
+}
+
 /**
  * Every call and stream carries etcd's "require leader" metadata (`hasleader: true`, what etcd's own
  * Go client sets with `WithRequireLeader`): a member cut off from the others, which has no leader,
@@ -24,9 +40,7 @@ function loadEtcd3(): typeof import('etcd3') {
  * kept alive through that member never failed, so it went on leading beside a new leader.
  */
 function requireLeader(): { interceptors: unknown[] } {
-  const grpc = createRequire(createRequire(import.meta.url).resolve('etcd3'))(
-    '@grpc/grpc-js',
-  ) as typeof import('@grpc/grpc-js');
+  const grpc = fromEtcd3<typeof import('@grpc/grpc-js')>('@grpc/grpc-js');
   const interceptor = (options: unknown, nextCall: (options: unknown) => unknown) =>
     new grpc.InterceptingCall(nextCall(options) as never, {
       start(metadata, listener, next) {
@@ -60,6 +74,7 @@ export class EtcdStore implements DesiredStore {
       hosts: [...endpoints],
       dialTimeout: CALL_TIMEOUT_MS,
       grpcOptions: requireLeader() as never,
+      faultHandling: { watchBackoff: watchBackoff() as never },
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
     });
     this.#prefix = `/${cluster}/`;
@@ -131,9 +146,9 @@ export class EtcdStore implements DesiredStore {
     return { entries, revision: Number(response.header.revision) };
   }
 
-  /** Records where a replica runs; resolves with the entry's revision. */
-  async register(name: string, origin: string, pid: number): Promise<number> {
-    const value = JSON.stringify({ origin, pid });
+  /** Records where a replica runs (address, pid, and the host the pid belongs to); resolves with the entry's revision. */
+  async register(name: string, origin: string, pid: number, host: string): Promise<number> {
+    const value = JSON.stringify({ origin, pid, host });
     const response = await this.#call(
       this.#client
         .put(this.#registryPrefix + name)

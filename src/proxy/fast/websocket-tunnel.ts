@@ -97,10 +97,11 @@ export class WebSocketTunnels {
   /** @internal A handshake succeeded: from here on the two sides are a byte pipe. */
   opened(route: Route, client: ClientStream, upstream: Socket, rest: Buffer | null): void {
     const counts = this.stats.of(route.name);
-    const tunnel = new Tunnel(route.origin, counts, client, upstream, this);
+    const idle = this.#options.idleTimeoutMs > 0;
+    const tunnel = new Tunnel(route.origin, counts, client, upstream, this, idle);
     this.#open.add(tunnel);
     counts.open++;
-    if (this.#options.idleTimeoutMs > 0) client.setTimeout(this.#options.idleTimeoutMs);
+    if (idle) client.setTimeout(this.#options.idleTimeoutMs);
     if (rest) tunnel.fromReplica(rest);
     client.resume();
   }
@@ -189,12 +190,12 @@ class Handshake {
     const url = new URL(route.origin);
     const upstream = connect({ host: url.hostname, port: Number(url.port), noDelay: true });
     this.#upstream = upstream;
-    let connected = false;
     let buffered: Buffer | null = null;
     let settled = false;
     const failed = (failure: TryFailure) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       upstream.destroy();
       if (this.#clientGone) return;
       this.#lastFailure = `replica '${route.name}' failed: ${failure.message}`;
@@ -204,20 +205,19 @@ class Handshake {
         this.attempt(n + 1);
       } else this.#fail(failure.status, this.#lastFailure);
     };
-    upstream.setTimeout(CONNECT_TIMEOUT_MS, () =>
-      failed(
-        connected
-          ? new TryFailure('no answer to the upgrade in time', 504, true)
-          : new TryFailure('connect timeout', 502, true),
-      ),
-    );
+    // A timer of the handshake's own, not the socket's: a socket keeps its timer object for good once
+    // it has had one, and an idle WebSocket should not pay for it.
+    let timer = setTimeout(() => failed(new TryFailure('connect timeout', 502, true)), CONNECT_TIMEOUT_MS);
     upstream.on('error', (error: NodeJS.ErrnoException) =>
       failed(new TryFailure(error.code ?? error.message, 502, true)),
     );
     upstream.on('close', () => failed(new TryFailure('closed before answering the upgrade', 502, true)));
     upstream.once('connect', () => {
-      connected = true;
-      upstream.setTimeout(this.#options.responseTimeoutMs);
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => failed(new TryFailure('no answer to the upgrade in time', 504, true)),
+        this.#options.responseTimeoutMs,
+      );
       upstream.write(this.#request.head, 'latin1');
       if (this.#request.pending) upstream.write(this.#request.pending);
     });
@@ -237,11 +237,10 @@ class Handshake {
         return;
       }
       settled = true;
+      clearTimeout(timer);
       upstream.removeAllListeners('data');
       upstream.removeAllListeners('error');
       upstream.removeAllListeners('close');
-      upstream.removeAllListeners('timeout');
-      upstream.setTimeout(0);
       const client = this.#client;
       client.stream.off('close', this.#onClientGone);
       client.stream.off('error', this.#onClientGone);
@@ -340,6 +339,7 @@ class Tunnel extends FrameScanner {
     client: Duplex,
     upstream: Socket,
     tunnels: WebSocketTunnels,
+    idle: boolean,
   ) {
     super();
     this.origin = origin;
@@ -349,21 +349,23 @@ class Tunnel extends FrameScanner {
     this.#tunnels = tunnels;
     this.#client[TUNNEL] = this;
     this.#upstream[TUNNEL] = this;
+    // As few listeners as will do: an idle WebSocket's sockets carry them all the time. 'drain' is
+    // listened to only while a side waits for it.
     client.on('data', onClientData);
-    client.on('drain', onClientDrain);
     client.on('end', onClientEnd);
     client.on('close', onGone);
     client.on('error', onGone);
-    client.on('timeout', onIdle);
+    if (idle) client.on('timeout', onIdle);
     upstream.on('data', onUpstreamData);
-    upstream.on('drain', onUpstreamDrain);
     upstream.on('close', onUpstreamClose);
     upstream.on('error', onUpstreamError);
   }
 
   fromClient(chunk: Buffer): void {
     this.counts.toReplica += chunk.length;
-    if (!this.#upstream.write(chunk)) this.#client.pause();
+    if (this.#upstream.write(chunk) || this.#client.isPaused()) return;
+    this.#client.pause();
+    this.#upstream.once('drain', onUpstreamDrain);
   }
 
   fromReplica(chunk: Buffer): void {
@@ -379,7 +381,9 @@ class Tunnel extends FrameScanner {
     }
     this.scan(chunk);
     this.counts.toClient += chunk.length;
-    if (!this.#client.write(chunk)) this.#upstream.pause();
+    if (this.#client.write(chunk) || this.#upstream.isPaused()) return;
+    this.#upstream.pause();
+    this.#client.once('drain', onClientDrain);
   }
 
   clientDrained(): void {
