@@ -163,7 +163,7 @@ describeDocker('swarm provider, deployed with make swarm-up', () => {
     expect(namedAdd.body.message).toMatch(/named by their task slot/);
     const weighted = await call(`${url}/replicas/Server%201`, { method: 'PUT', json: { weight: 2 } });
     expect(weighted.status).toBe(409);
-    expect(weighted.body.message).toMatch(/--provider swarm: Swarm is the shared state/);
+    expect(weighted.body.message).toMatch(/replica weights cannot be kept by the swarm store/);
     expect(await stack.replicas()).toBe(4);
 
     const removed = await call(`${url}/rm`, { method: 'POST', json: { n: 1 } });
