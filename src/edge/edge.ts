@@ -149,7 +149,7 @@ export function createEdge(
   }
 
   const webSockets = ctx.webSockets;
-  const upgradeOptions = { keyOf: ctx.router.options.keyOf, trustForwarded: ctx.trustForwarded };
+  const upgradeOptions = { trustForwarded: ctx.trustForwarded };
   ctx.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
     handleUpgrade(webSockets, upgradeOptions, req, socket, head),
   );

@@ -172,13 +172,10 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   });
   const waiting = new Set<FrontConnection>();
   const webSockets = new WebSocketTunnels({
-    table: options.table,
-    retries: options.retries,
+    router,
     idleTimeoutMs: protocols.wsIdleTimeoutMs,
     drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
     responseTimeoutMs: options.upstreamTimeoutMs,
-    onFailure: (replica, reason) => outliers.failure(replica, reason),
-    onRetry: () => telemetry.retry(PROTOCOL_INDEX.websocket),
   });
   const http1 = fastConnectionHandler(
     {
@@ -187,7 +184,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       // The fast path speaks HTTP/1.1 to replicas: with replicas that speak only HTTP/2, every
       // request goes to the general server, which speaks both.
       isLocalPath: hasH2Replicas(protocols) ? () => true : options.isLocalPath,
-      webSocket: frontWebSocket(webSockets, options.keyOf, limits.trustForwarded),
+      webSocket: frontWebSocket(webSockets, limits.trustForwarded),
       waiting,
       trustForwarded: limits.trustForwarded,
       limits: {
