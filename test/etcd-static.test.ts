@@ -74,4 +74,56 @@ describe.skipIf(!available)('static backends shared through etcd', () => {
     );
     for (const key of KEYS) expect(await routeOf(instances[0]!.url, key)).not.toBe('200 c');
   });
+
+  it('keeps weights with the shared set: a weight set on one instance weights every instance alike', async () => {
+    const [a, b, c] = await Promise.all([backend('a'), backend('b'), backend('c')]);
+    const cluster = `weights-${process.pid}`;
+    for (let i = 0; i < 2; i++) {
+      instances.push(
+        await startInstance(
+          etcd.endpoints,
+          cluster,
+          '--provider',
+          'static',
+          '--ring',
+          'ketama',
+          '--backends',
+          `${a},${b}`,
+        ),
+      );
+    }
+    const [first, second] = instances as [Instance, Instance];
+    const shareOf = async (url: string, name: string) =>
+      (
+        (await call(`${url}/ring`)).body.message.replicas as { name: string; weight: number; share: number }[]
+      ).find((r) => r.name === name);
+    const put = await call(`${first.url}/replicas/Server%201`, { method: 'PUT', json: { weight: 3 } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body.moved).toBeGreaterThan(0.1);
+    await waitFor('the second instance to weight Server 1 by 3', async () =>
+      (await shareOf(second.url, 'Server 1'))?.weight === 3 ? true : undefined,
+    );
+    const added = await call(`${second.url}/add`, {
+      method: 'POST',
+      json: { backends: [c], hostnames: ['api-7'], weights: { 'api-7': 2 } },
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    await waitFor('the first instance to weight api-7 by 2', async () =>
+      (await shareOf(first.url, 'api-7'))?.weight === 2 ? true : undefined,
+    );
+    const [r1, r2] = await waitFor('both instances to route alike over 3 backends', async () => {
+      const all = await Promise.all(
+        [first, second].map((i) => Promise.all(KEYS.map((k) => routeOf(i.url, k)))),
+      );
+      return new Set(all[0]).size === 3 && all[0]!.join() === all[1]!.join() ? all : undefined;
+    });
+    expect(r1).toEqual(r2);
+    // Weight 3 of 6 is about half of the keys (ketama at 160 points: within a few percent).
+    const share = (await shareOf(second.url, 'Server 1'))!.share;
+    expect(share).toBeGreaterThan(0.4);
+    expect(share).toBeLessThan(0.6);
+    expect((await shareOf(first.url, 'Server 1'))!.share).toBe(share);
+    const unknown = await call(`${first.url}/replicas/nobody`, { method: 'PUT', json: { weight: 2 } });
+    expect(unknown.status).toBe(404);
+  });
 });

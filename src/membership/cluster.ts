@@ -280,18 +280,7 @@ export class Cluster implements HealthSink {
     if (weights !== undefined && !this.#options.weighted) throw noWeightsError();
   }
 
-  /** Sets one replica's weight live; resolves with the fraction of the key space that moved. */
-  setWeight(name: string, weight: number): Promise<number> {
-    return this.#queue.run(async () => {
-      const record = this.#weighable(name);
-      record.weight = weight;
-      const moved = this.#rebuild(`${name} weight ${weight}`);
-      this.#options.logger.info({ replica: name, weight, moved }, 'replica weight changed');
-      return moved;
-    });
-  }
-
-  /** What `setWeight` would do; changes nothing. */
+  /** What setting a replica's weight would do (the change itself goes through the desired set); changes nothing. */
   previewWeight(name: string, weight: number): Promise<ChangePreview> {
     return this.#queue.run(async () => {
       this.#weighable(name);
@@ -360,12 +349,18 @@ export class Cluster implements HealthSink {
   applyDesired(
     specs: readonly ReplicaSpec[],
     failFast: ReadonlySet<string> = new Set(),
-    weights: Readonly<Record<string, number>> = {},
+    weights?: Readonly<Record<string, number>>,
   ): Promise<{ moved: number; failed: Map<string, string> }> {
     return this.#queue.run(async () => {
       const failed = new Map<string, string>();
       if (this.#closed) return { moved: 0, failed };
       const before = this.#table.ring;
+      // The desired set's weights (undefined: a store that keeps none, so weights stay as they are).
+      const reweighted = [...this.#replicas.values()].filter(
+        (r) => weights !== undefined && (weights[r.spec.name] ?? 1) !== r.weight,
+      );
+      for (const record of reweighted) record.weight = weights![record.spec.name] ?? 1;
+      if (reweighted.length > 0) this.#rebuild(`${reweighted.map((r) => r.spec.name).join(', ')} weight`);
       const wanted = new Map(specs.map((spec) => [spec.name, spec]));
       const leaving = [...this.#replicas.values()].filter((r) => !sameSpec(wanted.get(r.spec.name), r.spec));
       for (const record of leaving) {
@@ -379,7 +374,7 @@ export class Cluster implements HealthSink {
       for (const record of leaving) this.#setState(record, undefined, 'stopped');
       const joining = specs
         .filter((spec) => !this.#replicas.has(spec.name))
-        .map((spec) => this.#newRecord(spec, weights[spec.name]));
+        .map((spec) => this.#newRecord(spec, weights?.[spec.name]));
       const started = await Promise.allSettled(joining.map((record) => this.#launch(record)));
       const dropped: ReplicaRecord[] = [];
       started.forEach((result, i) => {

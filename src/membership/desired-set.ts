@@ -7,6 +7,8 @@ export interface DesiredMember {
   readonly number: number;
   /** The origin of an existing server (`http://host:port`); undefined for replicas a provider starts. */
   readonly backend?: string;
+  /** Its relative share of keys (`/add`'s `weights`, `PUT /replicas/<name>`); undefined: 1. */
+  readonly weight?: number;
 }
 
 /** The replicas a cluster wants, by name; every number (and every backend) is held by one name only. */
@@ -170,6 +172,11 @@ export function specsOf(set: DesiredSet): ReplicaSpec[] {
       backend === undefined ? { name, number } : { name, number, backend },
     )
     .sort((a, b) => a.number - b.number);
+}
+
+/** Each member's weight (1 unless set), by name: what the ring weights them by. */
+export function weightsOf(set: DesiredSet): Record<string, number> {
+  return Object.fromEntries([...set].map(([name, member]) => [name, member.weight ?? 1]));
 }
 
 /** Whether two sets want the same replicas (names, numbers and backends). */

@@ -13,6 +13,8 @@ export interface StoredDesired {
  */
 export interface DesiredStore {
   readonly kind: string;
+  /** Whether members' weights are kept with the set (an engine's replica count keeps none). */
+  readonly holdsWeights?: boolean;
   /** The set, or undefined if nobody has written one yet. */
   read(): Promise<StoredDesired | undefined>;
   /**
@@ -29,6 +31,7 @@ export interface DesiredStore {
 /** The default: one balancer, the set in its memory; writes are serial, so nothing conflicts. */
 export class MemoryDesiredStore implements DesiredStore {
   readonly kind = 'memory';
+  readonly holdsWeights = true;
   #state: StoredDesired | undefined;
   readonly #listeners: ((state: StoredDesired) => void)[] = [];
 

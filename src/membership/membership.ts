@@ -1,7 +1,17 @@
 import type { Logger } from 'pino';
 import { RinglbError, seedMessage } from '../core/errors.js';
+import { movedFraction } from '../ring/moved.js';
+import type { Ring } from '../ring/ring.js';
 import type { ChangePreview, Cluster, WeightedAdd } from './cluster.js';
-import { planAdd, planRemove, specsOf, type DesiredSet, type PlanRules } from './desired-set.js';
+import {
+  planAdd,
+  planRemove,
+  specsOf,
+  weightsOf,
+  type DesiredMember,
+  type DesiredSet,
+  type PlanRules,
+} from './desired-set.js';
 import type { DesiredStore, StoredDesired } from './desired-store.js';
 
 export interface MembershipOptions {
@@ -69,18 +79,18 @@ export class Membership {
   async add(request: WeightedAdd): Promise<number> {
     this.#checkWeights(request.weights);
     let added: string[] = [];
+    const before = this.#options.cluster.table.ring;
     const state = await this.#options.store.update((current) => {
       const before = current ?? new Map();
       const next = planAdd(before, request, this.#rules());
       added = [...next.keys()].filter((name) => !before.has(name));
+      for (const [name, weight] of Object.entries(request.weights ?? {})) {
+        next.set(name, { ...next.get(name)!, weight });
+      }
       return next;
     });
-    const { moved, failed } = await this.#apply(
-      state,
-      this.#options.failFastAdds ? new Set(added) : new Set(),
-      request.weights,
-    );
-    if (failed.size === 0) return moved;
+    const { failed } = await this.#apply(state, this.#options.failFastAdds ? new Set(added) : new Set());
+    if (failed.size === 0) return this.#movedSince(before);
     // All or nothing: the replicas this add asked for leave the desired set again.
     const undo = await this.#options.store.update((current) => {
       const next = new Map(current ?? []);
@@ -93,10 +103,12 @@ export class Membership {
 
   async remove(n: number, hostnames: readonly string[]): Promise<number> {
     this.#checkRemoval(hostnames);
+    const before = this.#options.cluster.table.ring;
     const state = await this.#options.store.update((current) =>
       planRemove(current ?? new Map(), n, hostnames),
     );
-    return (await this.#apply(state)).moved;
+    await this.#apply(state);
+    return this.#movedSince(before);
   }
 
   /** Replica names, by number. */
@@ -119,9 +131,27 @@ export class Membership {
     return this.#options.cluster.previewRemove(n, hostnames);
   }
 
-  setWeight(name: string, weight: number): Promise<number> {
+  /** A member's weight, written to the desired set like any change, so every instance weights alike. */
+  async setWeight(name: string, weight: number): Promise<number> {
     this.#checkWeights({ [name]: weight });
-    return this.#options.cluster.setWeight(name, weight);
+    const before = this.#options.cluster.table.ring;
+    const state = await this.#options.store.update((current) => {
+      const member = current?.get(name);
+      if (!member) {
+        throw new RinglbError(
+          'ERR_UNKNOWN_HOSTNAME',
+          seedMessage(`hostname '${name}' is not a replica`),
+          404,
+        );
+      }
+      const next = new Map<string, DesiredMember>(current);
+      next.set(name, { ...member, weight });
+      return next;
+    });
+    await this.#apply(state);
+    const moved = this.#movedSince(before);
+    this.#options.logger.info({ replica: name, weight, moved }, 'replica weight changed');
+    return moved;
   }
 
   previewWeight(name: string, weight: number): Promise<ChangePreview> {
@@ -135,14 +165,17 @@ export class Membership {
     if (problem) throw new RinglbError('ERR_INVALID_BODY', seedMessage(problem));
   }
 
-  /** Weights live in this instance's cluster only: in a shared store they would route apart. */
+  /**
+   * Weights are kept with the desired set, so every instance weights alike; a store that cannot
+   * keep them (an engine's replica count) refuses them, or instances would route apart.
+   */
   #checkWeights(weights: Readonly<Record<string, number>> | undefined): void {
     if (weights === undefined) return;
-    if (this.#options.store.kind !== 'memory') {
+    if (!this.#options.store.holdsWeights) {
       throw new RinglbError(
         'ERR_SHARED_SETTING',
         seedMessage(
-          `replica weights are not shared by the cluster yet (--membership ${this.#options.store.kind}): every instance would have to weight alike`,
+          `replica weights cannot be kept by the ${this.#options.store.kind} store: every instance would have to weight alike`,
         ),
         409,
       );
@@ -150,17 +183,22 @@ export class Membership {
     this.#options.cluster.checkWeights(weights);
   }
 
-  /** Applies a desired set unless a later one was applied already. */
-  #apply(
-    state: StoredDesired,
-    failFast: ReadonlySet<string> = new Set(),
-    weights: Readonly<Record<string, number>> = {},
-  ) {
+  /**
+   * The fraction of keys that moved in this instance's ring since `before`, whoever applied the
+   * change: the store's watch may deliver this instance's own write before the write returns.
+   */
+  #movedSince(before: Ring): number {
+    return movedFraction(before, this.#options.cluster.table.ring);
+  }
+
+  /** Applies a desired set (members and their weights) unless a later one was applied already. */
+  #apply(state: StoredDesired, failFast: ReadonlySet<string> = new Set()) {
     if (state.revision > this.#applied) {
       this.#applied = state.revision;
       this.#current = state.set;
     }
     // Applied even when not newer, so a caller resolves only once its change is in the ring.
+    const weights = this.#options.store.holdsWeights ? weightsOf(this.#current) : undefined;
     return this.#options.cluster.applyDesired(specsOf(this.#current), failFast, weights);
   }
 

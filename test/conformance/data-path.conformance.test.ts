@@ -210,3 +210,55 @@ describe('one data path: every protocol gets the same outcome from the same misb
     }
   }
 });
+
+describe('one data path: a flaky replica is ejected whatever protocol its traffic came in', () => {
+  for (const protocol of PROTOCOLS) {
+    it(`ejects a replica that resets every other request, over ${protocol}`, async () => {
+      const flaky = new MisbehavingReplica('flaky');
+      const steady = new MisbehavingReplica('steady');
+      const certs = tempDir();
+      const cleanups: (() => unknown)[] = [() => certs.remove(), () => flaky.close(), () => steady.close()];
+      try {
+        await Promise.all([flaky.listen(), steady.listen()]);
+        const cert = makeCertificate(certs.dir, 'lb');
+        const lb = await balancer({
+          provider: 'static',
+          backends: [flaky.url, steady.url],
+          healthPath: '/health',
+          heartbeatIntervalMs: 60_000,
+          outlierFailures: 5,
+          ...(protocol === 'h2-tls' ? { tlsCert: cert.cert, tlsKey: cert.key } : { h2c: protocol === 'h2c' }),
+        });
+        cleanups.unshift(() => lb.close());
+        const ring = lb.cluster.table.ring;
+        const key = [...Array(1000).keys()].find((k) => ring.members[ring.pick(k)]!.name === 'Server 1')!;
+        const agent = new Agent({ keepAlive: true });
+        cleanups.unshift(() => agent.destroy());
+        let session: ClientHttp2Session | undefined;
+        if (protocol !== 'http1') {
+          session =
+            protocol === 'h2c'
+              ? connect(`http://127.0.0.1:${lb.port}`)
+              : connect(`https://localhost:${lb.port}`, { ca: cert.pem, servername: 'localhost' });
+          session.on('error', () => undefined);
+          const opened = session;
+          cleanups.unshift(() => opened.destroy());
+        }
+        await flaky.set('resets-every-other');
+        const outcomes: Outcome[] = [];
+        for (let i = 0; i < 20; i++) {
+          outcomes.push(
+            session
+              ? await h2Send(session, 'GET', `/flaky/${i}`, key)
+              : await http1Send(lb.port, agent, 'GET', `/flaky/${i}`, key),
+          );
+        }
+        // Every GET was answered (the resets retried on the other replica), and the flaky one is out.
+        expect(outcomes).toEqual(Array(20).fill(200));
+        expect(lb.cluster.describe().find((r) => r.name === 'Server 1')?.state).toBe('ejected');
+      } finally {
+        for (const cleanup of cleanups) await cleanup();
+      }
+    });
+  }
+});

@@ -3,7 +3,14 @@ import type { AddressInfo, Socket } from 'node:net';
 
 /** What the replica does with the next requests (its heartbeat is always answered). */
 export type Misbehaviour =
-  'answers' | 'refuses' | 'resets-before-response' | 'resets-mid-response' | 'stays-silent' | 'answers-5xx';
+  | 'answers'
+  | 'refuses'
+  | 'resets-before-response'
+  | 'resets-mid-response'
+  | 'stays-silent'
+  | 'answers-5xx'
+  /** Resets every other request before answering: the flaky replica of passive health. */
+  | 'resets-every-other';
 
 /**
  * A real HTTP/1.1 replica that misbehaves on request, for the data path's conformance suite. It
@@ -72,6 +79,10 @@ export class MisbehavingReplica {
         case 'answers-5xx':
           res.writeHead(503, { 'content-type': 'text/plain' });
           res.end('unavailable');
+          return;
+        case 'resets-every-other':
+          if (this.requests % 2 === 0) req.socket.resetAndDestroy();
+          else res.end(`${this.name} ${req.method} ${req.url}`);
           return;
         case 'refuses':
           req.socket.destroy();

@@ -18,15 +18,23 @@ export function isProcessOf(entry: RegistryEntry, host: string): boolean {
 }
 
 /**
- * The desired set as stored: `{"replicas":{"Server 1":1,...}}`, and for static members their
- * servers beside: `"backends":{"api-7":"http://10.0.0.7:8080"}`.
+ * The desired set as stored: `{"replicas":{"Server 1":1,...}}`, and beside it, for static members
+ * their servers (`"backends":{"api-7":"http://10.0.0.7:8080"}`) and for weighted members their
+ * weights (`"weights":{"api-7":2}`).
  */
 export function encodeDesired(set: DesiredSet): string {
   const replicas = Object.fromEntries([...set].map(([name, member]) => [name, member.number]));
   const backends = Object.fromEntries(
     [...set].filter(([, member]) => member.backend !== undefined).map(([name, m]) => [name, m.backend]),
   );
-  return JSON.stringify(Object.keys(backends).length > 0 ? { replicas, backends } : { replicas });
+  const weights = Object.fromEntries(
+    [...set].filter(([, member]) => member.weight !== undefined).map(([name, m]) => [name, m.weight]),
+  );
+  return JSON.stringify({
+    replicas,
+    ...(Object.keys(backends).length > 0 ? { backends } : {}),
+    ...(Object.keys(weights).length > 0 ? { weights } : {}),
+  });
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -34,11 +42,13 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 
 /** The stored desired set; anything that is not a name → positive integer map is an error. */
 export function decodeDesired(text: string): Map<string, DesiredMember> {
-  const value = JSON.parse(text) as { replicas?: unknown; backends?: unknown };
+  const value = JSON.parse(text) as { replicas?: unknown; backends?: unknown; weights?: unknown };
   const replicas = value?.replicas;
   const backends = value?.backends ?? {};
+  const weights = value?.weights ?? {};
   if (!isObject(replicas)) throw new Error('stored desired set has no "replicas" object');
   if (!isObject(backends)) throw new Error('stored desired set: "backends" is not an object');
+  if (!isObject(weights)) throw new Error('stored desired set: "weights" is not an object');
   const set = new Map<string, DesiredMember>();
   const numbers = new Set<number>();
   for (const [name, number] of Object.entries(replicas)) {
@@ -50,10 +60,15 @@ export function decodeDesired(text: string): Map<string, DesiredMember> {
     if (backend !== undefined && typeof backend !== 'string') {
       throw new Error(`stored desired set: bad backend for "${name}"`);
     }
-    set.set(
-      name,
-      backend === undefined ? { number: number as number } : { number: number as number, backend },
-    );
+    const weight = weights[name];
+    if (weight !== undefined && !(typeof weight === 'number' && weight > 0 && weight <= 100)) {
+      throw new Error(`stored desired set: bad weight for "${name}"`);
+    }
+    set.set(name, {
+      number: number as number,
+      ...(backend === undefined ? {} : { backend }),
+      ...(weight === undefined ? {} : { weight }),
+    });
   }
   return set;
 }

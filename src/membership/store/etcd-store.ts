@@ -63,6 +63,7 @@ const CONFLICT_RETRIES = 20;
  */
 export class EtcdStore implements DesiredStore {
   readonly kind = 'etcd';
+  readonly holdsWeights = true;
   readonly #client: Etcd3;
   readonly #prefix: string;
   readonly #logger: Logger;
