@@ -8,7 +8,15 @@ import { noTelemetry } from '../src/ops/telemetry.js';
 import { WebSocketTunnels } from '../src/proxy/fast/websocket-tunnel.js';
 import { Router } from '../src/proxy/router.js';
 import { ringFactory, RING_DEFAULTS } from '../src/ring/registry.js';
-import { closeCode, echoReplicas, encodeFrame, FrameReader, type Frame } from './websocket-peer.js';
+import { balancer } from './helpers.js';
+import {
+  closeCode,
+  echoReplicas,
+  encodeFrame,
+  FrameReader,
+  openWebSocket,
+  type Frame,
+} from './websocket-peer.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -171,5 +179,22 @@ describe('WebSockets over HTTP/2 (RFC 8441 extended CONNECT)', () => {
     expect(JSON.parse(ws.body()).status).toBe('failure');
     // Counted once, as what the client got.
     expect(front.statuses).toEqual([502]);
+  });
+
+  it('works end to end through the balancer with --h2c, on the replica an HTTP/1.1 upgrade reaches', async () => {
+    const backends = await echoReplicas(['A', 'B', 'C'], cleanups);
+    const lb = await balancer({ provider: 'static', backends: backends.map((b) => b.url), h2c: true });
+    cleanups.push(() => lb.close());
+    for (const key of ['5', '424242']) {
+      const ws = await openH2WebSocket(lb.port, key);
+      expect(ws.status).toBe(200);
+      ws.send('over h2');
+      const viaH2 = (await ws.next()).payload.toString();
+      const h1 = await openWebSocket(lb.port, '/chat', { 'x-request-id': key });
+      h1.send('over h2');
+      expect((await h1.next()).payload.toString()).toBe(viaH2);
+      h1.socket.destroy();
+      ws.stream.close(constants.NGHTTP2_CANCEL);
+    }
   });
 });

@@ -26,6 +26,8 @@ import { ringBalanceLine } from './ring-balance.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
 import { backendOrigin, isH2Origin, protocolsFromConfig } from './protocols.js';
 import { createSharedMembership } from './shared-membership-factory.js';
+import { hotKeysOf, keyFeatures } from './key-features.js';
+import type { HotKeys } from '../ops/hot-keys.js';
 import { createSwarm } from './swarm-factory.js';
 
 export interface Balancer {
@@ -82,6 +84,8 @@ export interface ControlPlane {
   readonly seedNotFound: boolean;
   /** Metrics, dashboard and logs: what the data path reports to. */
   readonly ops: Ops;
+  /** Every process's hot keys, merged (`GET /keys/hot`); undefined with `--hot-keys false`. */
+  readonly hotKeys: HotKeys | undefined;
   /** The ring settings in force (they change with `PUT /ring`). */
   readonly ring: RingControl;
   /** Serves the balancer's own endpoints (control API, metrics, dashboard). */
@@ -105,7 +109,9 @@ export function createControlPlane(
   const swarm = config.provider === 'swarm' && !given ? createSwarm(config, logger) : undefined;
   const provider: Provider = given ?? shared?.provider ?? swarm?.provider ?? createProvider(config, logger);
   const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath, isH2Origin(config));
+  const hotKeys = hotKeysOf(config, () => cluster.table);
   const ops = createOps({
+    hotKeys,
     metrics: config.metrics,
     accessLog: config.accessLog,
     logger,
@@ -167,6 +173,7 @@ export function createControlPlane(
     membership,
     provider,
     ops,
+    hotKeys,
     ring: ringControl,
     seedNotFound: provider.kind === 'process',
     isLocalPath: localPaths(config),
@@ -280,13 +287,15 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
   const control = createControlPlane(config, logger, provider, drain);
   const { cluster } = control;
   const admin = config.adminListen === undefined ? undefined : createLocalServer(control);
+  const keys = keyFeatures(config, control.ops.telemetry, (report) => control.hotKeys?.add(report));
   data = createDataPlane({
     limits: edgeLimitsFromConfig(config),
     table: () => cluster.table,
     // With an admin listener the public port serves no endpoint of the balancer's own.
     isLocalPath: admin ? () => false : control.isLocalPath,
     handleLocal: control.handleLocal,
-    keyOf: keyFromConfig(config, control.ops.telemetry),
+    keyOf: keys.keyOf,
+    hints: keys.hints,
     retries: config.retries,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     seedNotFound: control.seedNotFound,
@@ -300,9 +309,15 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
   });
   const dataPlane = data;
   control.ops.webSockets.local = dataPlane.webSockets.stats;
-  cluster.onChange((table) => dataPlane.sync(table));
+  let routing = cluster.table;
+  cluster.onChange((table) => {
+    keys.tableReplaced(routing);
+    routing = table;
+    dataPlane.sync(table);
+  });
   const close = async () => {
     cluster.freeze();
+    keys.close();
     admin?.close();
     admin?.closeAllConnections();
     await dataPlane.close(config.drainTimeoutMs);

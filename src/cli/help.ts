@@ -39,6 +39,7 @@ Control API (on the same port):
 Operations (on the same port):
   GET /metrics                      Prometheus metrics
   GET /dashboard                    live dashboard of the ring (updated over GET /events)
+  GET /keys/hot                     the 20 hottest hash keys of the last 2 s (--hot-keys)
 `;
 }
 

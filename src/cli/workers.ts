@@ -9,13 +9,14 @@ import { accessLog } from '../ops/access-log.js';
 import { replayBatch, TelemetryRelay, type TelemetryBatch } from '../ops/telemetry-relay.js';
 import { relayWebSocketStats, type WebSocketMessage } from '../ops/websocket-stats.js';
 import { createDataPlane } from '../proxy/data-plane.js';
+import type { HotKeysReport } from '../ops/hot-keys.js';
+import { keyFeatures } from './key-features.js';
 import { relay } from '../proxy/relay.js';
 import {
   createControlPlane,
   createLocalServer,
   edgeLimitsFromConfig,
   localPaths,
-  keyFromConfig,
   listenOn,
   ringFromConfig,
 } from './balancer.js';
@@ -48,7 +49,8 @@ type WorkerMessage =
   | { readonly type: 'ringlb:drained'; readonly id: number }
   | { readonly type: 'ringlb:outlier'; readonly replica: string; readonly reason: string }
   | TelemetryBatch
-  | WebSocketMessage;
+  | WebSocketMessage
+  | HotKeysReport;
 
 const CONFIG_ENV = 'RINGLB_WORKER_CONFIG';
 const CONTROL_ENV = 'RINGLB_CONTROL_ORIGIN';
@@ -140,6 +142,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
         case 'ringlb:telemetry':
           replayBatch(message, control.ops.telemetry);
           break;
+        case 'ringlb:hot-keys':
+          control.hotKeys?.add(message);
+          break;
         case 'ringlb:websockets':
           control.ops.webSockets.update(worker.id, message.snapshot);
           break;
@@ -207,12 +212,17 @@ export async function runWorker(logger: Logger): Promise<void> {
   const telemetry = new TelemetryRelay((batch) => {
     if (process.connected) process.send!(batch);
   });
+  // Hot keys are merged in the primary, like the rest of the telemetry.
+  const keys = keyFeatures(config, telemetry, (report) => {
+    if (process.connected) process.send!(report);
+  });
   const data = createDataPlane({
     limits: edgeLimitsFromConfig(config),
     table: () => table,
     isLocalPath: config.adminListen === undefined ? localPaths(config) : () => false,
     handleLocal: (req, res) => relay(req, res, controlPool()),
-    keyOf: keyFromConfig(config, telemetry),
+    keyOf: keys.keyOf,
+    hints: keys.hints,
     retries: config.retries,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     seedNotFound: config.provider === 'process',
@@ -239,7 +249,9 @@ export async function runWorker(logger: Logger): Promise<void> {
   const firstTable = new Promise<void>((resolve) => {
     process.on('message', (message: TableMessage) => {
       if (message?.type !== 'ringlb:table') return;
+      const replaced = table;
       table = buildRoutingTable(ringFactory(message.settings).buildRing, message.routes);
+      keys.tableReplaced(replaced);
       data.sync(table);
       resolve();
     });
@@ -248,6 +260,7 @@ export async function runWorker(logger: Logger): Promise<void> {
   await firstTable;
   const stop = () => {
     void data.close(config.drainTimeoutMs).finally(() => {
+      keys.close();
       telemetry.close();
       stopWebSocketRelay();
       process.exit(0);

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { EventStream } from './event-stream.js';
 import type { HealthChecks } from './health-checks.js';
+import type { HotKey, HotKeys } from './hot-keys.js';
 import type { MembershipView } from './metrics.js';
 import { sampleOf, windowStats, type RequestStats, type Sample } from './request-stats.js';
 import { ringArcs, type RingDrawing } from './ring-arcs.js';
@@ -23,6 +24,8 @@ export interface Snapshot {
   readonly at: number;
   readonly ring: RingDrawing & { readonly members: { readonly name: string; readonly number: number }[] };
   readonly replicas: ReplicaRow[];
+  /** The 10 hottest keys of the last 2 s; null when `--hot-keys` is off. */
+  readonly hotKeys: HotKey[] | null;
 }
 
 export type TimelineEvent =
@@ -41,6 +44,7 @@ export interface DashboardOptions {
   /** Where req/s and p99 come from; absent when metrics are off. */
   readonly requests: RequestStats | undefined;
   readonly checks: HealthChecks;
+  readonly hotKeys?: HotKeys | undefined;
   /** How often req/s and p99 are pushed to open pages. */
   readonly tickMs?: number;
 }
@@ -138,6 +142,7 @@ export class Dashboard implements Partial<Telemetry> {
       at: Date.now(),
       ring: { ...ringArcs(ring), members: ring.members.map((m) => ({ name: m.name, number: m.number })) },
       replicas,
+      hotKeys: this.#options.hotKeys?.top(10) ?? null,
     };
   }
 

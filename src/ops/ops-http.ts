@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure, sendJson } from '../core/json-response.js';
 import type { Dashboard } from './dashboard.js';
+import type { HotKeys } from './hot-keys.js';
 import { DASHBOARD_JS } from './dashboard/client.js';
 import { DASHBOARD_HTML } from './dashboard/page.js';
 import { DASHBOARD_CSS } from './dashboard/style.js';
@@ -11,7 +12,12 @@ export interface OpsEndpoints {
   readonly renderMetrics?: () => Promise<string>;
   readonly metricsContentType?: string;
   readonly dashboard: Dashboard;
+  /** `GET /keys/hot`; absent when `--hot-keys` is off. */
+  readonly hotKeys?: HotKeys | undefined;
 }
+
+/** The hottest keys of the last 2 s, in the seed's envelope. */
+export const HOT_KEYS_PATH = '/keys/hot';
 
 const ASSETS: Record<string, { type: string; body: string; csp?: string }> = {
   // The page may load nothing from anywhere but this balancer.
@@ -30,6 +36,7 @@ export function isOpsPath(pathname: string, endpoints: OpsEndpoints): boolean {
     Object.hasOwn(ASSETS, pathname) ||
     pathname === '/events' ||
     pathname === '/dashboard/state' ||
+    pathname === HOT_KEYS_PATH ||
     (pathname === '/metrics' && endpoints.renderMetrics !== undefined)
   );
 }
@@ -61,6 +68,15 @@ export async function handleOps(
   }
   if (pathname === '/events') {
     endpoints.dashboard.openStream(res);
+    return;
+  }
+  if (pathname === HOT_KEYS_PATH) {
+    if (!endpoints.hotKeys) {
+      const off = seedMessage('hot keys are not kept: the balancer runs with --hot-keys false');
+      sendFailure(res, new RinglbError('ERR_ENDPOINT_NOT_FOUND', off, 404));
+      return;
+    }
+    sendJson(res, 200, { message: { keys: endpoints.hotKeys.top(20) }, status: 'successful' });
     return;
   }
   if (pathname === '/dashboard/state') {

@@ -14,7 +14,7 @@ import { UpstreamPools } from './fast/upstream-pools.js';
 import { frontWebSocket } from './fast/websocket-front.js';
 import { WebSocketTunnels } from './fast/websocket-tunnel.js';
 import { forward } from './forward.js';
-import { Router } from './router.js';
+import { Router, type RouterOptions } from './router.js';
 import { PROTOCOL_INDEX } from '../core/protocol.js';
 import type { RequestView } from './request-view.js';
 import { Upstreams } from './upstreams.js';
@@ -37,6 +37,8 @@ export interface DataPlaneOptions {
   readonly isLocalPath: (pathname: string) => boolean;
   readonly handleLocal: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   readonly keyOf: (view: RequestView) => number;
+  /** Hand-off hint headers for the replica a try goes to (`--handoff-window`, `--owners-header`). */
+  readonly hints?: RouterOptions['hints'];
   readonly retries: number;
   readonly upstreamTimeoutMs: number;
   readonly seedNotFound: boolean;
@@ -113,6 +115,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     telemetry,
     accessLog,
     outliers,
+    hints: options.hints,
   });
   const forwardOptions = {
     router,
@@ -183,7 +186,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       pool: (origin) => pools.get(origin),
       // The fast path speaks HTTP/1.1 to replicas: with replicas that speak only HTTP/2, every
       // request goes to the general server, which speaks both.
-      isLocalPath: hasH2Replicas(protocols) ? () => true : options.isLocalPath,
+      // So does every request when hints are on: the fast path does not write them (yet).
+      isLocalPath: hasH2Replicas(protocols) || options.hints ? () => true : options.isLocalPath,
       webSocket: frontWebSocket(webSockets, limits.trustForwarded),
       waiting,
       trustForwarded: limits.trustForwarded,
@@ -205,10 +209,11 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       isLocalPath: options.isLocalPath,
       handleLocal: options.handleLocal,
       upstreams,
+      pool: (origin) => pools.get(origin),
+      upstreamTimeoutMs: options.upstreamTimeoutMs,
       trustForwarded: limits.trustForwarded,
       drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
       handshakeTimeoutMs: limits.headersTimeoutMs,
-      idleTimeoutMs: limits.keepAliveTimeoutMs,
       logger: options.logger,
       http,
       webSockets,
@@ -274,10 +279,14 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     async close(drainTimeoutMs = 0) {
       clearInterval(sweeper);
       server.close();
+      // HTTP/2 clients get GOAWAY: their streams in flight finish, new ones go elsewhere.
       edge.close();
       http.closeIdleConnections();
       if (drainTimeoutMs > 0) {
-        await until(() => pools.totalInFlight() === 0 && upstreams.totalInFlight() === 0, drainTimeoutMs);
+        await until(
+          () => pools.totalInFlight() === 0 && upstreams.totalInFlight() === 0 && edge.h2Sessions() === 0,
+          drainTimeoutMs,
+        );
       }
       pools.close();
       await upstreams.close();

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { failure, sendNodeFailure, type Failure } from '../core/failure.js';
 import type { Route } from '../membership/routing-table.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { downstreamResponseHeaders, RINGLB_ONLY_FIELDS, upstreamRequestHeaders } from './headers.js';
 import { viewOf } from './request-view.js';
 import { methodRefusal, type RoutedRequest, type Router } from './router.js';
 import { failureKindOf } from './upstream-errors.js';
@@ -98,6 +98,11 @@ export async function forward(
   for (;;) {
     const route = routed.pick();
     if (route === undefined) return reply(routed.noReplica());
+    const hints = routed.hintHeaders();
+    if (hints) {
+      for (const name of RINGLB_ONLY_FIELDS) delete headers[name];
+      Object.assign(headers, hints);
+    }
     const outgoing = { method: req.method ?? 'GET', path, headers, body: withBody ? req : null };
     const viaH2 = options.viaH2?.(routed, route, outgoing, res);
     if (viaH2) {

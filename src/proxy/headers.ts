@@ -1,6 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1). */
+/** ringlb's hand-off hints (`key-hints.ts`): only ringlb sets them, so a client's copies never pass. */
+export const RINGLB_ONLY_FIELDS: readonly string[] = ['x-ringlb-previous-owner', 'x-ringlb-owners'];
+
+/**
+ * Headers never forwarded as received: those that describe one hop (RFC 9110 §7.6.1), and ringlb's
+ * own hints, which a client (or a replica) must not be able to pass off as ringlb's.
+ */
 export const HOP_BY_HOP_FIELDS: readonly string[] = [
   'connection',
   'keep-alive',
@@ -10,6 +16,7 @@ export const HOP_BY_HOP_FIELDS: readonly string[] = [
   'te',
   'trailer',
   'upgrade',
+  ...RINGLB_ONLY_FIELDS,
 ];
 
 /** On the undici path the framing and expectations are undici's own, so those go too. */

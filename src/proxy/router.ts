@@ -18,6 +18,12 @@ export interface RouterOptions {
   readonly telemetry: Telemetry;
   readonly accessLog?: AccessLog | undefined;
   readonly outliers: OutlierDetector;
+  /**
+   * ringlb's own headers for the replica a try goes to (hand-off hints, `key-hints.ts`): given the
+   * request's key, the table and the member picked. Absent when `--handoff-window` and
+   * `--owners-header` are off.
+   */
+  readonly hints?: ((key: number, table: RoutingTable, index: number) => Record<string, string>) | undefined;
 }
 
 /** The methods ringlb proxies (RFC 9110 §9 and RFC 5789's PATCH). */
@@ -149,6 +155,12 @@ export class RoutedRequest implements Retryable {
       this.#route = route;
       return route;
     }
+  }
+
+  /** The hint headers for the current try's replica (`RouterOptions.hints`), or undefined. */
+  hintHeaders(): Record<string, string> | undefined {
+    const hints = this.#options.hints;
+    return hints && this.#table !== null ? hints(this.key, this.#table, this.#index) : undefined;
   }
 
   /** Why `pick()` found no replica. */

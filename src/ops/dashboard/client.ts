@@ -125,6 +125,34 @@ function renderTable() {
   byId('summary').textContent = snapshot.replicas.length + ' replicas, ' + healthy + ' healthy';
 }
 
+function renderHotKeys() {
+  const body = document.querySelector('#hot-keys tbody');
+  const keys = snapshot.hotKeys;
+  if (keys === null) {
+    body.replaceChildren();
+    byId('hot-note').textContent = 'Hot keys are off (--hot-keys false).';
+    return;
+  }
+  const rows = keys.map((hot) => {
+    const row = document.createElement('tr');
+    row.dataset.key = hot.key;
+    cell(row, hot.key, 'key');
+    cell(row, String(hot.rps), 'num');
+    cell(row, (hot.share * 100).toFixed(1) + ' %', 'num');
+    const owner = snapshot.replicas.find((r) => r.name === hot.owner);
+    const td = row.insertCell();
+    if (owner) {
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.background = colour(owner.number);
+      td.append(swatch);
+    }
+    td.append(hot.owner === null ? '–' : hot.owner);
+    return row;
+  });
+  body.replaceChildren(...rows);
+}
+
 function describeEvent(event) {
   if (event.kind === 'ring') {
     return ['ev-ring', 'ring rebuilt (' + event.reason + '): ' + (event.movedRatio * 100).toFixed(1) + ' % of keys moved'];
@@ -212,6 +240,7 @@ source.addEventListener('snapshot', (message) => {
   snapshot = JSON.parse(message.data);
   drawRing();
   renderTable();
+  renderHotKeys();
   if (first) performance.mark('ringlb:first-snapshot');
 });
 `;

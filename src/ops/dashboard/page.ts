@@ -34,6 +34,16 @@ export const DASHBOARD_HTML = `<!doctype html>
       </table>
     </div>
   </section>
+  <section class="card hot-card">
+    <h2>Hot keys</h2>
+    <div class="table-wrap">
+      <table id="hot-keys">
+        <thead><tr><th>Key</th><th>req/s</th><th>Share</th><th>Owner</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </div>
+    <p id="hot-note" class="note">The hottest hash keys of the last 2 s (GET /keys/hot).</p>
+  </section>
   <section class="card timeline-card">
     <h2>Events</h2>
     <ol id="timeline" class="timeline"></ol>

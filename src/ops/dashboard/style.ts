@@ -21,7 +21,7 @@ h2 { margin: 0 0 .6rem; font-size: 1rem; color: var(--muted); font-weight: 600; 
 main { display: grid; gap: 1rem; padding: 0 1rem 1rem; grid-template-columns: minmax(0, 1fr); }
 @media (min-width: 900px) {
   main { grid-template-columns: minmax(300px, 2fr) minmax(0, 3fr); }
-  .timeline-card { grid-column: 1 / -1; }
+  .timeline-card { grid-column: 2; }
 }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem; min-width: 0; }
 #ring { width: 100%; max-width: 420px; display: block; margin: 0 auto; }
@@ -42,6 +42,7 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
 th { color: var(--muted); font-weight: 500; font-size: .85rem; }
 td.num { text-align: right; }
+td.key { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
 .swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 3px; margin-right: .45rem; vertical-align: -1px; }
 .state { font-size: .8rem; padding: .1rem .45rem; border-radius: 999px; border: 1px solid currentColor; }
 .state-healthy { color: var(--ok); }
