@@ -28,5 +28,13 @@ export function protocolsFromConfig(config: Config): EdgeProtocols {
     h2c: config.h2c,
     wsIdleTimeoutMs: config.wsIdleTimeoutMs,
     h2Origins,
+    h2Limits: {
+      maxConcurrentStreams: config.h2MaxConcurrentStreams,
+      maxHeaderListSize: config.maxHeaderSize,
+      headersTimeoutMs: config.headersTimeoutMs,
+      idleTimeoutMs: config.keepAliveTimeoutMs,
+      maxResets: config.h2MaxResets,
+      maxControlFrames: config.h2MaxControlFrames,
+    },
   };
 }

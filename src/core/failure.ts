@@ -72,11 +72,20 @@ export function sendNodeFailure(res: ServerResponse, f: Failure): void {
   res.end(body);
 }
 
+/**
+ * Resets an HTTP/2 stream whose response cannot be completed (RST_STREAM INTERNAL_ERROR). Not
+ * `stream.close(code)`: on a stream the client has finished sending, Node ends the response cleanly
+ * first, and the client would take a cut-off body for a whole one.
+ */
+export function resetH2Stream(stream: ServerHttp2Stream, reason: string): void {
+  if (!stream.destroyed) stream.destroy(new Error(reason));
+}
+
 /** On an HTTP/2 stream (plain HTTP/2, not gRPC); a stream whose headers went out is reset. */
 export function respondH2Failure(stream: ServerHttp2Stream, f: Failure): void {
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) {
-    stream.close(0x2 /* INTERNAL_ERROR */);
+    resetH2Stream(stream, f.message);
     return;
   }
   const body = failureBody(f);
@@ -107,6 +116,7 @@ export function grpcStatusOf(status: number): number {
       return 12; // UNIMPLEMENTED
     case 413:
     case 429:
+    case 431:
       return 8; // RESOURCE_EXHAUSTED
     case 504:
       return 4; // DEADLINE_EXCEEDED
@@ -139,7 +149,7 @@ export function grpcFailureTrailers(f: Failure): Record<string, string> {
 export function respondGrpcFailure(stream: ServerHttp2Stream, f: Failure): void {
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) {
-    stream.close(0x2 /* INTERNAL_ERROR */);
+    resetH2Stream(stream, f.message);
     return;
   }
   const trailers = grpcFailureTrailers(f);

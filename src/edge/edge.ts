@@ -1,20 +1,20 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import { createServer as createH2Server, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import { sendNodeFailure } from '../core/failure.js';
 import type { RoutingTable } from '../membership/routing-table.js';
 import type { ForwardOptions } from '../proxy/forward.js';
 import type { Router } from '../proxy/router.js';
+import type { UpstreamPool } from '../proxy/fast/upstream-pool.js';
+import { DEFAULT_H2_LIMITS, H2Frontend, type H2Limits } from './h2-frontend.js';
+import { toH2ReplicaFromHttp1 } from './h2-http1-client.js';
 import type { Upstreams } from '../proxy/upstreams.js';
 import { CertificateWatcher, loadCertificate, type CertificateFiles } from './certificate.js';
-import { forwardStream } from './h2-forward.js';
-import { settleH2Outcome, toH2Replica } from './h2-replica.js';
 import { H2Upstreams } from './h2-upstreams.js';
 import { createListener } from './listener.js';
 import { createRedirectServer } from './redirect.js';
 import type { WebSocketTunnels } from '../proxy/fast/websocket-tunnel.js';
+import { h2WebSocket } from './websocket-h2.js';
 import { handleUpgrade } from './websocket-proxy.js';
 
 /** The protocols the public listener speaks, and how replicas are spoken to. */
@@ -31,6 +31,8 @@ export interface EdgeProtocols {
   readonly wsIdleTimeoutMs: number;
   /** Replica origins spoken to over HTTP/2 (h2c) rather than HTTP/1.1; `all` for every one. */
   readonly h2Origins: ReadonlySet<string> | 'all';
+  /** HTTP/2's limits on client connections (defaults: DEFAULT_H2_LIMITS). */
+  readonly h2Limits?: Partial<H2Limits>;
 }
 
 /** Whether some replica is spoken to over HTTP/2 only. */
@@ -51,12 +53,13 @@ export interface EdgeContext {
   readonly isLocalPath: (pathname: string) => boolean;
   readonly handleLocal: (req: IncomingMessage, res: ServerResponse, pathname: string) => Promise<void>;
   readonly upstreams: Upstreams;
+  /** The fast HTTP/1.1 pool of a replica (HTTP/2 streams without a body travel on them). */
+  readonly pool: (origin: string) => UpstreamPool | undefined;
+  readonly upstreamTimeoutMs: number;
   readonly trustForwarded: boolean;
   readonly drainTimeoutMs: number;
   /** TLS handshakes and protocol sniffing get this long. */
   readonly handshakeTimeoutMs: number;
-  /** An HTTP/2 connection with no open stream is closed after this. */
-  readonly idleTimeoutMs: number;
   readonly logger: Logger;
   /** The general-purpose HTTP/1.1 server (its 'upgrade' event carries WebSockets). */
   readonly http: HttpServer;
@@ -72,6 +75,8 @@ export interface Edge {
   webSockets(): Map<string, number>;
   /** An HTTP/1.1 client's request, sent over HTTP/2 if its replica is marked so (else undefined). */
   viaH2: NonNullable<ForwardOptions['viaH2']>;
+  /** Open HTTP/2 client sessions. */
+  h2Sessions(): number;
   /** Starts the redirect listener, if any, once the public port is known. */
   listenExtras(host: string, publicPort: number): Promise<void>;
   close(): void;
@@ -91,43 +96,26 @@ export function createEdge(
     protocols.h2Origins === 'all'
       ? () => true
       : (origin: string) => (protocols.h2Origins as ReadonlySet<string>).has(origin);
-  const forwardOptions = {
-    router: ctx.router,
-    upstreams: ctx.upstreams,
-    h2,
-    isH2,
-    trustForwarded: ctx.trustForwarded,
-  };
   const wantH2 = protocols.tls ? protocols.http2 : protocols.h2c;
-  const http2 = wantH2 ? createH2Server({ settings: { maxConcurrentStreams: 256 } }) : undefined;
-  if (http2) {
-    const openStreams = new WeakMap<ServerHttp2Session, number>();
-    http2.on('session', (session: ServerHttp2Session) => {
-      openStreams.set(session, 0);
-      session.on('stream', (stream) => {
-        openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
-        stream.once('close', () => openStreams.set(session, (openStreams.get(session) ?? 1) - 1));
-      });
-    });
-    http2.setTimeout(ctx.idleTimeoutMs);
-    // Only a connection with no stream open is idle: a long gRPC stream is left alone.
-    http2.on('timeout', (session: ServerHttp2Session) => {
-      if ((openStreams.get(session) ?? 0) === 0) session.close();
-    });
-    http2.on('request', (req, res) => {
-      const path = req.headers[':path'] ?? '/';
-      const query = path.indexOf('?');
-      const pathname = query < 0 ? path : path.slice(0, query);
-      const handled = ctx.isLocalPath(pathname)
-        ? // The compatibility objects are close enough to node:http's for the control API.
-          ctx.handleLocal(req as unknown as IncomingMessage, res as unknown as ServerResponse, pathname)
-        : forwardStream(req, res, forwardOptions);
-      handled.catch((error: unknown) => {
-        ctx.logger.error({ err: error }, 'HTTP/2 request failed');
-        res.stream.close();
-      });
-    });
-  }
+  const frontend = wantH2
+    ? new H2Frontend({
+        limits: { ...DEFAULT_H2_LIMITS, ...protocols.h2Limits },
+        call: {
+          router: ctx.router,
+          pool: ctx.pool,
+          h2,
+          isH2,
+          upstreamTimeoutMs: ctx.upstreamTimeoutMs,
+        },
+        isLocalPath: ctx.isLocalPath,
+        handleLocal: ctx.handleLocal,
+        trustForwarded: ctx.trustForwarded,
+        logger: ctx.logger,
+        // RFC 8441: WebSockets over HTTP/2 go to the same tunnels as HTTP/1.1 upgrades.
+        onExtendedConnect: h2WebSocket(ctx.webSockets, { trustForwarded: ctx.trustForwarded }),
+      })
+    : undefined;
+  const http2 = frontend?.server;
 
   let watcher: CertificateWatcher | undefined;
   const secure = protocols.tls ? loadCertificate(protocols.tls) : undefined;
@@ -149,7 +137,7 @@ export function createEdge(
   }
 
   const webSockets = ctx.webSockets;
-  const upgradeOptions = { keyOf: ctx.router.options.keyOf, trustForwarded: ctx.trustForwarded };
+  const upgradeOptions = { trustForwarded: ctx.trustForwarded };
   ctx.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
     handleUpgrade(webSockets, upgradeOptions, req, socket, head),
   );
@@ -164,13 +152,7 @@ export function createEdge(
     webSockets: () => webSockets.counts(),
     viaH2(routed, route, outgoing, res) {
       if (!isH2(route.origin)) return undefined;
-      return toH2Replica(h2, routed, route, outgoing, res).then((outcome) =>
-        settleH2Outcome(outcome, routed, {
-          fail: (f) => sendNodeFailure(res, f),
-          cut: () => res.destroy(),
-          status: () => res.statusCode,
-        }),
-      );
+      return toH2ReplicaFromHttp1(h2, routed, route, outgoing, res, ctx.upstreamTimeoutMs);
     },
     async listenExtras(host, publicPort) {
       if (protocols.httpRedirectPort === undefined) return;
@@ -188,9 +170,12 @@ export function createEdge(
         });
       });
     },
+    h2Sessions: () => frontend?.sessions ?? 0,
     close() {
       watcher?.close();
       webSockets.close();
+      // GOAWAY: HTTP/2 streams in flight finish (the data plane waits for them), new ones are refused.
+      frontend?.close();
       h2.close();
       redirect?.close();
       redirect?.closeAllConnections();

@@ -1,206 +1,153 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { constants } from 'node:http2';
-import type { Readable } from 'node:stream';
-import type { Failure } from '../core/failure.js';
-import type { Route } from '../membership/routing-table.js';
-import { downstreamResponseHeaders } from '../proxy/headers.js';
+import { constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import { UpstreamError, type UpstreamFailure } from '../proxy/fast/exchange.js';
 import type { FailureKind } from '../proxy/retry-policy.js';
-import type { RoutedRequest } from '../proxy/router.js';
-import { failureKindOf } from '../proxy/upstream-errors.js';
-import type { H2Upstreams } from './h2-upstreams.js';
+import { downstreamResponseHeaders } from '../proxy/headers.js';
+import type { UpstreamSession } from './h2-upstreams.js';
+import { writableTarget, type ReplayBody } from './h2-replay-body.js';
 
-/** What is sent to the replica: end-to-end headers (Host included) and the body as it arrives. */
-export interface H2Outgoing {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Record<string, string | string[]>;
-  /** null: the request has no body (its HEADERS frame ends the stream). */
-  readonly body: Readable | null;
+/**
+ * Where a replica's response goes: an HTTP/2 client stream or an HTTP/1.1 client's response. Each
+ * adapter converts once and keeps its own flow control.
+ */
+export interface ResponseSink {
+  /** The response head; `endStream` when nothing follows (a trailers-only gRPC answer, a 204). */
+  head(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void;
+  /** False when the client cannot take more now; `onDrain` is then called once it can. */
+  data(chunk: Buffer): boolean;
+  onDrain(resume: () => void): void;
+  /** The end of the response, with the replica's trailers when it sent any. */
+  end(trailers: OutgoingHttpHeaders | null): void;
 }
 
-/** The client's response, HTTP/1.1 (`http.ServerResponse`) or HTTP/2 (`Http2ServerResponse`). */
-export interface Downstream {
-  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
-  write(chunk: Buffer): boolean;
-  addTrailers(trailers: OutgoingHttpHeaders): void;
-  end(): unknown;
-  readonly writableEnded: boolean;
-  on(event: 'drain' | 'close', listener: () => void): unknown;
-  off(event: 'drain' | 'close', listener: () => void): unknown;
+export type AttemptOutcome =
+  { readonly ok: true; readonly status: number } | { readonly ok: false; readonly error: UpstreamError };
+
+export interface H2Attempt {
+  readonly done: Promise<AttemptOutcome>;
+  /** The client went away or the deadline passed: cancel the replica's stream (the outcome is dropped). */
+  cancel(): void;
 }
 
-function withoutPseudo(headers: IncomingHttpHeaders): Record<string, string | string[] | undefined> {
+/** How an upstream failure reads in the router's retry policy. */
+export const FAILURE_KINDS: Readonly<Record<UpstreamFailure, FailureKind>> = {
+  connect: 'refused',
+  gone: 'gone',
+  reset: 'reset',
+  closed: 'reset',
+  timeout: 'timeout',
+  protocol: 'protocol',
+};
+
+/** Connection failures: the replica was never reached. */
+const UNREACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+function withoutPseudo(headers: Record<string, unknown>): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) if (name[0] !== ':') out[name] = value;
+  for (const name in headers) if (name[0] !== ':') out[name] = headers[name] as string | string[] | undefined;
   return out;
 }
 
-/** How a request to an HTTP/2 replica ended, for the router to decide on. */
-export type H2Outcome =
-  | { readonly result: 'done' }
-  | { readonly result: 'client-gone' }
-  /** The router replaced the replica's answer (the seed's 404 rule): send this instead. */
-  | { readonly result: 'replaced'; readonly failure: Failure }
-  | {
-      readonly result: 'failed';
-      readonly kind: FailureKind;
-      readonly responded: boolean;
-      readonly message: string;
-    };
-
-/** RST_STREAM REFUSED_STREAM: the replica did not process the stream (RFC 9113 §8.7), safe to retry. */
-const REFUSED_STREAM = 0x7;
-
 /**
- * One try of a request to a replica over HTTP/2: headers, body and trailers passed on as they come,
- * a cancelled client cancelling the replica's stream. The response head goes through the router
- * (passive health, the seed's 404 rule) before anything reaches the client; failures are returned,
- * not answered, so the router's one policy decides whether to try the next replica.
+ * One attempt of a request on an h2c replica: headers, body and trailers passed on as they come,
+ * flow control kept both ways (a client that reads slowly pauses the replica's stream). The outcome
+ * says whether the replica could have seen the request, so that the caller can decide on another try:
+ * a stream the replica refused (REFUSED_STREAM) or left unprocessed by GOAWAY was never seen.
+ * `headTimeoutMs` (0 = none) bounds the wait for the response head.
  */
-export function toH2Replica(
-  h2: H2Upstreams,
-  routed: RoutedRequest,
-  route: Route,
-  outgoing: H2Outgoing,
-  res: Downstream,
-): Promise<H2Outcome> {
-  const headers: OutgoingHttpHeaders = {
-    ...outgoing.headers,
-    ':method': outgoing.method,
-    ':path': outgoing.path,
-    ':authority': (outgoing.headers.host as string | undefined) ?? new URL(route.origin).host,
-  };
-  delete headers.host;
-  // gRPC asks for trailers with `te: trailers`, the one TE value HTTP/2 allows (RFC 9113 §8.2.2).
-  headers.te = 'trailers';
-  let upstream: ReturnType<ReturnType<H2Upstreams['session']>['request']>;
+export function attemptH2Replica(
+  lease: UpstreamSession,
+  headers: OutgoingHttpHeaders,
+  body: ReplayBody | null,
+  sink: ResponseSink,
+  headTimeoutMs: number,
+): H2Attempt {
+  let upstream: ClientHttp2Stream;
   try {
-    upstream = h2.session(route.origin).request(headers, { endStream: outgoing.body === null });
+    upstream = lease.session.request(headers, { endStream: body === null });
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    return Promise.resolve({
-      result: 'failed',
-      kind: failureKindOf(code),
-      responded: false,
-      message: code ?? (error as Error).message,
-    });
+    lease.release();
+    const failure = new UpstreamError('connect', (error as Error).message, false, false);
+    return { done: Promise.resolve({ ok: false, error: failure }), cancel() {} };
   }
-  return new Promise<H2Outcome>((resolve) => {
-    let settled = false;
-    let responded = false;
-    const settle = (outcome: H2Outcome) => {
-      if (settled) return;
-      settled = true;
-      res.off('drain', onDrain);
-      res.off('close', onClientClose);
-      resolve(outcome);
-    };
-    const onDrain = () => upstream.resume();
-    const onClientClose = () => {
-      if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
-      settle({ result: 'client-gone' });
-    };
-    upstream.on('response', (head, flags) => {
-      const status = Number(head[':status'] ?? 502);
-      const replaced = routed.answered(status);
-      if (replaced !== undefined) {
-        upstream.close(constants.NGHTTP2_CANCEL);
-        settle({ result: 'replaced', failure: replaced });
-        return;
-      }
-      const out = downstreamResponseHeaders(withoutPseudo(head)) as OutgoingHttpHeaders;
-      // A trailers-only answer (gRPC errors) ends with its headers: its status goes in the trailers.
-      const trailersOnly =
-        (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0 && out['grpc-status'] !== undefined;
-      if (trailersOnly) {
-        res.addTrailers({ 'grpc-status': out['grpc-status'], 'grpc-message': out['grpc-message'] ?? '' });
-        delete out['grpc-status'];
-        delete out['grpc-message'];
-      }
-      responded = true;
-      res.writeHead(status, out);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (!settled && !res.write(chunk)) upstream.pause();
-    });
-    res.on('drain', onDrain);
-    upstream.on('trailers', (trailers) => {
-      if (!settled) res.addTrailers(downstreamResponseHeaders(withoutPseudo(trailers)));
-    });
-    upstream.on('end', () => {
-      if (settled) return;
-      if (!responded) {
-        // The stream ended with no response head: the session went away under it (nothing was
-        // answered, so this is a reset before the response, not an empty 200).
-        settle({
-          result: 'failed',
-          kind: 'reset',
-          responded: false,
-          message: 'the replica closed the stream unanswered',
-        });
-        return;
-      }
-      res.end();
-      settle({ result: 'done' });
-    });
-    upstream.on('error', (error: Error & { code?: string }) => {
-      const refused = upstream.rstCode === REFUSED_STREAM && !responded;
-      settle({
-        result: 'failed',
-        kind: refused ? 'refused' : failureKindOf(error.code),
-        responded,
-        message: error.code ?? error.message,
-      });
-    });
-    upstream.on('close', () => {
-      if (res.writableEnded) return settle({ result: 'done' });
-      settle({
-        result: 'failed',
-        kind: upstream.rstCode === REFUSED_STREAM && !responded ? 'refused' : 'reset',
-        responded,
-        message: `the replica reset the stream (code ${upstream.rstCode})`,
-      });
-    });
-    res.on('close', onClientClose);
-    if (outgoing.body !== null) outgoing.body.pipe(upstream);
+  let cancelled = false;
+  let responded = false;
+  let status = 0;
+  let trailers: OutgoingHttpHeaders | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let settle!: (outcome: AttemptOutcome) => void;
+  const done = new Promise<AttemptOutcome>((resolve) => (settle = resolve));
+  let settled = false;
+  const finish = (outcome: AttemptOutcome) => {
+    if (settled) return;
+    settled = true;
+    if (timer) clearTimeout(timer);
+    body?.detach();
+    lease.release();
+    settle(outcome);
+  };
+  const failure = (kind: 'connect' | 'reset' | 'timeout' | 'protocol', message: string, sent: boolean) =>
+    finish({ ok: false, error: new UpstreamError(kind, message, sent, responded) });
+
+  if (headTimeoutMs > 0) {
+    timer = setTimeout(() => {
+      if (responded) return;
+      failure('timeout', 'the replica did not answer in time', true);
+      upstream.close(constants.NGHTTP2_CANCEL);
+    }, headTimeoutMs);
+  }
+  upstream.on('response', (head, flags) => {
+    if (cancelled || settled) return;
+    responded = true;
+    if (timer) clearTimeout(timer);
+    status = Number(head[':status'] ?? 502);
+    const out = downstreamResponseHeaders(withoutPseudo(head)) as OutgoingHttpHeaders;
+    sink.head(status, out, (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0);
   });
-}
-
-/** How a frontend answers its client: a failure of ringlb's own, or cutting a reply under way. */
-export interface Answer {
-  fail(f: Failure): void;
-  cut(): void;
-  /** The status the client got so far. */
-  status(): number;
-}
-
-/**
- * Applies the router's policy to an outcome of `toH2Replica`. True: pick the next replica and try
- * again; false: the request is over (answered, counted and logged).
- */
-export function settleH2Outcome(outcome: H2Outcome, routed: RoutedRequest, answer: Answer): boolean {
-  switch (outcome.result) {
-    case 'done':
-      routed.finish(answer.status());
-      return false;
-    case 'client-gone':
-      routed.finish(499);
-      return false;
-    case 'replaced':
-      answer.fail(outcome.failure);
-      routed.finish(outcome.failure.status);
-      return false;
-    case 'failed': {
-      if (routed.failed(outcome.kind, outcome.responded, outcome.message)) return true;
-      if (outcome.responded) {
-        answer.cut();
-        routed.finish(answer.status());
-        return false;
-      }
-      const f = routed.gaveUp();
-      answer.fail(f);
-      routed.finish(f.status);
-      return false;
+  upstream.on('data', (chunk: Buffer) => {
+    if (cancelled || settled) return;
+    if (!sink.data(chunk)) {
+      upstream.pause();
+      sink.onDrain(() => upstream.resume());
     }
-  }
+  });
+  upstream.on('trailers', (tail) => {
+    trailers = downstreamResponseHeaders(withoutPseudo(tail)) as OutgoingHttpHeaders;
+  });
+  upstream.on('end', () => {
+    if (cancelled || settled || !responded) return;
+    // A stream the replica reset ends too (Node ends its readable side): that is no response's end.
+    if (upstream.rstCode) return closed(`code ${upstream.rstCode}`);
+    sink.end(trailers);
+    finish({ ok: true, status });
+  });
+  upstream.on('error', (error: Error & { code?: string }) => {
+    if (cancelled || settled) return;
+    const code = error.code ?? '';
+    if (!responded && UNREACHED.has(code)) failure('connect', code, false);
+    else closed(code || error.message);
+  });
+  const closed = (reason: string) => {
+    if (cancelled || settled) return;
+    const rst = upstream.rstCode ?? 0;
+    // A stream the replica refused, or one above its GOAWAY's last stream id, was never processed.
+    const unseen = !responded && (rst === constants.NGHTTP2_REFUSED_STREAM || lease.unprocessed(upstream.id));
+    const what = rst ? `reset the stream (code ${rst})` : `closed the stream (${reason})`;
+    failure(unseen ? 'connect' : 'reset', `the replica ${what}`, !unseen);
+  };
+  upstream.on('close', () => {
+    if (settled || cancelled) return;
+    // 'end' comes before 'close' on a clean finish; a close without it is a broken stream.
+    if (responded && upstream.readableEnded) return;
+    closed('no end');
+  });
+  if (body) body.attach(writableTarget(upstream));
+  return {
+    done,
+    cancel() {
+      if (settled) return;
+      cancelled = true;
+      finish({ ok: false, error: new UpstreamError('closed', 'cancelled', true, responded) });
+      if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
+    },
+  };
 }

@@ -65,18 +65,10 @@ const BODY = Buffer.alloc(1024, 'b');
 
 /**
  * Cases where a protocol does not yet give the table's outcome, run as expected failures so that
- * fixing one shows up here (the test then fails until it leaves this list). HTTP/2 over the
- * compatibility API streams a request body once (undici consumes it), so a PUT or a refused POST with
- * a body is not sent again; the core-API HTTP/2 frontend keeps bodies in the replay buffer.
+ * fixing one shows up here (the test then fails until it leaves this list). Empty: every protocol
+ * gives every outcome.
  */
-const KNOWN_DIVERGENCES = new Set([
-  'refuses over h2c',
-  'refuses over h2-tls',
-  'resets-before-response over h2c',
-  'resets-before-response over h2-tls',
-  'stays-silent over h2c',
-  'stays-silent over h2-tls',
-]);
+const KNOWN_DIVERGENCES = new Set<string>([]);
 
 function http1Send(port: number, agent: Agent, method: Method, path: string, key: number): Promise<Outcome> {
   return new Promise((resolve, reject) => {

@@ -29,6 +29,8 @@ async function h2cReplica(
   let broken = 0;
   const server: Http2Server = createServer();
   server.on('stream', (stream, headers) => {
+    // A stream closed with an error code errors on this side too.
+    stream.on('error', () => undefined);
     if (headers[':path'] === '/heartbeat' || misbehaviour === undefined) {
       stream.respond({ ':status': 200, 'content-type': 'text/plain' });
       stream.end(headers[':path'] === '/heartbeat' ? '' : `Hello from ${name}`);

@@ -98,8 +98,6 @@ describe('regression: a GET whose replica does not answer within the per-try tim
     expect(replies.filter((reply) => reply.status !== 200 || reply.body !== 'Hello from B')).toEqual([]);
   });
 
-  // Open: today 502 "replica 'Server 1' failed: UND_ERR_HEADERS_TIMEOUT" (src/edge/h2-forward.ts
-  // retries only UNREACHABLE codes). Owner: the h2 helper; flip to `it` in the commit that fixes it.
   it('is answered by the next replica, over HTTP/2', async () => {
     const { port, ca, held } = await setup();
     const replies: { status: number; body: string }[] = [];

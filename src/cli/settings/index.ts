@@ -3,6 +3,7 @@ import { CONTROL_SETTINGS } from './control.js';
 import { DOCKER_SETTINGS } from './docker.js';
 import { ETCD_SETTINGS } from './etcd.js';
 import { HOST_SETTINGS } from './hosts.js';
+import { HTTP2_SETTINGS } from './http2.js';
 import { KEY_SETTINGS } from './keys.js';
 import { LISTENER_SETTINGS } from './listener.js';
 import { LOG_SETTINGS } from './logs.js';
@@ -19,6 +20,7 @@ import { TLS_SETTINGS } from './tls.js';
 export const SETTING_GROUPS = [
   { title: 'Listener', settings: LISTENER_SETTINGS },
   { title: 'TLS', settings: TLS_SETTINGS },
+  { title: 'HTTP/2', settings: HTTP2_SETTINGS },
   { title: 'Control API', settings: CONTROL_SETTINGS },
   { title: 'Replicas and health checks', settings: REPLICA_SETTINGS },
   { title: 'Ring and routing (the ring settings are also what PUT /ring takes)', settings: ROUTING_SETTINGS },
@@ -34,6 +36,7 @@ export const SETTING_GROUPS = [
 export const ALL_SETTINGS = {
   ...LISTENER_SETTINGS,
   ...TLS_SETTINGS,
+  ...HTTP2_SETTINGS,
   ...CONTROL_SETTINGS,
   ...REPLICA_SETTINGS,
   ...ROUTING_SETTINGS,
