@@ -64,6 +64,9 @@ async function expectCounts(url: string, backends: { url: string }[], names: str
       const down = `ringlb_websocket_bytes_total{direction="to_client",${label}}`;
       if (now(up) - before(up) !== (toReplica.get(echo) ?? 0)) return undefined;
       if (now(down) - before(down) !== (toClient.get(echo) ?? 0)) return undefined;
+      // Each upgrade is one request through the router, protocol "websocket", answered 101.
+      const upgrades = `ringlb_requests_total{code="101",protocol="websocket",${label}}`;
+      if (now(upgrades) - before(upgrades) !== (perReplica.get(echo) ?? 0)) return undefined;
     }
     return now('ringlb_websockets_open_all{}') === count ? true : undefined;
   });

@@ -14,6 +14,7 @@ import { H2Upstreams } from './h2-upstreams.js';
 import { createListener } from './listener.js';
 import { createRedirectServer } from './redirect.js';
 import type { WebSocketTunnels } from '../proxy/fast/websocket-tunnel.js';
+import { h2WebSocket } from './websocket-h2.js';
 import { handleUpgrade } from './websocket-proxy.js';
 
 /** The protocols the public listener speaks, and how replicas are spoken to. */
@@ -110,6 +111,8 @@ export function createEdge(
         handleLocal: ctx.handleLocal,
         trustForwarded: ctx.trustForwarded,
         logger: ctx.logger,
+        // RFC 8441: WebSockets over HTTP/2 go to the same tunnels as HTTP/1.1 upgrades.
+        onExtendedConnect: h2WebSocket(ctx.webSockets, { trustForwarded: ctx.trustForwarded }),
       })
     : undefined;
   const http2 = frontend?.server;
@@ -134,7 +137,7 @@ export function createEdge(
   }
 
   const webSockets = ctx.webSockets;
-  const upgradeOptions = { keyOf: ctx.router.options.keyOf, trustForwarded: ctx.trustForwarded };
+  const upgradeOptions = { trustForwarded: ctx.trustForwarded };
   ctx.http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) =>
     handleUpgrade(webSockets, upgradeOptions, req, socket, head),
   );

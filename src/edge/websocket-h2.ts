@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { respondH2Failure } from '../core/failure.js';
 import { HOP_BY_HOP_FIELDS } from '../proxy/headers.js';
 import type { ResponseHead } from '../proxy/http1/response-head.js';
 import type { UpgradeClient, WebSocketTunnels } from '../proxy/fast/websocket-tunnel.js';
-import { viewOf, type RequestView } from '../proxy/request-view.js';
+import { viewOf } from '../proxy/request-view.js';
 
 const HOP_BY_HOP = new Set([...HOP_BY_HOP_FIELDS, 'transfer-encoding', 'content-length', 'host']);
 const REPLACED = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'sec-websocket-key']);
@@ -11,10 +12,7 @@ const REPLACED = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-pr
 const SWITCH_HEADERS = new Set(['sec-websocket-protocol', 'sec-websocket-extensions']);
 
 export interface H2WebSocketOptions {
-  readonly keyOf: (view: RequestView) => number;
   readonly trustForwarded: boolean;
-  /** The failure renderer for an HTTP/2 stream. */
-  readonly fail: (stream: ServerHttp2Stream, status: number, message: string) => void;
 }
 
 /**
@@ -61,7 +59,7 @@ function answerHeaders(head: ResponseHead): Record<string, string | string[] | n
  * The client side of a WebSocket over HTTP/2: the stream is the WebSocket's bytes, a replica's 101
  * becomes `:status 200`, another answer is passed on with its body decoded.
  */
-function streamClient(stream: ServerHttp2Stream, options: H2WebSocketOptions): UpgradeClient {
+function streamClient(stream: ServerHttp2Stream): UpgradeClient {
   return {
     stream,
     rawChunked: false,
@@ -77,7 +75,7 @@ function streamClient(stream: ServerHttp2Stream, options: H2WebSocketOptions): U
     answered(head) {
       if (!stream.destroyed) stream.respond(answerHeaders(head));
     },
-    fail: (status, message) => options.fail(stream, status, message),
+    fail: (f) => respondH2Failure(stream, f),
   };
 }
 
@@ -95,12 +93,12 @@ export function h2WebSocket(
     const target = headers[':path'] ?? '/';
     tunnels.open(
       {
-        // Keyed as the GET it stands for, so that a WebSocket finds the same replica over either protocol.
-        key: options.keyOf(viewOf('GET', target, headers, remote)),
+        // Routed as the GET it stands for, so that a WebSocket finds the same replica over either protocol.
+        view: viewOf('GET', target, headers, remote),
         head: h2UpgradeHead(headers, remote, socket?.encrypted === true, options.trustForwarded),
         pending: null,
       },
-      streamClient(stream, options),
+      streamClient(stream),
     );
   };
 }

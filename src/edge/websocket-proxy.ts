@@ -1,13 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { seedMessage } from '../core/errors.js';
+import { rawFailure, type Failure } from '../core/failure.js';
 import { socketClient } from '../proxy/fast/websocket-front.js';
 import type { WebSocketTunnels } from '../proxy/fast/websocket-tunnel.js';
 import { upstreamRequestHeaders } from '../proxy/headers.js';
-import { viewOf, type RequestView } from '../proxy/request-view.js';
+import { viewOf } from '../proxy/request-view.js';
 
 export interface UpgradeOptions {
-  readonly keyOf: (view: RequestView) => number;
   readonly trustForwarded: boolean;
 }
 
@@ -19,14 +18,10 @@ function headText(method: string, target: string, headers: Record<string, string
   return `${out}\r\n`;
 }
 
-/** The seed's JSON failure on a connection that is closed after it. */
-function refuse(client: Socket, status: number, message: string): void {
-  const body = JSON.stringify({ message: seedMessage(message), status: 'failure' });
+/** The one failure renderer's HTTP/1.1 bytes, on a connection that is closed after them. */
+function refuse(client: Socket, f: Failure): void {
   if (!client.writable) return void client.destroy();
-  client.end(
-    `HTTP/1.1 ${status} ${status === 503 ? 'Service Unavailable' : status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  client.end(rawFailure(f, false));
 }
 
 /**
@@ -55,10 +50,10 @@ export function handleUpgrade(
   const method = req.method ?? 'GET';
   tunnels.open(
     {
-      key: options.keyOf(viewOf(method, target, req.headers, client.remoteAddress)),
+      view: viewOf(method, target, req.headers, client.remoteAddress),
       head: headText(method, target, headers),
       pending: head.length > 0 ? head : null,
     },
-    socketClient(client, (status, message) => refuse(client, status, message)),
+    socketClient(client, (f) => refuse(client, f)),
   );
 }

@@ -175,13 +175,10 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   });
   const waiting = new Set<FrontConnection>();
   const webSockets = new WebSocketTunnels({
-    table: options.table,
-    retries: options.retries,
+    router,
     idleTimeoutMs: protocols.wsIdleTimeoutMs,
     drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
     responseTimeoutMs: options.upstreamTimeoutMs,
-    onFailure: (replica, reason) => outliers.failure(replica, reason),
-    onRetry: () => telemetry.retry(PROTOCOL_INDEX.websocket),
   });
   const http1 = fastConnectionHandler(
     {
@@ -191,7 +188,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       // request goes to the general server, which speaks both.
       // So does every request when hints are on: the fast path does not write them (yet).
       isLocalPath: hasH2Replicas(protocols) || options.hints ? () => true : options.isLocalPath,
-      webSocket: frontWebSocket(webSockets, options.keyOf, limits.trustForwarded),
+      webSocket: frontWebSocket(webSockets, limits.trustForwarded),
       waiting,
       trustForwarded: limits.trustForwarded,
       limits: {

@@ -203,7 +203,7 @@ export class FrontConnection {
     if (webSocket && head.originForm && isWebSocketUpgrade(head) && !this.#ctx.isLocalPath(pathname)) {
       // The connection is a WebSocket tunnel from here on: it leaves the front with its first frames.
       this.#handOver(end + 4, 'upgrade', (socket, pending) =>
-        webSocket(socket, head, pending, (status, message) => this.writeFailure({ status, message }, false)),
+        webSocket(socket, head, pending, (f) => this.writeFailure(f, false)),
       );
       return;
     }

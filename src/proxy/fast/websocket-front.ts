@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { Failure } from '../../core/failure.js';
 import { HOP_BY_HOP_FIELDS } from '../headers.js';
 import { headerValue, type RequestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-head.js';
@@ -55,7 +56,7 @@ export function webSocketRequestHead(
  * The client side of an HTTP/1.1 upgrade: the replica's 101 is passed on as it was sent; any other
  * answer is passed on without its hop-by-hop headers and closes the connection after its body.
  */
-export function socketClient(socket: Socket, fail: (status: number, message: string) => void): UpgradeClient {
+export function socketClient(socket: Socket, fail: (f: Failure) => void): UpgradeClient {
   return {
     stream: socket,
     rawChunked: true,
@@ -91,21 +92,17 @@ export type FrontWebSocket = (
   socket: Socket,
   head: RequestHead,
   pending: Buffer | null,
-  fail: (status: number, message: string) => void,
+  fail: (f: Failure) => void,
 ) => void;
 
-/** The fast front's way into the tunnels: the same key as any request, the upgrade head rewritten. */
-export function frontWebSocket(
-  tunnels: WebSocketTunnels,
-  keyOf: (view: RequestView) => number,
-  trustForwarded: boolean,
-): FrontWebSocket {
+/** The fast front's way into the tunnels: routed as any request, the upgrade head rewritten. */
+export function frontWebSocket(tunnels: WebSocketTunnels, trustForwarded: boolean): FrontWebSocket {
   return (socket, head, pending, fail) => {
     const remote = socket.remoteAddress;
     const encrypted = (socket as { encrypted?: boolean }).encrypted === true;
     tunnels.open(
       {
-        key: keyOf(headView(head, remote)),
+        view: headView(head, remote),
         head: webSocketRequestHead(head, remote, encrypted, trustForwarded),
         pending,
       },

@@ -6,7 +6,13 @@ import {
   closeFrame,
   FrameScanner,
 } from '../../edge/websocket-frames.js';
+import type { Failure } from '../../core/failure.js';
+import { PROTOCOL_INDEX } from '../../core/protocol.js';
 import type { Route, RoutingTable } from '../../membership/routing-table.js';
+import type { RequestView } from '../request-view.js';
+import type { FailureKind } from '../retry-policy.js';
+import type { RoutedRequest, Router } from '../router.js';
+import { failureKindOf } from '../upstream-errors.js';
 import { ChunkedScanner } from '../http1/chunked-scanner.js';
 import { parseResponseHead, type ResponseHead } from '../http1/response-head.js';
 import { WebSocketStats, type WebSocketCounts } from '../../ops/websocket-stats.js';
@@ -32,13 +38,13 @@ export interface UpgradeClient {
   /** Whether a chunked body is passed on with its framing (HTTP/1.1) or decoded (HTTP/2). */
   readonly rawChunked: boolean;
   /** The balancer's own failure before anything of the replica's answer was passed on. */
-  fail(status: number, message: string): void;
+  fail(f: Failure): void;
 }
 
 /** One upgrade request on its way to a replica. */
 export interface UpgradeRequest {
-  /** The ring key, from the request as every other request's key. */
-  readonly key: number;
+  /** The request as the router reads it (its key, the access log). */
+  readonly view: RequestView;
   /** The HTTP/1.1 request head for the replica, CRLF CRLF included. */
   readonly head: string;
   /** Bytes the client sent after its head (its first frames): passed on after the head. */
@@ -46,30 +52,29 @@ export interface UpgradeRequest {
 }
 
 export interface WebSocketTunnelOptions {
-  readonly table: () => RoutingTable;
-  readonly retries: number;
+  /** Routes the upgrade requests (protocol "websocket"); its table is also what `sync` checks. */
+  readonly router: Router;
   /** An open WebSocket with no traffic either way for this long is closed (1001); 0 = never. */
   readonly idleTimeoutMs: number;
   /** How long WebSockets to a replica that left the ring stay open before they are closed (1012). */
   readonly drainTimeoutMs: number;
-  /** How long the replica has to answer the upgrade. */
+  /** How long the replica has to answer the upgrade (`--upstream-timeout`, per try). */
   readonly responseTimeoutMs: number;
-  /** A try that failed to reach its replica (passive health), and a try sent again. */
-  readonly onFailure?: (replica: string, reason: string) => void;
-  readonly onRetry?: () => void;
 }
+
+/** What the router is told of an upgrade request: a GET without a body, not gRPC. */
+const WEBSOCKET_REQUEST = { protocol: PROTOCOL_INDEX.websocket, grpc: false, bodyReplayable: true };
 
 const CONNECT_TIMEOUT_MS = 2_000;
 const MAX_RESPONSE_HEAD = 64 * 1024;
 /** How long a close waits for the replica to finish the frame it is in the middle of sending. */
 const CLOSE_GRACE_MS = 2_000;
 
-/** Why a try failed, and whether another replica may be tried. */
+/** A failed try: what the retry policy needs to know of it. */
 class TryFailure extends Error {
   constructor(
     message: string,
-    readonly status: number,
-    readonly retryable: boolean,
+    readonly kind: FailureKind,
   ) {
     super(message);
   }
@@ -91,7 +96,7 @@ export class WebSocketTunnels {
   }
 
   open(request: UpgradeRequest, client: UpgradeClient): void {
-    new Handshake(this, this.#options, request, client).attempt(0);
+    new Handshake(this, this.#options, request, client).attempt();
   }
 
   /** @internal A handshake succeeded: from here on the two sides are a byte pipe. */
@@ -125,7 +130,7 @@ export class WebSocketTunnels {
     if (leaving.length === 0) return;
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
-      const now = new Set(this.#options.table().routes.map((route) => route.origin));
+      const now = new Set(this.#options.router.options.table().routes.map((route) => route.origin));
       for (const tunnel of leaving) {
         if (!now.has(tunnel.origin)) tunnel.close(CLOSE_SERVICE_RESTART, 'replica left the ring');
       }
@@ -142,21 +147,23 @@ export class WebSocketTunnels {
 }
 
 /**
- * One upgrade request through its tries: a fresh connection to the replica, the request head, and
- * the replica's response head read. Short-lived, so it may use closures; the tunnel may not.
+ * One upgrade request through its tries, routed like every request (the router's key, picks, retry
+ * policy, passive health, telemetry and access log, with protocol "websocket"): a fresh connection to
+ * the replica, the request head, and the replica's response head read. Short-lived, so it may use
+ * closures; the tunnel may not.
  */
 class Handshake {
   readonly #tunnels: WebSocketTunnels;
   readonly #options: WebSocketTunnelOptions;
   readonly #request: UpgradeRequest;
   readonly #client: UpgradeClient;
+  readonly #routed: RoutedRequest;
   #upstream: Socket | null = null;
-  #table: RoutingTable | null = null;
   #clientGone = false;
-  #lastFailure = '';
   readonly #onClientGone = () => {
     this.#clientGone = true;
     this.#upstream?.destroy();
+    this.#routed.finish(499);
   };
 
   constructor(
@@ -169,24 +176,18 @@ class Handshake {
     this.#options = options;
     this.#request = request;
     this.#client = client;
+    this.#routed = options.router.begin(request.view, WEBSOCKET_REQUEST);
     // Nothing reads the client until the tunnel is open: its first frames wait in the socket.
     client.stream.pause();
     client.stream.once('close', this.#onClientGone);
     client.stream.on('error', this.#onClientGone);
   }
 
-  attempt(n: number): void {
+  attempt(): void {
     if (this.#clientGone) return;
-    // Every try of one request walks the same ring, so that "the next replica" is well defined even
-    // when the ring changes between tries (a replica ejected for the very failures that caused them).
-    const table = (this.#table ??= this.#options.table());
-    const index = table.ring.pick(this.#request.key, n);
-    if (index < 0) {
-      if (n === 0) this.#fail(503, 'no healthy replica is available');
-      else this.#fail(502, `no other replica to try; last failure: ${this.#lastFailure}`);
-      return;
-    }
-    const route = table.routes[index]!;
+    const routed = this.#routed;
+    const route = routed.pick();
+    if (route === undefined) return this.#fail(routed.noReplica());
     const url = new URL(route.origin);
     const upstream = connect({ host: url.hostname, port: Number(url.port), noDelay: true });
     this.#upstream = upstream;
@@ -198,24 +199,20 @@ class Handshake {
       clearTimeout(timer);
       upstream.destroy();
       if (this.#clientGone) return;
-      this.#lastFailure = `replica '${route.name}' failed: ${failure.message}`;
-      this.#options.onFailure?.(route.name, failure.message);
-      if (failure.retryable && n < this.#options.retries) {
-        this.#options.onRetry?.();
-        this.attempt(n + 1);
-      } else this.#fail(failure.status, this.#lastFailure);
+      if (routed.failed(failure.kind, false, failure.message)) this.attempt();
+      else this.#fail(routed.gaveUp());
     };
     // A timer of the handshake's own, not the socket's: a socket keeps its timer object for good once
     // it has had one, and an idle WebSocket should not pay for it.
-    let timer = setTimeout(() => failed(new TryFailure('connect timeout', 502, true)), CONNECT_TIMEOUT_MS);
+    let timer = setTimeout(() => failed(new TryFailure('connect timeout', 'refused')), CONNECT_TIMEOUT_MS);
     upstream.on('error', (error: NodeJS.ErrnoException) =>
-      failed(new TryFailure(error.code ?? error.message, 502, true)),
+      failed(new TryFailure(error.code ?? error.message, failureKindOf(error.code))),
     );
-    upstream.on('close', () => failed(new TryFailure('closed before answering the upgrade', 502, true)));
+    upstream.on('close', () => failed(new TryFailure('closed before answering the upgrade', 'reset')));
     upstream.once('connect', () => {
       clearTimeout(timer);
       timer = setTimeout(
-        () => failed(new TryFailure('no answer to the upgrade in time', 504, true)),
+        () => failed(new TryFailure('no answer to the upgrade in time', 'timeout')),
         this.#options.responseTimeoutMs,
       );
       upstream.write(this.#request.head, 'latin1');
@@ -226,14 +223,14 @@ class Handshake {
       const end = buffered.indexOf('\r\n\r\n', 0, 'latin1');
       if (end < 0) {
         if (buffered.length > MAX_RESPONSE_HEAD)
-          failed(new TryFailure('response head too large', 502, false));
+          failed(new TryFailure('response head too large', 'protocol'));
         return;
       }
       let head: ResponseHead;
       try {
         head = parseResponseHead(buffered.toString('latin1', 0, end));
       } catch (error) {
-        failed(new TryFailure((error as Error).message, 502, false));
+        failed(new TryFailure((error as Error).message, 'protocol'));
         return;
       }
       settled = true;
@@ -244,6 +241,14 @@ class Handshake {
       const client = this.#client;
       client.stream.off('close', this.#onClientGone);
       client.stream.off('error', this.#onClientGone);
+      const replaced = routed.answered(head.status);
+      if (replaced) {
+        // The seed's rule for a replica's 404: the client gets the balancer's 400 instead.
+        upstream.destroy();
+        return this.#fail(replaced);
+      }
+      // The upgrade request is over at the replica's answer; an open WebSocket is not in flight.
+      routed.finish(head.status);
       const rest = end + 4 < buffered.length ? buffered.subarray(end + 4) : null;
       if (head.status === 101) {
         client.switched(head, buffered.subarray(0, end + 4));
@@ -255,10 +260,11 @@ class Handshake {
     });
   }
 
-  #fail(status: number, message: string): void {
+  #fail(f: Failure): void {
     this.#client.stream.off('close', this.#onClientGone);
     this.#client.stream.off('error', this.#onClientGone);
-    this.#client.fail(status, message);
+    this.#routed.finish(f.status);
+    this.#client.fail(f);
   }
 }
 
