@@ -17,7 +17,8 @@ import { HOP_BY_HOP_FIELDS } from '../proxy/headers.js';
 import type { FailureKind } from '../proxy/retry-policy.js';
 import type { RoutedRequest, Router } from '../proxy/router.js';
 import { grpcTimeoutHeader, grpcTimeoutMs } from './h2-grpc.js';
-import { attemptH2Replica, FAILURE_KINDS, type H2Attempt, type ResponseSink } from './h2-replica.js';
+import { attemptH2Replica, type H2Attempt, type ResponseSink } from './h2-replica.js';
+import { UPSTREAM_FAILURE_KINDS } from '../proxy/upstream-errors.js';
 import { ReplayBody, type BodyTarget } from './h2-replay-body.js';
 import type { H2Request } from './h2-request.js';
 import type { H2Upstreams } from './h2-upstreams.js';
@@ -230,8 +231,9 @@ export class H2Call implements Exchange, ResponseSink {
     this.#release();
     this.#body?.detach();
     if (this.abandoned) return;
-    if (error.responded || this.#stream.headersSent) this.#broken(FAILURE_KINDS[error.kind], error.message);
-    else this.#retryOrFail(FAILURE_KINDS[error.kind], error.message);
+    if (error.responded || this.#stream.headersSent)
+      this.#broken(UPSTREAM_FAILURE_KINDS[error.kind], error.message);
+    else this.#retryOrFail(UPSTREAM_FAILURE_KINDS[error.kind], error.message);
   }
 
   #retryOrFail(kind: FailureKind, message: string): void {

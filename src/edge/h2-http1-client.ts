@@ -2,7 +2,8 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { sendNodeFailure, type Failure } from '../core/failure.js';
 import type { Route } from '../membership/routing-table.js';
 import type { RoutedRequest } from '../proxy/router.js';
-import { attemptH2Replica, FAILURE_KINDS, type ResponseSink } from './h2-replica.js';
+import { attemptH2Replica, type ResponseSink } from './h2-replica.js';
+import { UPSTREAM_FAILURE_KINDS } from '../proxy/upstream-errors.js';
 import { ReplayBody } from './h2-replay-body.js';
 import type { H2Upstreams } from './h2-upstreams.js';
 
@@ -103,7 +104,7 @@ export async function toH2ReplicaFromHttp1(
   }
   if (body && !body.replayable) routed.bodyReplayable = false;
   const responded = error.responded || res.headersSent;
-  if (routed.failed(FAILURE_KINDS[error.kind], responded, error.message)) return true;
+  if (routed.failed(UPSTREAM_FAILURE_KINDS[error.kind], responded, error.message)) return true;
   body?.discard();
   if (responded) {
     res.destroy();

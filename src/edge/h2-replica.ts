@@ -1,6 +1,6 @@
 import { constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
-import { UpstreamError, type UpstreamFailure } from '../proxy/fast/exchange.js';
-import type { FailureKind } from '../proxy/retry-policy.js';
+import { UpstreamError } from '../proxy/fast/exchange.js';
+import { failureKindOf } from '../proxy/upstream-errors.js';
 import { downstreamResponseHeaders } from '../proxy/headers.js';
 import type { UpstreamSession } from './h2-upstreams.js';
 import { writableTarget, type ReplayBody } from './h2-replay-body.js';
@@ -27,19 +27,6 @@ export interface H2Attempt {
   /** The client went away or the deadline passed: cancel the replica's stream (the outcome is dropped). */
   cancel(): void;
 }
-
-/** How an upstream failure reads in the router's retry policy. */
-export const FAILURE_KINDS: Readonly<Record<UpstreamFailure, FailureKind>> = {
-  connect: 'refused',
-  gone: 'gone',
-  reset: 'reset',
-  closed: 'reset',
-  timeout: 'timeout',
-  protocol: 'protocol',
-};
-
-/** Connection failures: the replica was never reached. */
-const UNREACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 
 function withoutPseudo(headers: Record<string, unknown>): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = {};
@@ -123,7 +110,7 @@ export function attemptH2Replica(
   upstream.on('error', (error: Error & { code?: string }) => {
     if (cancelled || settled) return;
     const code = error.code ?? '';
-    if (!responded && UNREACHED.has(code)) failure('connect', code, false);
+    if (!responded && failureKindOf(code) === 'refused') failure('connect', code, false);
     else closed(code || error.message);
   });
   const closed = (reason: string) => {

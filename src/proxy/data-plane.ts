@@ -15,7 +15,6 @@ import { frontWebSocket } from './fast/websocket-front.js';
 import { WebSocketTunnels } from './fast/websocket-tunnel.js';
 import { forward } from './forward.js';
 import { Router, type RouterOptions } from './router.js';
-import { PROTOCOL_INDEX } from '../core/protocol.js';
 import type { RequestView } from './request-view.js';
 import { Upstreams } from './upstreams.js';
 

@@ -1,3 +1,4 @@
+import type { UpstreamFailure } from './fast/exchange.js';
 import type { FailureKind } from './retry-policy.js';
 
 const REFUSED = new Set([
@@ -5,6 +6,7 @@ const REFUSED = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ENOTFOUND',
+  'EADDRNOTAVAIL',
   'EAI_AGAIN',
   'UND_ERR_CONNECT_TIMEOUT',
   'ERR_HTTP2_GOAWAY_SESSION',
@@ -35,3 +37,13 @@ export function failureKindOf(code: string | undefined): FailureKind {
   if (RESET.has(code)) return 'reset';
   return 'protocol';
 }
+
+/** How the upstream connections' own failure kinds (fast pools, h2c sessions) read in the retry policy. */
+export const UPSTREAM_FAILURE_KINDS: Readonly<Record<UpstreamFailure, FailureKind>> = {
+  connect: 'refused',
+  gone: 'gone',
+  reset: 'reset',
+  closed: 'reset',
+  timeout: 'timeout',
+  protocol: 'protocol',
+};

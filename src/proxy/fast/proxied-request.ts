@@ -8,7 +8,8 @@ import type { RequestView } from '../request-view.js';
 import type { FailureKind } from '../retry-policy.js';
 import type { RoutedRequest } from '../router.js';
 import type { UpstreamConnection } from './upstream-connection.js';
-import type { UpstreamError, UpstreamFailure } from './exchange.js';
+import type { UpstreamError } from './exchange.js';
+import { UPSTREAM_FAILURE_KINDS } from '../upstream-errors.js';
 import type { FrontConnection, FrontContext } from './front-connection.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import { RequestBody, type BodyOwner } from './request-body.js';
@@ -257,13 +258,13 @@ export class ProxiedRequest implements BodyOwner, RequestView {
     routed.bodyReplayable = this.bodyReplayable;
     if (error.responded) {
       // Part of the response is already with the client: all we can do is cut it off.
-      routed.failed(KINDS[error.kind], true, error.message);
+      routed.failed(UPSTREAM_FAILURE_KINDS[error.kind], true, error.message);
       routed.finish(this.#status);
       this.#front.socket.destroy();
       return;
     }
     this.body?.detach();
-    this.#retryOrFail(KINDS[error.kind], error.message);
+    this.#retryOrFail(UPSTREAM_FAILURE_KINDS[error.kind], error.message);
   }
 
   #retryOrFail(kind: FailureKind, message: string): void {
@@ -295,16 +296,6 @@ export class ProxiedRequest implements BodyOwner, RequestView {
     this.#release();
   }
 }
-
-/** How the upstream connection's failures read in the retry policy. */
-const KINDS: Readonly<Record<UpstreamFailure, FailureKind>> = {
-  connect: 'refused',
-  gone: 'gone',
-  reset: 'reset',
-  closed: 'reset',
-  timeout: 'timeout',
-  protocol: 'protocol',
-};
 
 function uncork(socket: Socket): void {
   socket.uncork();
