@@ -727,7 +727,9 @@ export class Cluster implements HealthSink {
   #stepRamp(record: ReplicaRecord, ramp: Ramp): void {
     const current = record.ramp;
     if (this.#closed || !current || this.#replicas.get(record.spec.name) !== record) return;
-    const step = rampStep(ramp, Date.now() - current.since);
+    // The timer was set for the step after this one, and may fire a little before the wall clock
+    // says so: it always moves the ramp on by at least that step, never repeats one.
+    const step = Math.max(current.step + 1, rampStep(ramp, Date.now() - current.since));
     const name = record.spec.name;
     if (step >= ramp.steps - 1) {
       record.ramp = undefined;
