@@ -59,12 +59,18 @@ swarm-up:
 	done; docker service ps --no-trunc $(STACK)_balancer; echo "the balancer does not answer on :$(PORT) after 90 s" >&2; exit 1
 
 # Removes the stack and waits until its services, containers and network are gone; leaves the swarm
-# if swarm-up created it for this stack and nothing else runs in it.
+# if swarm-up created it for this stack and nothing else runs in it. `docker stack rm` tries the
+# network only once, often while tasks are still stopping, so its removal is retried here.
 swarm-down:
 	-docker stack rm $(STACK)
 	@for i in $$(seq 1 120); do \
 	  left="$$(docker ps -aq --filter label=com.docker.stack.namespace=$(STACK))$$(docker network ls -q --filter label=com.docker.stack.namespace=$(STACK))"; \
-	  [ -z "$$left" ] && break; sleep 0.5; \
+	  [ -z "$$left" ] && break; \
+	  if [ $$((i % 4)) = 0 ]; then \
+	    nets="$$(docker network ls -q --filter label=com.docker.stack.namespace=$(STACK))"; \
+	    if [ -n "$$nets" ]; then docker network rm $$nets >/dev/null 2>&1 || true; fi; \
+	  fi; \
+	  sleep 0.5; \
 	done; \
 	if [ -n "$$left" ]; then echo "stack $(STACK) is not gone after 60 s" >&2; exit 1; fi
 	@if [ "$$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] && \

@@ -1,6 +1,6 @@
-// The seed's analysis A-1..A-4 and ours A-5, in one command, over the built dist:
+// The seed's analysis A-1..A-4 and ours A-5 and A-6 (a cache tier, bench/analysis-a6.mjs), in one command, over the built dist:
 //   npm run analysis              full run (10,000 requests per point, 1M keys in-process)
-//   npm run analysis -- --quick   the same report with fewer requests and keys, under a minute (CI)
+//   npm run analysis -- --quick   the same report with fewer requests and keys, about a minute (CI)
 // Starts its own balancer with local replica processes on loopback, sends real HTTP traffic through
 // it, switches algorithms live with PUT /ring, and writes reports/analysis.md with PNG charts beside
 // it (SVG drawn by dist/analysis/svg-chart.js, rasterised by resvg: no browser).
@@ -25,6 +25,7 @@ import {
   SlotRing,
 } from '../dist/analysis/ring-study.js';
 import { barChartSvg, lineChartSvg } from '../dist/analysis/svg-chart.js';
+import { A6_STEPS, analysisA6 } from './analysis-a6.mjs';
 import { timeline } from '../dist/analysis/timeline.js';
 import { simulateLoad } from '../dist/ring/bounded/load-simulation.js';
 import { BoundedLoadRing } from '../dist/ring/bounded/bounded-load-ring.js';
@@ -72,6 +73,7 @@ const STEPS = {
   a4: 1,
   a5: ALGORITHMS.length,
   bounded: 1,
+  a6: A6_STEPS,
   charts: 1,
 };
 const TOTAL = Object.values(STEPS).reduce((a, b) => a + b, 0);
@@ -644,6 +646,9 @@ async function main() {
     ),
     '',
   );
+
+  // ---------- A-6 ----------
+  md.push(...(await analysisA6({ quick: QUICK, progress, chart, table, f })).md);
 
   // ---------- charts ----------
   for (const { file, svg } of charts) {

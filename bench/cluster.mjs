@@ -10,11 +10,11 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { sleep, startEtcd, waitFor } from './cluster-lib.mjs';
 
 const QUICK = process.argv.includes('--quick');
 const ADDS = QUICK ? 5 : 20;
@@ -24,62 +24,6 @@ const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const MARK = randomUUID();
 const started = [];
 const dir = mkdtempSync(join(tmpdir(), 'ringlb-bench-etcd-'));
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor(what, check, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-async function startEtcd() {
-  const ports = [];
-  for (let i = 0; i < 3; i++) ports.push({ client: await freePort(), peer: await freePort() });
-  const initial = ports.map((p, i) => `m${i}=http://127.0.0.1:${p.peer}`).join(',');
-  const token = randomUUID();
-  for (const [i, p] of ports.entries()) {
-    const client = `http://127.0.0.1:${p.client}`;
-    const peer = `http://127.0.0.1:${p.peer}`;
-    const args = ['--name', `m${i}`, '--data-dir', join(dir, `m${i}`), '--listen-client-urls', client];
-    args.push('--advertise-client-urls', client, '--listen-peer-urls', peer);
-    args.push(
-      '--initial-advertise-peer-urls',
-      peer,
-      '--initial-cluster',
-      initial,
-      '--initial-cluster-token',
-      token,
-    );
-    args.push('--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'error');
-    started.push(spawn('/usr/bin/etcd', args, { stdio: 'ignore' }));
-  }
-  const endpoints = ports.map((p) => `http://127.0.0.1:${p.client}`);
-  await waitFor('etcd', async () => {
-    const ok = await Promise.all(
-      endpoints.map((e) =>
-        fetch(`${e}/health`, { signal: AbortSignal.timeout(1_000) })
-          .then((r) => r.json())
-          .then((b) => b.health === 'true')
-          .catch(() => false),
-      ),
-    );
-    return ok.every(Boolean) ? true : undefined;
-  });
-  return endpoints.join(',');
-}
 
 async function startInstance(...args) {
   const child = spawn(
@@ -174,7 +118,7 @@ async function main() {
   }
   local.child.kill('SIGTERM');
 
-  const endpoints = await startEtcd();
+  const endpoints = await startEtcd(dir, started);
   const cluster = `bench-${process.pid}`;
   const instances = [];
   for (let i = 0; i < 3; i++) {

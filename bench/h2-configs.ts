@@ -7,11 +7,13 @@ export interface H2NginxPorts {
   readonly tls: number;
   /** Cleartext HTTP/2 whose requests go on with grpc_pass. */
   readonly grpc: number;
+  /** HTTP/1.1 whose WebSocket upgrades go on to the WebSocket echo backend. */
+  readonly ws: number;
 }
 
 /**
  * Proxies to the same HTTP/1.1 backends as ringlb (`hash $request_uri consistent`, upstream keep-alive),
- * and to the gRPC backend with grpc_pass. `keepalive_requests` is raised so neither client nor upstream
+ * to the gRPC backend with grpc_pass, and WebSocket upgrades to the WebSocket echo backend. `keepalive_requests` is raised so neither client nor upstream
  * connections are closed during a run. `http2Listen` is nginx's spelling of an HTTP/2 listener: Debian
  * 12's nginx 1.22 wants `listen … http2`, nginx 1.25+ `http2 on;` (the caller tries both).
  */
@@ -20,6 +22,7 @@ export function nginxH2Config(
   ports: H2NginxPorts,
   backends: readonly number[],
   grpcBackend: number,
+  wsBackend: number,
   tls: { readonly cert: string; readonly key: string },
   modern: boolean,
 ): string {
@@ -72,6 +75,16 @@ ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
   server {
     ${listen(ports.grpc, false)}
     location / { grpc_pass grpc://grpc_backend; }
+  }
+  server {
+    listen 127.0.0.1:${ports.ws};
+    location / {
+      proxy_pass http://127.0.0.1:${wsBackend};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_read_timeout 1h;
+    }
   }
 }
 `;

@@ -1,7 +1,8 @@
 // The HTTP/2 benchmark (issue 15): ringlb and nginx (1 worker each) in front of the same HTTP/1.1
 // nginx backends, with h2load, over h2c (prior knowledge) and TLS with ALPN h2; gRPC unary calls
 // through ringlb and through nginx's grpc_pass to the same gRPC echo backend; and a bounded
-// rapid-reset flood from one client while h2load measures everyone else's latency. Every workload
+// rapid-reset flood from one client while h2load measures everyone else's latency; and WebSocket
+// echo round trips through both to the same Node echo backend. Every workload
 // runs against both peers in one run. Prints and writes reports/bench-h2.md. Usage: H2_BENCH_USAGE.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,13 +33,17 @@ const LOAD_CPU = '1';
 const CLOCK_TICKS_PER_SECOND = 100;
 const REQUIRED_TOOLS = ['nginx', 'h2load', 'openssl', 'taskset'];
 const GRPC_BACKEND = join(dirname(fileURLToPath(import.meta.url)), 'h2-grpc-backend.js');
+const WS_BACKEND = join(dirname(fileURLToPath(import.meta.url)), 'h2-ws-backend.js');
+const WS_LOAD = join(dirname(fileURLToPath(import.meta.url)), 'h2-ws-load.js');
+/** WebSockets the echo workload keeps busy (each one message in flight). */
+const WS_CONNECTIONS = 64;
 const REPORT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'reports', 'bench-h2.md');
 /** Paths h2load spreads its requests over, so that both proxies' hashes use every backend. */
 const PATHS = Array.from({ length: 12 }, (_, i) => `/bench/${i}`);
 
 export const H2_BENCH_USAGE =
   'npm run bench:h2 [-- --quick] [--seconds S] [--warmup S] [--connections N] [--streams N]\n' +
-  '                 [--workloads h2c,tls,grpc,flood] [--flood-streams N]';
+  '                 [--workloads h2c,tls,grpc,ws,flood] [--flood-streams N]';
 
 interface Options {
   readonly seconds: number;
@@ -49,7 +54,7 @@ interface Options {
   readonly floodStreams: number;
 }
 
-const WORKLOADS = ['h2c', 'tls', 'grpc', 'flood'];
+const WORKLOADS = ['h2c', 'tls', 'grpc', 'ws', 'flood'];
 
 function parseOptions(argv: readonly string[]): Options {
   const { values } = parseArgs({
@@ -113,6 +118,22 @@ async function readyH2(started: Started, url: string, headers: Record<string, st
   while (Date.now() < deadline) {
     if (exited !== undefined) throw new Error(`${started.name} exited (${exited}):\n${started.output()}`);
     const status = await h2Status(url, headers).catch(() => 0);
+    if (status === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`${started.name} did not answer 200 at ${url} within 15 s:\n${started.output()}`);
+}
+
+/** Waits until an HTTP/1.1 GET on `url` answers 200, or the process exits. */
+async function readyHttp1(started: Started, url: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let exited: string | undefined;
+  void started.exited.then((code) => (exited = code));
+  while (Date.now() < deadline) {
+    if (exited !== undefined) throw new Error(`${started.name} exited (${exited}):\n${started.output()}`);
+    const status = await fetch(url)
+      .then((response) => response.status)
+      .catch(() => 0);
     if (status === 200) return;
     await sleep(100);
   }
@@ -192,6 +213,42 @@ async function measure(peer: Peer, run: Omit<Parameters<typeof runH2load>[0], 'u
   return { ...result, cpuUsPerRequest: requests > 0 ? (cpuSeconds * 1e6) / requests : NaN };
 }
 
+/** WebSocket echo round trips through a peer (the load in its own process, on the load CPU). */
+async function measureWs(
+  peer: Peer,
+  port: number,
+  seconds: number,
+  warmupSeconds: number,
+): Promise<Measured> {
+  const before = groupTicks(peer.process.pid);
+  const load = startGroup(
+    'WebSocket load',
+    process.execPath,
+    [WS_LOAD, String(port), String(WS_CONNECTIONS), String(seconds), String(warmupSeconds)],
+    { cpus: LOAD_CPU },
+  );
+  const code = await load.exited;
+  const cpuSeconds = (groupTicks(peer.process.pid) - before) / CLOCK_TICKS_PER_SECOND;
+  if (code !== '0') throw new Error(`the WebSocket load exited with ${code}:\n${load.output().slice(-2000)}`);
+  const result = JSON.parse(load.output().trim().split('\n').pop()!) as {
+    roundTrips: number;
+    perSecond: number;
+    p50: number;
+    p99: number;
+    errors: number;
+  };
+  // The warm-up's round trips are not counted: scale the rate over the whole run, as for h2load.
+  const all = result.perSecond * (seconds + warmupSeconds);
+  return {
+    reqPerSec: result.perSecond,
+    succeeded: result.roundTrips,
+    errors: result.errors,
+    p50: result.p50,
+    p99: result.p99,
+    cpuUsPerRequest: all > 0 ? (cpuSeconds * 1e6) / all : NaN,
+  };
+}
+
 /** A framed gRPC message (uncompressed, 4-byte length) of `size` bytes of payload. */
 function grpcMessage(size: number): Buffer {
   const head = Buffer.alloc(5);
@@ -245,13 +302,24 @@ async function main(): Promise<void> {
     });
     await readyH2(grpcBackend, `http://127.0.0.1:${grpcPort}`);
 
-    const ports: H2NginxPorts = { h2c: await freePort(), tls: await freePort(), grpc: await freePort() };
+    const wsPort = await freePort();
+    const wsBackend = startGroup('WebSocket backend', process.execPath, [WS_BACKEND, String(wsPort)], {
+      env,
+    });
+    await readyHttp1(wsBackend, `http://127.0.0.1:${wsPort}/`);
+
+    const ports: H2NginxPorts = {
+      h2c: await freePort(),
+      tls: await freePort(),
+      grpc: await freePort(),
+      ws: await freePort(),
+    };
     const conf = join(dir, 'nginx-h2.conf');
     let modern = true;
-    writeFileSync(conf, nginxH2Config(dir, ports, backends, grpcPort, { cert, key }, modern));
+    writeFileSync(conf, nginxH2Config(dir, ports, backends, grpcPort, wsPort, { cert, key }, modern));
     if (spawnSync('nginx', ['-t', '-p', dir, '-e', join(dir, 't.err'), '-c', conf], { env }).status !== 0) {
       modern = false;
-      writeFileSync(conf, nginxH2Config(dir, ports, backends, grpcPort, { cert, key }, modern));
+      writeFileSync(conf, nginxH2Config(dir, ports, backends, grpcPort, wsPort, { cert, key }, modern));
     }
     const nginx = startGroup('nginx', 'nginx', ['-p', dir, '-e', join(dir, 'nginx.err'), '-c', conf], {
       cpus: PROXY_CPU,
@@ -371,6 +439,37 @@ async function main(): Promise<void> {
       );
     }
 
+    if (wanted.has('ws')) {
+      const wsRinglbPort = await freePort();
+      const started = startRinglb(
+        [
+          ...['--host', '127.0.0.1', '--workers', '1', '--log-level', 'warn', '--heartbeat-timeout', '3000'],
+          ...[
+            '--port',
+            String(wsRinglbPort),
+            '--provider',
+            'static',
+            '--backends',
+            `http://127.0.0.1:${wsPort}`,
+          ],
+        ],
+        { cpus: PROXY_CPU, env },
+      );
+      await readyHttp1(started, `http://127.0.0.1:${wsRinglbPort}/bench/ready`);
+      const nginxPeer: Peer = { name: 'nginx', process: nginx, url: '' };
+      const ringlbPeer: Peer = { name: 'ringlb', process: started, url: '' };
+      const a = await measureWs(nginxPeer, ports.ws, options.seconds, options.warmupSeconds);
+      const b = await measureWs(ringlbPeer, wsRinglbPort, options.seconds, options.warmupSeconds);
+      rows.push({
+        workload: `WebSocket echo, 32 B (${WS_CONNECTIONS} connections, closed loop)`,
+        nginx: a,
+        ringlb: b,
+      });
+      console.log(
+        `ws: nginx ${fmt(a.reqPerSec)} round trips/s, ringlb ${fmt(b.reqPerSec)} (${fmt(b.reqPerSec / a.reqPerSec, 2)}×), errors ${a.errors}/${b.errors}`,
+      );
+    }
+
     let flood: { clean: Measured; flooded: Measured; attack: FloodResult } | undefined;
     if (wanted.has('flood') && h2cRinglb) {
       const peer: Peer = { name: 'ringlb', process: h2cRinglb.started, url: h2cRinglb.url };
@@ -432,6 +531,7 @@ function writeReport(
     `- ringlb (\`--workers 1\`, defaults but \`--heartbeat-timeout 3000\`) and nginx (1 worker, \`keepalive_requests 1000000\`, upstream keep-alive 64) in front of the same 3 HTTP/1.1 nginx backends; both proxies and the backends on CPU ${PROXY_CPU}, h2load -t1 on CPU ${LOAD_CPU}`,
     `- h2load: ${options.seconds} s after ${options.warmupSeconds} s warm-up, ${options.connections} connections × ${options.streams} streams, over ${PATHS.length} paths`,
     '- gRPC: h2load posts one framed 100-byte message with gRPC headers; the backend is a Node HTTP/2 gRPC echo server (unpinned), reached by ringlb as `h2c://` and by nginx with `grpc_pass`',
+    `- WebSocket echo: ${WS_CONNECTIONS} WebSockets (over 12 paths), each sending a 32-byte text frame and waiting for its echo before the next, for the same seconds; the backend is a Node echo server (unpinned); ringlb reaches it on the raw-socket tunnel, nginx with \`proxy_pass\` and the Upgrade headers; "req/s" there is round trips/s, p99 their latency`,
     '- CPU µs per request: the proxy process and its children, from /proc, over the run',
     '',
     table,

@@ -4,8 +4,12 @@
 export const DOWNLOAD_FILE = 'www/download.bin';
 
 /**
- * nginx `return 200` backends, one instance per port, one worker each: any request body is read and
- * discarded, `/download/…` sends the 1 MiB file.
+ * nginx `return 200` backends, one instance per port, one worker each; `/download/…` sends the 1 MiB
+ * file. `/upload/…` reads the whole body before it answers: a bare `return 200` answers as soon as the
+ * head has arrived and closes on the rest, so a proxy in front saw most 1 MiB uploads cut short (wrk
+ * counted nginx's as done, with a read error each) and the upload ratio compared whole bodies with cut
+ * ones. nginx reads a body whole only for a proxied request (`proxy_request_buffering` on, the
+ * default), so the upload location proxies a bodyless request to the same backend's `return 200`.
  */
 export function nginxBackendConfig(dir: string, port: number): string {
   return `worker_processes 1;
@@ -24,10 +28,22 @@ http {
   keepalive_timeout 65s;
   client_max_body_size 0;
   sendfile on;
+  upstream self {
+    server 127.0.0.1:${port};
+    keepalive 16;
+  }
   server {
     listen 127.0.0.1:${port};
     default_type application/json;
     location / { return 200 '{"message":"Hello from Server: ${port}","status":"successful"}'; }
+    location /upload/ {
+      client_body_buffer_size 2m;
+      proxy_pass http://self/read;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
     location /download/ {
       default_type application/octet-stream;
       root ${dir};

@@ -5,6 +5,7 @@
  */
 import { fmt, markdownTable, median } from './lib/stats.js';
 import type { Workload, WorkloadName } from './lib/workloads.js';
+import { RINGLB_VARIANTS } from './proxy-options.js';
 
 export type TargetKind = 'direct' | 'nginx' | 'haproxy' | 'ringlb';
 
@@ -71,6 +72,9 @@ export const ISSUE_14_TARGETS: readonly Target[] = [
 
 export const RSS_TARGET_MB = 80;
 
+/** Issue 17: GET req/s of the defaults (hot keys on) at least this share of `--hot-keys false`'s. */
+export const HOT_KEYS_TARGET = 0.97;
+
 const METRIC_PICK: Record<Target['metric'], (s: Sample) => number> = {
   throughput: (s) => s.throughput,
   p99: (s) => s.p99,
@@ -120,7 +124,24 @@ export function targetChecks(result: BackendResult, targets = ISSUE_14_TARGETS):
       });
     }
   }
+  const hotKeys = hotKeysCheck(result);
+  if (hotKeys) checks.push(hotKeys);
   return checks;
+}
+
+/** Hot keys on against off on GET, when both rows ran (`--variants defaults,hot-keys-off`). */
+export function hotKeysCheck(result: BackendResult): Check | undefined {
+  const get = result.workloads.find((w) => w.workload.name === 'get');
+  const on = get?.samples.get(RINGLB_VARIANTS.defaults.name);
+  const off = get?.samples.get(RINGLB_VARIANTS['hot-keys-off'].name);
+  if (!on || !off) return undefined;
+  const ratio = pairedRatio(on, off, METRIC_PICK.throughput);
+  const cpu = pairedRatio(on, off, METRIC_PICK.cpu);
+  const met = Number.isFinite(ratio) && ratio >= HOT_KEYS_TARGET;
+  return {
+    text: `hot keys on ÷ off (issue 17), GET req/s ≥ ${HOT_KEYS_TARGET}: ${fmt(ratio, 2)} (CPU µs per request ${fmt(cpu, 2)}) — ${met ? 'met' : 'MISSED'}`,
+    met,
+  };
 }
 
 const errorsOf = (samples: readonly Sample[]) => samples.reduce((sum, s) => sum + s.errors, 0);

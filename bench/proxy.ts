@@ -28,6 +28,7 @@ import {
   parseProxyBenchOptions,
   type BackendKind,
   type ProxyBenchOptions,
+  type RinglbVariant,
 } from './proxy-options.js';
 import {
   backendSection,
@@ -45,12 +46,6 @@ const CLOCK_TICKS_PER_SECOND = 100;
 const REQUIRED_TOOLS = ['nginx', 'haproxy', 'wrk', 'taskset'];
 const APT_PACKAGES = ['nginx', 'haproxy', 'wrk', 'util-linux'];
 const NODE_BACKEND = join(dirname(fileURLToPath(import.meta.url)), 'proxy-backend.js');
-
-/** The ringlb rows: its defaults, and what a user coming from nginx picks. */
-const RINGLB_VARIANTS: readonly { readonly name: string; readonly args: readonly string[] }[] = [
-  { name: 'ringlb defaults', args: [] },
-  { name: 'ringlb --ring ketama --hash-key uri', args: ['--ring', 'ketama', '--hash-key', 'uri'] },
-];
 
 /** nginx and haproxy live in /usr/sbin, which a non-root PATH may lack. */
 function withSbin(): NodeJS.ProcessEnv {
@@ -151,6 +146,7 @@ async function startTargets(
   dir: string,
   env: NodeJS.ProcessEnv,
   workers: boolean,
+  variants: readonly RinglbVariant[],
 ): Promise<Target[]> {
   const targets: Target[] = [
     { name: 'direct (one backend)', kind: 'direct', port: backends[0]!, process: undefined },
@@ -176,7 +172,7 @@ async function startTargets(
   targets.push({ name: 'HAProxy (1 thread)', kind: 'haproxy', port: haproxyPort, process: haproxy });
 
   const backendUrls = backends.map((port) => `http://127.0.0.1:${port}`).join(',');
-  for (const variant of RINGLB_VARIANTS) {
+  for (const variant of variants) {
     const port = await freePort();
     const args = [
       '--provider',
@@ -280,7 +276,7 @@ async function runBackend(
 ): Promise<BackendResult> {
   console.log(`\n== ${backend} backends ==`);
   const backends = await startBackends(backend, dir, env);
-  const targets = await startTargets(backends.ports, dir, env, workers);
+  const targets = await startTargets(backends.ports, dir, env, workers, options.variants);
   const workloads: WorkloadResult[] = [];
   const rssAfter = new Map<string, number>();
   try {
@@ -361,7 +357,7 @@ function describeMachine(options: ProxyBenchOptions): string {
     `- pinning: every proxy and the 3 backends on CPU ${PROXY_CPU} (taskset), wrk -t1 -c${options.connections} on CPU ${LOAD_CPU}`,
     '- load: paths `/home/<id>?k=<id>` (`/upload/…`, `/download/…`) with `x-request-id: <id>`, 4096 random ids in rotation (48 for the 1 MiB uploads, which wrk holds in memory);',
     '  nginx hashes `$request_uri` (consistent, upstream keep-alive 64, `proxy_request_buffering off`, no temporary files), HAProxy the whole URI (consistent, `http-reuse always`),',
-    '  ringlb its defaults (classic ring, `x-request-id`) and `--ring ketama --hash-key uri`; ringlb runs `--provider static --workers 1` with metrics on (its default)',
+    `  ringlb: ${options.variants.map((v) => `\`${v.name}\``).join(', ')} (the defaults: classic ring, \`x-request-id\`, hot keys on); ringlb runs \`--provider static --workers 1\` with metrics on (its default)`,
     "- workloads: GET; POST 1 KiB; 90 % GET / 10 % POST 1 KiB, one in ten requests of wrk's single thread, so every connection carries both; POST 1 MiB; GET of a 1 MiB body",
     `- ${options.rounds} round(s) × ${options.seconds} s per target and workload (after ${options.warmupSeconds} s warm-up each), targets in a rotating order; medians over rounds`,
     "- proxy CPU µs/req: utime+stime of the proxy's processes (/proc/PID/stat) over the run ÷ requests; RSS: VmRSS (peak sampled every 250 ms, and after the last workload)",
@@ -400,7 +396,7 @@ async function main(): Promise<void> {
     const described = (backend: BackendKind) =>
       backend === 'node'
         ? '3 × Node `bench/proxy-backend.ts` (node:http, one process each)'
-        : '3 × nginx `return 200`, 1 MiB static file for downloads (one worker each); targets are judged here';
+        : '3 × nginx `return 200`, 1 MiB static file for downloads, uploads read whole before the answer (one worker each); targets are judged here';
     const judged = results.find((r) => r.backend === 'nginx') ?? results[0]!;
     const checks = targetChecks(judged);
     const report = [

@@ -151,7 +151,11 @@ http1.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     }
   });
 });
-const http2 = createHttp2Server(handle);
+// Node's default maxSessionMemory (10 MB) counts the data queued to send: a balancer multiplexing
+// dozens of streams of up to 1 MiB on a session (some to slow readers) passes it, and Node then
+// refuses every new stream with RST_STREAM ENHANCE_YOUR_CALM (code 11), which the soak saw as POSTs
+// failing with no fault at the time. A server behind a multiplexing proxy is given room for that.
+const http2 = createHttp2Server({ maxSessionMemory: 128 }, handle);
 http2.on('sessionError', () => undefined);
 
 /** One port for both: a connection that opens with the HTTP/2 preface is HTTP/2. */

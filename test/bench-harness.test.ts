@@ -8,6 +8,7 @@ import { markdownTable, median, quantile } from '../bench/lib/stats.js';
 import { MIB, WORKLOADS, parseWorkloads, throughput, wrkScript } from '../bench/lib/workloads.js';
 import { parseProxyBenchOptions } from '../bench/proxy-options.js';
 import {
+  hotKeysCheck,
   pairedRatio,
   summaryTable,
   targetChecks,
@@ -269,6 +270,18 @@ describe('bench:proxy workloads', () => {
       '--backends takes nginx and/or node, not "envoy"',
     );
     expect(() => parseProxyBenchOptions(['--rings', 'ketama'])).toThrow(/rings/);
+    expect(defaults.variants.map((v) => v.name)).toEqual([
+      'ringlb defaults',
+      'ringlb --ring ketama --hash-key uri',
+    ]);
+    expect(parseProxyBenchOptions(['--variants', 'hot-keys-off,defaults']).variants).toEqual([
+      { name: 'ringlb --hot-keys false', args: ['--hot-keys', 'false'] },
+      { name: 'ringlb defaults', args: [] },
+    ]);
+    expect(parseProxyBenchOptions(['--variants', 'all']).variants).toHaveLength(3);
+    expect(() => parseProxyBenchOptions(['--variants', 'fast'])).toThrow(
+      '--variants takes defaults, ketama-uri, hot-keys-off or all, not "fast"',
+    );
   });
 });
 
@@ -283,23 +296,24 @@ describe('bench:proxy report', () => {
     rssMax: 0,
     errors: 0,
   });
-  const result = (ringlb: Sample[], nginx: Sample[], rssMb: number): BackendResult => ({
+  /** One GET run of the named targets; `rssAfter` in MB per target. */
+  const getRun = (
+    rows: readonly [name: string, kind: 'nginx' | 'ringlb', samples: Sample[]][],
+    rssAfter: readonly [string, number][] = [],
+  ): BackendResult => ({
     backend: 'nginx',
-    targets: [
-      { name: 'nginx', kind: 'nginx' },
-      { name: 'ringlb', kind: 'ringlb' },
-    ],
-    workloads: [
-      {
-        workload: WORKLOADS.get,
-        samples: new Map([
-          ['nginx', nginx],
-          ['ringlb', ringlb],
-        ]),
-      },
-    ],
-    rssAfter: new Map([['ringlb', rssMb * 2 ** 20]]),
+    targets: rows.map(([name, kind]) => ({ name, kind })),
+    workloads: [{ workload: WORKLOADS.get, samples: new Map(rows.map(([name, , s]) => [name, s])) }],
+    rssAfter: new Map(rssAfter.map(([name, mb]) => [name, mb * 2 ** 20])),
   });
+  const result = (ringlb: Sample[], nginx: Sample[], rssMb: number): BackendResult =>
+    getRun(
+      [
+        ['nginx', 'nginx', nginx],
+        ['ringlb', 'ringlb', ringlb],
+      ],
+      [['ringlb', rssMb]],
+    );
 
   it('pairs rounds: the median of per-round ratios', () => {
     const a = [sample(110, 1, 1), sample(90, 1, 1), sample(300, 1, 1)];
@@ -320,6 +334,20 @@ describe('bench:proxy report', () => {
     expect(missed[0]!.text).toMatch(/1\.05 — MISSED$/);
     // A missing peer sample is not a pass.
     expect(targetChecks(result([sample(1, 1, 1)], [], 10))[0]!.met).toBe(false);
+  });
+
+  it('compares hot keys on against off on GET when both rows ran (issue 17)', () => {
+    const run = (on: Sample, off: Sample) =>
+      getRun([
+        ['ringlb defaults', 'ringlb', [on]],
+        ['ringlb --hot-keys false', 'ringlb', [off]],
+      ]);
+    expect(hotKeysCheck(run(sample(9_800, 1, 30), sample(10_000, 1, 30)))).toEqual({
+      text: 'hot keys on ÷ off (issue 17), GET req/s ≥ 0.97: 0.98 (CPU µs per request 1.00) — met',
+      met: true,
+    });
+    expect(hotKeysCheck(run(sample(9_000, 1, 33), sample(10_000, 1, 30)))!.met).toBe(false);
+    expect(hotKeysCheck(result([sample(1, 1, 1)], [sample(1, 1, 1)], 10))).toBeUndefined();
   });
 
   it('puts every ringlb row against nginx in one table', () => {

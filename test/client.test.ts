@@ -42,7 +42,7 @@ describe('ringlb status / add / rm against a running balancer', () => {
     const table = await ringlb('status', '--url', lb.url);
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^REPLICA\s+STATE\s+KEY SHARE\s+REQ\/S\s+P99\s+LAST CHECK$/);
+    expect(lines[0]).toMatch(/^REPLICA\s+STATE\s+ADDRESS\s+PROCESS\s+KEY SHARE\s+REQ\/S\s+P99\s+LAST CHECK$/);
     expect(lines.slice(1).map((line) => line.split(/\s{2,}/).slice(0, 2))).toEqual([
       ['Server 1', 'healthy'],
       ['Server 2', 'healthy'],
@@ -78,7 +78,7 @@ describe('ringlb status / add / rm against a running balancer', () => {
   it('exits 2 on bad usage and 3 when the balancer cannot be reached', async () => {
     const usage = await ringlb('add', '--n', 'two', '--url', lb.url);
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toMatch(/--n: "two" is not a positive integer/);
+    expect(usage.stderr).toMatch(/--n: expected a whole number from 1 up, got "two"/);
     const port = await closedPort();
     const unreachable = await ringlb('status', '--url', `http://127.0.0.1:${port}`);
     expect(unreachable.code).toBe(3);

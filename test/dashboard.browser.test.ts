@@ -62,6 +62,11 @@ describe.skipIf(!HAVE_CHROMIUM)(`the dashboard in a real browser (${CHROMIUM})`,
     page.$$eval('#ring path[data-replica]', (paths) => [
       ...new Set(paths.map((p) => p.getAttribute('data-replica'))),
     ]);
+  /** A replica's Address and Process cells. */
+  const where = (name: string) =>
+    page.$eval(`tr[data-replica="${name}"]`, (tr) =>
+      [...tr.querySelectorAll('td.where span')].map((span) => span.textContent),
+    );
   const rows = () =>
     page.$$eval('#replicas tbody tr', (trs) => trs.map((tr) => [tr.dataset.replica, tr.dataset.state]));
 
@@ -138,6 +143,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`the dashboard in a real browser (${CHROMIUM})`,
     console.log(`dashboard: Server 2's row went through ${seen.join(' → ')}`);
     expect(seen.slice(0, 2)).toEqual(['healthy', 'down']);
     expect(seen.at(-1)).toBe('healthy');
+    // The row names the new process, so an operator finds the replica with ps.
+    const now = (lb.provider as ProcessProvider).pidOf('Server 2')!;
+    expect(now).not.toBe(pid);
+    await expect
+      .poll(() => where('Server 2'))
+      .toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/), `pid ${now}`]);
     await page.locator('#timeline li[data-kind="ring"]').first().waitFor();
   });
 
@@ -154,13 +165,19 @@ describe.skipIf(!HAVE_CHROMIUM)(`the dashboard in a real browser (${CHROMIUM})`,
     }
     const load = () =>
       page.$$eval('#replicas tbody tr', (trs) =>
-        trs.map((tr) => [...tr.querySelectorAll('td')].slice(3, 5).map((td) => td.textContent)),
+        trs.map((tr) => [...tr.querySelectorAll('td')].slice(4, 6).map((td) => td.textContent)),
       );
     await expect
       .poll(async () => (await load()).every(([rps, p99]) => Number(rps) > 0 && /^[\d.]+ ms$/.test(p99!)), {
         timeout: 5_000,
       })
       .toBe(true);
+    // The replica table (address and process included) fits a laptop screen without scrolling.
+    const tableOverflow = await page.$eval(
+      '#replicas',
+      (table) => table.scrollWidth - table.parentElement!.clientWidth,
+    );
+    expect(tableOverflow).toBeLessThanOrEqual(0);
     mkdirSync(REPORTS, { recursive: true });
     await page.screenshot({ path: new URL('dashboard.png', REPORTS).pathname, fullPage: true });
 

@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../src/cli/config.js';
+import { makeCertificate, tempDir } from './certificates.js';
 import { balancer, call } from './helpers.js';
 import { delta, parseMetrics } from './prometheus-text.js';
 
@@ -186,6 +187,20 @@ async function http1Replica(name: string, resets = false) {
       req.on('end', () => res.end(Buffer.concat(chunks)));
       return;
     }
+    if (req.url === '/trailers') {
+      // Chunked, with a trailer section (repeated field included) after the last chunk.
+      res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum, x-note' });
+      res.write('part one, ');
+      res.write('part two');
+      res.addTrailers([
+        ['X-Checksum', 'abc123'],
+        ['X-Note', 'first'],
+        ['X-Note', 'second'],
+        ['Content-Length', '5'],
+      ]);
+      res.end();
+      return;
+    }
     if (req.url === '/cut') {
       // Promises 100 kB, sends 1 kB, and breaks off.
       res.writeHead(200, { 'content-length': '100000' });
@@ -326,6 +341,32 @@ describe('HTTP/2 through the router', () => {
     expect(stdout).toBe(`${'x'.repeat(5000)} 200`);
     // Without the balancer's 100, curl would wait its 10 s before sending the body.
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('passes the trailers of a chunked HTTP/1.1 response on to HTTP/2 clients (h2c and TLS), framing fields dropped', async () => {
+    const h1 = await http1Replica('H1');
+    const lb = await start([h1.url]);
+    const reply = await request(client(lb), { ':path': '/trailers' });
+    expect(reply.status).toBe(200);
+    expect(reply.body.toString()).toBe('part one, part two');
+    expect(reply.trailers['x-checksum']).toBe('abc123');
+    // Node joins a repeated field's values.
+    expect(reply.trailers['x-note']).toBe('first, second');
+    expect(reply.trailers['content-length']).toBeUndefined();
+    // A chunked response without trailers still ends cleanly.
+    const plain = await request(client(lb), { ':path': '/big/100000' });
+    expect(plain.body.length).toBe(100000);
+    expect(Object.keys(plain.trailers).filter((name) => !name.startsWith(':'))).toEqual([]);
+
+    const certs = tempDir();
+    cleanups.push(() => certs.remove());
+    const cert = makeCertificate(certs.dir, 'lb');
+    const tls = await start([h1.url], { h2c: false, tlsCert: cert.cert, tlsKey: cert.key });
+    const session = connect(`https://localhost:${tls.port}`, { ca: cert.pem, servername: 'localhost' });
+    session.on('error', () => undefined);
+    cleanups.push(() => session.destroy());
+    const secure = await request(session, { ':path': '/trailers' });
+    expect(secure.trailers['x-checksum']).toBe('abc123');
   });
 
   it('resets the client stream when the replica breaks off mid-body, never ending it as if whole', async () => {

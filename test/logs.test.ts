@@ -67,8 +67,14 @@ describe('logs', () => {
       expect(entry.ms).toBeGreaterThan(0);
     });
 
-    const [pid] = childrenOf(lb.child.pid!);
-    process.kill(pid!, 'SIGKILL');
+    // A replica's pid from the balancer itself: its children are its worker processes too, forked
+    // while the replicas start, so their order says nothing.
+    const details = (
+      (await call(`${lb.url}/rep?verbose=1`)).body as { message: { details: { pid: number }[] } }
+    ).message.details;
+    const pid = details[0]!.pid;
+    expect(childrenOf(lb.child.pid!)).toContain(pid);
+    process.kill(pid, 'SIGKILL');
     await waitFor('it to be back in the ring', () =>
       json(lb.lines).some((e) => e.msg === 'ring changed' && String(e.reason).endsWith(' replaced'))
         ? true

@@ -109,14 +109,15 @@ describe('dry_run: random removals, bad queries and bad keys', () => {
     expect(real.body.message).toEqual(dry.message);
   });
 
-  it('refuses an unknown query parameter, a bad dry_run and a query on /rep, changing nothing', async () => {
+  it('refuses an unknown query parameter, a bad dry_run and a query /rep does not take, changing nothing', async () => {
     const rep = (await call(`${lb.url}/rep`)).body;
     const cases: [string, string, RegExp][] = [
       ['POST', '/add?dryrun=true', /unknown query parameter 'dryrun': expected 'dry_run'/],
       ['POST', '/add?dry_run=maybe', /'dry_run' must be true or false, not "maybe"/],
       ['DELETE', '/rm?dry_run=true&dry_run=false', /given twice/],
       ['PUT', '/ring?force=1', /unknown query parameter 'force'/],
-      ['GET', '/rep?n=3', /unknown query parameter 'n': this call takes none/],
+      ['GET', '/rep?n=3', /unknown query parameter 'n': expected 'verbose'/],
+      ['GET', '/rep?verbose=yes', /'verbose' must be true or false, not "yes"/],
       ['GET', '/ring?dry_run=true', /this call takes none/],
     ];
     for (const [method, path, message] of cases) {
@@ -177,5 +178,49 @@ describe('dry_run with a string hash key', () => {
       const number = Number(/Server: (\d+)/.exec(reply.body.message)![1]);
       expect(`Server ${number}`).toBe(dry.owners[user].after);
     }
+  });
+});
+
+describe.each(['ketama', 'maglev', 'rendezvous'] as const)('dry_run with weights on %s', (algorithm) => {
+  let lb: Started;
+  beforeAll(async () => {
+    lb = await balancer({ ring: algorithm });
+  });
+  afterAll(async () => {
+    await lb?.close();
+  });
+
+  it('POST /add with weights, POST /rm by name and PUT /replicas/<name>: the preview equals the change', async () => {
+    const { dry } = await expectPreviewMatches(lb, 'POST', '/add', { hostnames: ['S5'], weights: { S5: 2 } });
+    expect(dry.shares.S5.after).toBeGreaterThan(dry.shares['Server 1'].after);
+    await expectPreviewMatches(lb, 'POST', '/rm', { hostnames: ['Server 1'] });
+    const before = owners(lb, KEYS);
+    const weight = await call(`${lb.url}/replicas/Server%202?dry_run=true`, {
+      method: 'PUT',
+      json: { weight: 3, keys: KEYS },
+    });
+    expect(weight.status, JSON.stringify(weight.body)).toBe(200);
+    const real = await call(`${lb.url}/replicas/Server%202`, { method: 'PUT', json: { weight: 3 } });
+    expect(real.status).toBe(200);
+    expect(weight.body.moved).toBe(real.body.moved);
+    const after = owners(lb, KEYS);
+    for (const key of KEYS)
+      expect(weight.body.owners[key]).toEqual({ before: before[key], after: after[key] });
+  });
+});
+
+describe.each(['ketama', 'maglev', 'rendezvous'] as const)('dry_run with slow start on %s', (algorithm) => {
+  let lb: Started;
+  beforeAll(async () => {
+    // A long window: its steps (one a second) move so few keys that none moves while the test looks.
+    lb = await balancer({ ring: algorithm, slowStart: 3_600 });
+  });
+  afterAll(async () => {
+    await lb?.close();
+  });
+
+  it('POST /add: the preview equals the change as applied (the first step of the ramp)', async () => {
+    await expectPreviewMatches(lb, 'POST', '/add', { hostnames: ['S4'] });
+    expect(lb.cluster.warming('S4')).toBeDefined();
   });
 });

@@ -1,7 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startBalancer } from '../src/cli/balancer.js';
+import { configSchema } from '../src/cli/config.js';
+import { preflight } from '../src/cli/preflight.js';
 import { freePort } from './etcd-helpers.js';
 import { balancer, call, waitFor } from './helpers.js';
 
@@ -36,6 +46,24 @@ async function processBackend(name: string): Promise<{ url: string; child: Child
     child.once('exit', () => reject(new Error('backend exited')));
   });
   return { child, url: `http://127.0.0.1:${port}` };
+}
+
+/** Accepts connections and answers nothing (`onSocket` sees each); closed with the test. */
+async function silentServer(
+  onSocket: (socket: Socket) => void = () => undefined,
+): Promise<{ held: Set<Socket>; silent: NetServer; port: number }> {
+  const held = new Set<Socket>();
+  const silent = createNetServer((socket) => {
+    held.add(socket);
+    socket.on('close', () => held.delete(socket));
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => {
+    for (const socket of held) socket.destroy();
+    silent.close();
+  });
+  return { held, silent, port: (silent.address() as AddressInfo).port };
 }
 
 async function withBalancer(overrides: Parameters<typeof balancer>[0]): Promise<Started> {
@@ -78,6 +106,80 @@ describe('static backends that do not answer are members', () => {
     );
     expect(stateOf(lb, 'Server 3')).toBe('healthy');
     expect(await replacements(lb)).toBe(0);
+  });
+
+  it('serves from the others while a silent backend has not answered its first check yet, and takes it in once it answers', async () => {
+    const [a, b] = await Promise.all([server('a'), server('b')]);
+    // Accepts connections and reads requests, answers nothing: a host behind a link that drops replies.
+    let requests = 0;
+    let first: Socket | undefined;
+    const { held, silent, port } = await silentServer((socket) => {
+      first ??= socket;
+      socket.on('data', () => requests++);
+    });
+    const lb = await withBalancer({
+      backends: [a.url, b.url, `http://127.0.0.1:${port}`],
+      heartbeatIntervalMs: 100,
+      heartbeatTimeoutMs: 5_000,
+    });
+    expect(stateOf(lb, 'Server 3')).toBe('unhealthy');
+    expect(inRing(lb)).toEqual(['Server 1', 'Server 2']);
+    const served = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const reply = await call(`${lb.url}/x`, { headers: { 'x-request-id': String(i) } });
+      expect(reply.status).toBe(200);
+      served.add(reply.body);
+    }
+    expect([...served].sort()).toEqual(['a', 'b']);
+    // All that while, the silent one's first heartbeat (5 s to answer) has been waiting for its answer.
+    expect(requests).toBeGreaterThan(0);
+    expect(first && held.has(first)).toBe(true);
+    // It answers: the same port, a server that replies.
+    for (const socket of held) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+    await server('c', port);
+    await waitFor('Server 3 in the ring', () => (inRing(lb).length === 3 ? true : undefined), 5_000);
+    expect(stateOf(lb, 'Server 3')).toBe('healthy');
+    const reached = new Set<string>();
+    for (let i = 0; i < 60; i++)
+      reached.add((await call(`${lb.url}/x`, { headers: { 'x-request-id': String(i) } })).body);
+    expect([...reached].sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it("does not check again a backend that the start's checks found silent: it starts unhealthy, and is taken in once it answers", async () => {
+    const [a, b] = await Promise.all([server('a'), server('b')]);
+    const { held, silent, port } = await silentServer();
+    const lines: { msg: string; replica?: string; to?: string; reason?: string }[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const config = configSchema.parse({
+      port: 0,
+      host: '127.0.0.1',
+      provider: 'static',
+      healthPath: '/health',
+      backends: [a.url, b.url, `http://127.0.0.1:${port}`],
+      heartbeatIntervalMs: 100,
+      heartbeatTimeoutMs: 5_000,
+    });
+    // What `ringlb start` does: its own checks first, and what they found goes to the start.
+    const checks = await preflight(config, 'start');
+    const started = await startBalancer(config, pino({ level: 'info' }, sink), undefined, checks);
+    const lb = Object.assign(started, { url: `http://127.0.0.1:${started.port}` });
+    cleanups.push(() => lb.close());
+    expect(inRing(lb)).toEqual(['Server 1', 'Server 2']);
+    // Unhealthy for what the checks found; its own first heartbeat (5 s to answer) was never sent.
+    const change = lines.find((l) => l.replica === 'Server 3' && l.to === 'unhealthy');
+    expect(change?.reason).toContain('did not answer within 0.25 s');
+    expect((await call(`${lb.url}/x`)).status).toBe(200);
+    for (const socket of held) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+    await server('c', port);
+    await waitFor('Server 3 in the ring', () => (inRing(lb).length === 3 ? true : undefined), 5_000);
+    expect(stateOf(lb, 'Server 3')).toBe('healthy');
   });
 
   it('keeps a stopped backend as an unhealthy member, replaces nothing, and takes it back when it resumes', async () => {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { docker, TEST_IMAGE } from './docker-helpers.js';
+import { ETCD } from './etcd-helpers.js';
 
 /**
  * A real single-node swarm for the tests, and the stack of stack.yaml deployed on it by `make
@@ -113,13 +114,58 @@ export class SwarmStack {
     const port = (await docker('port', name, '5000')).split('\n')[0]!.split(':').pop()!;
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const logs = await docker('logs', name).catch(() => '');
-      if (logs.includes('ringlb listening')) return { name, url: `http://127.0.0.1:${port}` };
+      // The state before the logs, so that the logs of one that exited are all it said; both
+      // streams: a balancer that refuses to start says why on stderr.
       const state = await docker('inspect', '--format', '{{.State.Status}}', name);
+      const logs = await run('docker', ['logs', name], { timeout: 60_000 }).then(
+        ({ stdout, stderr }) => stdout + stderr,
+        () => '',
+      );
+      if (logs.includes('ringlb listening')) return { name, url: `http://127.0.0.1:${port}` };
       if (state !== 'running' || Date.now() > deadline) {
         throw new Error(`balancer ${name} did not start (${state}):\n${logs}`);
       }
       await sleep(100);
+    }
+  }
+
+  /**
+   * A 3-member etcd cluster as containers on the stack's network (this machine's /usr/bin/etcd,
+   * mounted into the test image), where the balancer containers reach it. Resolves with the client
+   * endpoints once a member reports the cluster healthy; removed with the extra balancers.
+   */
+  async etcd(): Promise<string> {
+    const names = [0, 1, 2].map((i) => `${this.stack}-etcd${i}`);
+    const initial = names.map((name, i) => `m${i}=http://${name}:2380`).join(',');
+    for (const [i, name] of names.entries()) {
+      this.#balancers.push(name);
+      await docker(
+        ...['run', '--detach', '--name', name, '--network', this.network, '--user', 'root'],
+        ...['--volume', `${ETCD}:/usr/local/bin/etcd:ro`, '--entrypoint', '/usr/local/bin/etcd', TEST_IMAGE],
+        ...['--name', `m${i}`, '--data-dir', `/tmp/m${i}`, '--log-level', 'error'],
+        ...['--listen-client-urls', 'http://0.0.0.0:2379', '--advertise-client-urls', `http://${name}:2379`],
+        ...[
+          '--listen-peer-urls',
+          'http://0.0.0.0:2380',
+          '--initial-advertise-peer-urls',
+          `http://${name}:2380`,
+        ],
+        ...['--initial-cluster', initial, '--initial-cluster-token', this.stack],
+      );
+    }
+    const endpoints = names.map((name) => `http://${name}:2379`).join(',');
+    const probe = `fetch('http://${names[0]}:2379/health').then((r) => r.json()).then((b) => process.exit(b.health === 'true' ? 0 : 1), () => process.exit(1))`;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const healthy = await docker(
+        ...['run', '--rm', '--network', this.network, '--entrypoint', 'node', TEST_IMAGE, '-e', probe],
+      ).then(
+        () => true,
+        () => false,
+      );
+      if (healthy) return endpoints;
+      if (Date.now() > deadline) throw new Error(`etcd on ${this.network} did not become healthy`);
+      await sleep(500);
     }
   }
 
@@ -163,7 +209,7 @@ export class SwarmStack {
     return lists.flatMap((list) => list.split('\n')).filter((name) => name !== '');
   }
 
-  /** The extra balancers (before `swarm-down`: a container on the network keeps it in use). */
+  /** The extra balancers and etcd members (before `swarm-down`: a container on the network keeps it in use). */
   async removeBalancers(): Promise<void> {
     for (const name of this.#balancers.splice(0))
       await docker('rm', '--force', name).catch(report(`removing ${name}`));

@@ -74,6 +74,13 @@ describeDocker('swarm provider, deployed with make swarm-up', () => {
     expect(rep.headers.get('x-ringlb-provider')).toBe('swarm; available');
     const answers = new Set(await owners(url));
     expect(answers).toEqual(new Set([1, 2, 3].map((k) => `Hello from Server: ${k}`)));
+    // An operator finds each task's container in the verbose listing (and in ringlb status).
+    const verbose = await call(`${url}/rep?verbose=1`);
+    const rows = verbose.body.message.details as { name: string; containerId: string | null }[];
+    for (const slot of [1, 2, 3]) {
+      const container = await stack.taskContainer(slot);
+      expect(rows.find((r) => r.name === `Server ${slot}`)?.containerId).toBe(container!.id);
+    }
   });
 
   it('takes a killed task back in its slot once Swarm replaces it, failing no request meanwhile', async () => {
@@ -215,6 +222,81 @@ describeDocker('swarm provider, deployed with make swarm-up', () => {
     );
     expect(p!.body.message.replicas).toEqual(q!.body.message.replicas);
   }, 90_000);
+
+  it('starts beside a task that runs but does not answer, serves from the others, and takes it in once it answers', async () => {
+    const paused = await stack.taskContainer(1);
+    expect(paused).toBeDefined();
+    // Paused: Swarm still counts the task as running, and its IP takes connections it never answers.
+    await docker('pause', paused!.id);
+    try {
+      const startedAt = Date.now();
+      const late = await stack.balancer('--workers', '1');
+      const startMs = Date.now() - startedAt;
+      const now = await states(late.url);
+      expect(now.get('Server 1')).toBe('unhealthy');
+      expect([...now.values()].filter((state) => state === 'healthy').length).toBe(now.size - 1);
+      const answers = new Set(await owners(late.url));
+      expect(answers.has('Hello from Server: 1')).toBe(false);
+      console.log(`swarm: a balancer beside a paused task listened ${startMs} ms after docker run`);
+      await docker('unpause', paused!.id);
+      await waitFor(
+        'Server 1 back in the ring',
+        async () => ((await states(late.url)).get('Server 1') === 'healthy' ? true : undefined),
+        30_000,
+      );
+    } finally {
+      await docker('unpause', paused!.id).catch(() => undefined);
+    }
+  }, 90_000);
+
+  it('works in etcd mode: the service is still the desired set, etcd keeps the ring settings and a leader', async () => {
+    const endpoints = await stack.etcd();
+    const shared = [
+      '--membership',
+      'etcd',
+      '--etcd-endpoints',
+      endpoints,
+      '--cluster-name',
+      `${stack.stack}-etcd`,
+    ];
+    const a = await stack.balancer('--workers', '1', '--ring', 'ketama', ...shared);
+    const b = await stack.balancer('--workers', '1', '--ring', 'ketama', ...shared);
+    const start = (await call(`${a.url}/rep`)).body.message.N as number;
+    const roles = await waitFor('one leader', async () => {
+      const [x, y] = await Promise.all([call(`${a.url}/rep`), call(`${b.url}/rep`)]);
+      const both = [x, y].map((r) => r.headers.get('x-ringlb-membership'));
+      return both.includes('etcd; leader') ? both : undefined;
+    });
+    expect(roles.sort()).toEqual(['etcd; follower', 'etcd; leader']);
+    // An /add on one scales the service; the other follows it and routes alike.
+    const added = await call(`${b.url}/add`, { method: 'POST', json: { n: 1 } });
+    expect(added.status).toBe(200);
+    expect(await stack.replicas()).toBe(start + 1);
+    const healthyOn = async (url: string) =>
+      [...(await states(url)).values()].filter((state) => state === 'healthy').length;
+    await waitFor(
+      'both to route to every task',
+      async () =>
+        (await healthyOn(a.url)) === start + 1 && (await healthyOn(b.url)) === start + 1 ? true : undefined,
+      30_000,
+    );
+    expect(await owners(a.url)).toEqual(await owners(b.url));
+    // The ring settings are the cluster's, kept in etcd: no instance changes them alone, and one
+    // started with others is refused.
+    const ring = await call(`${a.url}/ring`, { method: 'PUT', json: { algorithm: 'maglev' } });
+    expect(ring.status).toBe(409);
+    await expect(stack.balancer('--workers', '1', '--ring', 'maglev', ...shared)).rejects.toThrow(
+      /the cluster's ring settings are/,
+    );
+    const removed = await call(`${a.url}/rm`, { method: 'POST', json: { n: 1 } });
+    expect(removed.status).toBe(200);
+    expect(await stack.replicas()).toBe(start);
+    await waitFor(
+      'b at the count again',
+      async () => ((await call(`${b.url}/rep`)).body.message.N === start ? true : undefined),
+      15_000,
+    );
+  }, 120_000);
 
   it('make swarm-down takes away everything swarm-up made', async () => {
     await stack.removeBalancers();

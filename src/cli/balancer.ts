@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { adminGuard } from '../control/admin-auth.js';
-import { handleControl, isControlPath } from '../control/control-api.js';
+import { handleControl } from '../control/control-api.js';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure } from '../core/json-response.js';
 import { Heartbeat } from '../health/heartbeat.js';
@@ -15,18 +15,22 @@ import { Membership } from '../membership/membership.js';
 import { handleOps, isOpsPath } from '../ops/ops-http.js';
 import { createOps, type Ops } from '../ops/ops.js';
 import type { Provider } from '../providers/provider.js';
-import { createDataPlane, type DataPlane, type EdgeLimits } from '../proxy/data-plane.js';
+import type { DataPlane, DataPlaneOptions } from '../proxy/data-plane.js';
 import type { RequestView } from '../proxy/request-view.js';
-import { handleRing, RING_PATH, RingControl } from '../control/ring-api.js';
+import { RING_PATH } from '../control/control-paths.js';
+import { handleRing, RingControl } from '../control/ring-api.js';
 import { hashKeyExtractor, keyOfText, parseHashKey } from '../proxy/hash-key.js';
 import type { Telemetry } from '../ops/telemetry.js';
-import { ringFactory, type RingFactory } from '../ring/registry.js';
-import { ringSettingsOf, type Config } from './config.js';
+import { ringSettingsOf } from '../ring/registry.js';
+import type { Config } from './config.js';
+import type { StartChecks } from './preflight.js';
+import { edgeLimitsFromConfig, localPaths, ringFromConfig } from './data-settings.js';
 import { ringBalanceLine } from './ring-balance.js';
 import { createProvider, providerStatusHeader } from './provider-factory.js';
 import { backendOrigin, isH2Origin, protocolsFromConfig } from './protocols.js';
 import { createSharedMembership } from './shared-membership-factory.js';
-import { hotKeysOf, keyFeatures } from './key-features.js';
+import { hotKeysOf } from './hot-keys-merge.js';
+import { keyFeatures } from './key-features.js';
 import type { HotKeys } from '../ops/hot-keys.js';
 import { createSwarm } from './swarm-factory.js';
 
@@ -43,33 +47,6 @@ export interface Balancer {
   /** Open WebSockets per replica name. */
   webSockets(): Map<string, number>;
   close(): Promise<void>;
-}
-
-/** The ring algorithm the settings ask for, and how many replicas it can hold. */
-export function ringFromConfig(config: Config): RingFactory {
-  return ringFactory(ringSettingsOf(config));
-}
-
-/** Paths the balancer answers itself rather than proxying (the same in every worker). */
-export function localPaths(config: Pick<Config, 'metrics'>): (pathname: string) => boolean {
-  // Only whether /metrics exists matters to isOpsPath; the dashboard is always there.
-  const shape = {
-    dashboard: undefined as never,
-    ...(config.metrics ? { renderMetrics: async () => '' } : {}),
-  };
-  return (pathname) => isControlPath(pathname) || pathname === RING_PATH || isOpsPath(pathname, shape);
-}
-
-/** The edge's limits, from the settings. */
-export function edgeLimitsFromConfig(config: Config): EdgeLimits {
-  return {
-    maxHeaderSize: config.maxHeaderSize,
-    maxBodySize: config.maxBodySize,
-    headersTimeoutMs: config.headersTimeoutMs,
-    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-    maxConnections: config.maxConnections,
-    trustForwarded: config.trustForwarded,
-  };
 }
 
 /** What identifies a request for the ring (`--hash-key`); a missing key is counted as a fallback. */
@@ -90,9 +67,9 @@ export interface ControlPlane {
   readonly ring: RingControl;
   /** Serves the balancer's own endpoints (control API, metrics, dashboard). */
   isLocalPath(pathname: string): boolean;
-  handleLocal: Parameters<typeof createDataPlane>[0]['handleLocal'];
-  /** Starts the initial replicas and the heartbeat. */
-  start(): Promise<void>;
+  handleLocal: DataPlaneOptions['handleLocal'];
+  /** Starts the initial replicas and the heartbeat, with what the start's checks found. */
+  start(checks?: StartChecks): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -104,9 +81,12 @@ export function createControlPlane(
   drain?: (origin: string) => Promise<void>,
 ): ControlPlane {
   const ring = ringFromConfig(config);
-  const shared = config.membership === 'etcd' ? createSharedMembership(config, logger) : undefined;
-  // Swarm holds the desired set itself (the service's count): its own store, no etcd, no leader.
+  // Swarm holds the desired set itself (the service's count): its own store, in etcd mode too.
   const swarm = config.provider === 'swarm' && !given ? createSwarm(config, logger) : undefined;
+  const shared =
+    config.membership === 'etcd'
+      ? createSharedMembership(config, logger, given ?? swarm?.provider)
+      : undefined;
   const provider: Provider = given ?? shared?.provider ?? swarm?.provider ?? createProvider(config, logger);
   const probe = new HeartbeatProbe(config.heartbeatTimeoutMs, config.healthPath, isH2Origin(config));
   const hotKeys = hotKeysOf(config, () => cluster.table);
@@ -116,7 +96,8 @@ export function createControlPlane(
     accessLog: config.accessLog,
     logger,
     membership: {
-      describe: () => cluster.describe(),
+      // With what runs each replica (pid or container), for an operator to find it.
+      describe: () => cluster.describe().map((r) => ({ ...r, ...provider.processOf?.(r.name) })),
       get table() {
         return cluster.table;
       },
@@ -153,8 +134,10 @@ export function createControlPlane(
   });
   const ringControl = new RingControl(cluster, ringSettingsOf(config));
   const leadership = shared?.leadership ?? soleLeadership();
+  // With Swarm, etcd keeps what a service's count cannot: the ring settings and the leader.
+  const store = swarm?.store ?? shared?.store ?? new MemoryDesiredStore();
   const membership = new Membership({
-    store: shared?.store ?? swarm?.store ?? new MemoryDesiredStore(),
+    store,
     cluster,
     rules: {
       nameProblem: (name) => provider.nameProblem?.(name),
@@ -195,9 +178,14 @@ export function createControlPlane(
       if (pathname === '/rep' && shared) {
         res.setHeader('x-ringlb-membership', leadership.leading ? 'etcd; leader' : 'etcd; follower');
       }
-      await handleControl(req, res, pathname, membership, keyOfPreview);
+      await handleControl(req, res, pathname, {
+        membership,
+        keyOfText: keyOfPreview,
+        replicaRows: () => ops.endpoints.dashboard.snapshot().replicas,
+      });
     },
-    async start() {
+    async start(checks = {}) {
+      if (checks.unanswered) cluster.notAnswering(checks.unanswered);
       if (swarm) await swarm.open();
       if (shared) {
         await shared.join(cluster, () => membership.desired);
@@ -226,6 +214,7 @@ export function createControlPlane(
       await cluster.close();
       await leadership.close();
       await membership.close();
+      if (shared && shared.store !== store) await shared.store.close();
       await probe.close();
     },
   };
@@ -280,7 +269,14 @@ export function listenOn(server: Server, hostPort: string): Promise<string> {
 }
 
 /** The composition root for one process: control plane and data plane together. */
-export async function startBalancer(config: Config, logger: Logger, provider?: Provider): Promise<Balancer> {
+export async function startBalancer(
+  config: Config,
+  logger: Logger,
+  provider?: Provider,
+  checks: StartChecks = {},
+): Promise<Balancer> {
+  // Imported here: a `--workers` primary, which loads this module too, proxies nothing (issue 15).
+  const { createDataPlane } = await import('../proxy/data-plane.js');
   // The data plane is created below; removals wait for it to finish requests to the leaving replica.
   let data: DataPlane | undefined;
   const drain = (origin: string) => data?.drained(origin, config.drainTimeoutMs) ?? Promise.resolve();
@@ -325,7 +321,7 @@ export async function startBalancer(config: Config, logger: Logger, provider?: P
   };
   let port: number;
   try {
-    await control.start();
+    await control.start(checks);
     port = await dataPlane.listen(config.port, config.host);
     if (admin) {
       const address = await listenOn(admin, config.adminListen!);

@@ -28,7 +28,9 @@ describe('client arguments', () => {
   });
 
   it('refuses bad usage with a message that names the flag', () => {
-    expect(() => parseClientArgs('add', ['--n', '0'], {})).toThrow(/--n: "0" is not a positive integer/);
+    expect(() => parseClientArgs('add', ['--n', '0'], {})).toThrow(
+      /--n: expected a whole number from 1 up, got "0"/,
+    );
     expect(() => parseClientArgs('add', ['--n'], {})).toThrow(/--n needs a value/);
     expect(() => parseClientArgs('status', ['--n', '1'], {})).toThrow(/unknown option --n for ringlb status/);
     expect(() => parseClientArgs('status', ['S1'], {})).toThrow(/takes no names/);

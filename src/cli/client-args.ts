@@ -1,4 +1,4 @@
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-error.js';
 import { PLAN_FLAGS, planRequest, type PlanRequest } from './plan-request.js';
 
 /** The client commands: they talk to a running balancer's HTTP API. */
@@ -140,8 +140,11 @@ export function parseClientArgs(
       help = true;
       continue;
     }
+    if (/^-[^-]/.test(arg)) {
+      throw new ConfigError(`unknown option ${arg} for ringlb ${command} (see ringlb ${command} --help)`);
+    }
     if (!arg.startsWith('--')) {
-      if (command === 'status') throw new ConfigError(`ringlb status takes no names (got "${arg}")`);
+      if (command === 'status') throw new ConfigError(`status takes no names (got "${arg}")`);
       names.push(arg);
       continue;
     }
@@ -166,20 +169,23 @@ export function parseClientArgs(
     return value === '' ? undefined : value;
   };
   const pick = (flag: string): string | undefined => values.get(flag) ?? fromEnv(flag);
+  /** The setting as the user gave it: the flag, or the environment variable it came from. */
+  const given = (flag: string): string =>
+    values.has(flag) ? `--${flag}` : (CLIENT_FLAGS.find((f) => f.flag === flag)!.env ?? `--${flag}`);
 
   const url = pick('url') ?? 'http://127.0.0.1:5000';
   let parsedUrl: URL;
   try {
     parsedUrl = new URL(url);
   } catch {
-    throw new ConfigError(`--url: "${url}" is not a URL`);
+    throw new ConfigError(`${given('url')}: "${url}" is not a URL`);
   }
   if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') {
-    throw new ConfigError(`--url: "${url}" must start with http:// or https://`);
+    throw new ConfigError(`${given('url')}: "${url}" must start with http:// or https://`);
   }
-  const timeoutMs = positiveInt('--timeout', pick('timeout') ?? '10000');
+  const timeoutMs = positiveInt(given('timeout'), pick('timeout') ?? '10000');
   const nText = pick('n');
-  const n = nText === undefined ? undefined : positiveInt('--n', nText);
+  const n = nText === undefined ? undefined : positiveInt(given('n'), nText);
   return {
     command,
     url: parsedUrl.href.replace(/\/$/, ''),
@@ -195,7 +201,7 @@ export function parseClientArgs(
 
 function positiveInt(flag: string, text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
-    throw new ConfigError(`${flag}: "${text}" is not a positive integer`);
+    throw new ConfigError(`${flag}: expected a whole number from 1 up, got "${text}"`);
   }
   return Number(text);
 }

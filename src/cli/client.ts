@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { https } from '../edge/lazy-protocols.js';
 import type { ReplicaRow } from '../ops/dashboard.js';
 import { EXIT, type ClientArgs } from './client-args.js';
 import { formatPlan, isPlanReply } from './plan-table.js';
@@ -20,43 +22,85 @@ interface Answer {
   readonly body: unknown;
 }
 
+/**
+ * One call to the balancer over node:http(s). Not fetch: fetch refuses "bad ports" (6000, 6665–6669,
+ * 10080, …) that a balancer may well listen on.
+ */
+function send(
+  args: ClientArgs,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+): Promise<{ status: number; text: string }> {
+  const url = new URL(`${args.url}${path}`);
+  const requestOf = url.protocol === 'https:' ? https().request : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = requestOf(url, { method, headers, timeout: args.timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Unreachable(`no answer in ${args.timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function request(args: ClientArgs, method: string, path: string, body?: unknown): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (args.token !== undefined) headers.authorization = `Bearer ${args.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  let response: Response;
-  let text: string;
+  let answer: { status: number; text: string };
   try {
-    response = await fetch(`${args.url}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? null : JSON.stringify(body),
-      signal: AbortSignal.timeout(args.timeoutMs),
-    });
-    text = await response.text();
+    answer = await send(args, method, path, headers, body === undefined ? undefined : JSON.stringify(body));
   } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why =
-      (error as Error).name === 'TimeoutError'
-        ? `no answer in ${args.timeoutMs} ms`
-        : (cause?.code ?? cause?.message ?? (error as Error).message);
-    throw new Unreachable(`cannot reach the balancer at ${args.url}: ${why}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code ?? (error as Error).message;
+    // A balancer whose certificate this machine does not trust (self-signed, a private CA).
+    const hint =
+      code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)
+        ? ': its certificate is not trusted here; give its CA with NODE_EXTRA_CA_CERTS=ca.pem'
+        : code === 'ECONNRESET' && args.url.startsWith('https:')
+          ? ': does it speak TLS? (--url http://… if not)'
+          : '';
+    throw new Unreachable(`cannot reach the balancer at ${args.url}: ${why}${hint}`);
   }
   try {
-    return { status: response.status, body: JSON.parse(text) };
+    return { status: answer.status, body: JSON.parse(answer.text) };
   } catch {
     throw new Unreachable(
-      `${args.url}${path} answered ${response.status} with something that is not ringlb's JSON`,
+      `${args.url}${path} answered ${answer.status} with something that is not ringlb's JSON`,
     );
   }
 }
 
+/** `127.0.0.1:40123` from the replica's origin; `-` before it first started. */
+function addressOf(row: ReplicaRow): string {
+  if (row.origin === null) return '-';
+  try {
+    return new URL(row.origin).host;
+  } catch {
+    return row.origin;
+  }
+}
+
+/** What runs the replica as `ps` or `docker ps` shows it (docker's short id). */
+function processOf(row: ReplicaRow): string {
+  if (row.pid !== null) return `pid ${row.pid}`;
+  if (row.containerId !== null) return `container ${row.containerId.slice(0, 12)}`;
+  return '-';
+}
+
 function formatTable(rows: readonly ReplicaRow[]): string {
-  const header = ['REPLICA', 'STATE', 'KEY SHARE', 'REQ/S', 'P99', 'LAST CHECK'];
+  const header = ['REPLICA', 'STATE', 'ADDRESS', 'PROCESS', 'KEY SHARE', 'REQ/S', 'P99', 'LAST CHECK'];
   const now = Date.now();
   const lines = rows.map((r) => [
     r.name,
     r.state,
+    addressOf(r),
+    processOf(r),
     `${(r.share * 100).toFixed(1)} %`,
     r.rps === null ? '-' : String(r.rps),
     r.p99Ms === null ? '-' : `${r.p99Ms} ms`,
@@ -84,15 +128,19 @@ function isRows(body: unknown): body is { replicas: ReplicaRow[] } {
   );
 }
 
-function failureMessage(answer: Answer): string {
+function failureMessage(args: ClientArgs, answer: Answer): string {
   const message = (answer.body as { message?: unknown })?.message;
-  return typeof message === 'string' ? message : `the balancer answered ${answer.status}`;
+  if (typeof message !== 'string') return `the balancer answered ${answer.status}`;
+  // The TLS port's answer to plain HTTP: say which --url would work.
+  if (answer.status === 400 && message.endsWith('this port speaks TLS: use https://'))
+    return `${message} (--url ${args.url.replace(/^http:/, 'https:')})`;
+  return message;
 }
 
 async function status(args: ClientArgs, io: ClientIo): Promise<number> {
   const answer = await request(args, 'GET', '/dashboard/state');
   if (answer.status !== 200) {
-    io.err(`ringlb status: ${failureMessage(answer)}\n`);
+    io.err(`ringlb status: ${failureMessage(args, answer)}\n`);
     return EXIT.refused;
   }
   if (!isRows(answer.body)) throw new Unreachable(`${args.url} did not answer like ringlb`);
@@ -105,7 +153,7 @@ async function change(args: ClientArgs, io: ClientIo): Promise<number> {
   const n = args.n ?? Math.max(1, args.names.length);
   const answer = await request(args, 'POST', `/${args.command}`, { n, hostnames: args.names });
   if (answer.status !== 200) {
-    io.err(`ringlb ${args.command}: ${failureMessage(answer)}\n`);
+    io.err(`ringlb ${args.command}: ${failureMessage(args, answer)}\n`);
     return EXIT.refused;
   }
   if (args.json) {
@@ -120,7 +168,7 @@ async function plan(args: ClientArgs, io: ClientIo): Promise<number> {
   const { subject, method, path, body } = args.plan!;
   const answer = await request(args, method, path, body);
   if (answer.status !== 200) {
-    io.err(`ringlb plan ${subject}: ${failureMessage(answer)}\n`);
+    io.err(`ringlb plan ${subject}: ${failureMessage(args, answer)}\n`);
     return EXIT.refused;
   }
   if (!isPlanReply(answer.body)) throw new Unreachable(`${args.url} did not answer a dry run like ringlb`);

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, ringSettingsOf } from './config.js';
+import { ringSettingsOf } from '../ring/registry.js';
+import { loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('has the seed defaults', () => {
@@ -41,7 +42,9 @@ describe('loadConfig', () => {
 
   it('refuses a config file that is missing, not JSON or has unknown keys', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringlb-config-'));
-    expect(() => loadConfig(['--config', join(dir, 'none.json')], {})).toThrow(/cannot read config file/);
+    expect(() => loadConfig(['--config', join(dir, 'none.json')], {})).toThrow(
+      /--config: cannot read ".*none\.json": no such file \(ENOENT\)/,
+    );
     writeFileSync(join(dir, 'bad.json'), '{');
     expect(() => loadConfig(['--config', join(dir, 'bad.json')], {})).toThrow(/not a JSON object/);
     writeFileSync(join(dir, 'extra.json'), '{"prot": 1}');

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { fromText, rulesOf, shown } from '../core/setting.js';
-import { ringSettingsOf, unusedRingSettingMessage, unusedRingSettings } from '../control/ring-settings.js';
-import { RING_DEFAULTS, ringCapacity } from '../ring/registry.js';
+import { unusedRingSettingMessage, unusedRingSettings } from '../control/ring-settings.js';
+import { RING_DEFAULTS, ringCapacity, ringSettingsOf } from '../ring/registry.js';
+import { unreadable } from '../edge/tls-pair.js';
 import { ALL_SETTINGS, SETTINGS, type SettingKey } from './settings/index.js';
+import { ConfigError } from './config-error.js';
 
-export { ringSettingsOf } from '../control/ring-settings.js';
 export { SETTINGS } from './settings/index.js';
 
 /**
@@ -22,31 +23,37 @@ export const configSchema = z
   }))
   .transform((c, ctx) => {
     if (c.adminTokenFile === undefined || c.adminToken !== undefined) return c;
+    let token: string;
     try {
-      const token = readFileSync(c.adminTokenFile, 'utf8').trim();
-      if (token.length < 16) throw new Error('the token in it must be at least 16 characters');
-      return { ...c, adminToken: token };
+      token = readFileSync(c.adminTokenFile, 'utf8').trim();
     } catch (error) {
-      ctx.addIssue({ code: 'custom', path: ['adminTokenFile'], message: (error as Error).message });
+      const message = unreadable(c.adminTokenFile, error as NodeJS.ErrnoException);
+      ctx.addIssue({ code: 'custom', path: ['adminTokenFile'], message });
       return z.NEVER;
     }
+    if (token.length < 16) {
+      const message = `the token in ${JSON.stringify(c.adminTokenFile)} must be at least 16 characters`;
+      ctx.addIssue({ code: 'custom', path: ['adminTokenFile'], message });
+      return z.NEVER;
+    }
+    return { ...c, adminToken: token };
   })
   .refine((c) => c.membership !== 'etcd' || c.etcdEndpoints.length > 0, {
     error: 'needed with --membership etcd: give URL,URL,...',
     path: ['etcdEndpoints'],
   })
   .refine((c) => c.membership !== 'etcd' || c.provider !== 'docker', {
-    error: 'etcd works with --provider process or static',
+    error: 'etcd works with --provider process, static or swarm',
     path: ['membership'],
   })
   .refine((c) => c.provider !== 'swarm' || c.swarmService !== '', {
     error: 'the swarm provider needs the name of the service whose tasks are the replicas',
     path: ['swarmService'],
   })
-  .refine((c) => c.provider !== 'swarm' || c.membership !== 'etcd', {
-    error:
-      'the swarm provider needs no etcd: Swarm is the state several balancers share (leave --membership out)',
-    path: ['membership'],
+  .superRefine((c, ctx) => {
+    if (c.provider === 'static' || c.backends.length === 0) return;
+    const message = `backends are servers that run already, for --provider static; --provider ${c.provider} starts replicas of its own: add --provider static, or leave --backends out`;
+    ctx.addIssue({ code: 'custom', message, path: ['backends'] });
   })
   .refine((c) => c.provider !== 'static' || c.backends.length > 0, {
     error: 'the static provider needs URL,URL,...',
@@ -99,34 +106,35 @@ export const configSchema = z
 
 export type Config = z.output<typeof configSchema>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
 /** Where a setting's value came from, as the user wrote it. */
 type Sources = Partial<Record<SettingKey, string>>;
 
 const byFlag = new Map(SETTINGS.map((s) => [s.flag, s]));
 
+/** The commands that take the balancer's settings. */
+export type SettingsCommand = 'start' | 'check' | 'down';
+
 /** Reads `--name value` / `--name=value` flags; `--config FILE` names the config file. */
-export function parseFlags(argv: readonly string[]): {
+export function parseFlags(
+  argv: readonly string[],
+  command: SettingsCommand = 'start',
+): {
   values: Partial<Record<SettingKey, unknown>>;
   file?: string;
 } {
   const values: Partial<Record<SettingKey, unknown>> = {};
   let file: string | undefined;
+  const help = `(see ringlb ${command} --help)`;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (/^-[^-]/.test(arg)) throw new ConfigError(`unknown option ${arg} ${help}`);
     if (!arg.startsWith('--')) {
-      throw new ConfigError(
-        `unexpected argument ${shown(arg)}: options are --name value (see ringlb start --help)`,
-      );
+      throw new ConfigError(`unexpected argument ${shown(arg)}: options are --name value ${help}`);
     }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const setting = byFlag.get(name);
-    if (!setting && name !== 'config')
-      throw new ConfigError(`unknown option --${name} (see ringlb start --help)`);
+    if (!setting && name !== 'config') throw new ConfigError(`unknown option --${name} ${help}`);
     // A yes/no setting takes an optional value; a bare flag (`--access-log`) means yes. The next
     // argument is its value unless it is another option.
     const next = argv[i + 1];
@@ -156,7 +164,7 @@ function fromFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+    throw new ConfigError(`--config: ${unreadable(path, error as NodeJS.ErrnoException)}`);
   }
   try {
     const parsed: unknown = JSON.parse(text);
@@ -164,7 +172,9 @@ function fromFile(path: string): Record<string, unknown> {
       throw new Error('not an object');
     return parsed as Record<string, unknown>;
   } catch (error) {
-    throw new ConfigError(`config file ${path} is not a JSON object: ${(error as Error).message}`);
+    throw new ConfigError(
+      `--config: ${JSON.stringify(path)} is not a JSON object: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -184,8 +194,12 @@ function problemLines(
   });
 }
 
-export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
-  const flags = parseFlags(argv);
+export function loadConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  command: SettingsCommand = 'start',
+): Config {
+  const flags = parseFlags(argv, command);
   const file = flags.file ?? env.RINGLB_CONFIG;
   const fileValues = file ? fromFile(file) : {};
   const envValues = fromEnv(env);

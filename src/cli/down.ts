@@ -1,9 +1,11 @@
+import { counted } from '../core/words.js';
 import { networkInterfaces } from 'node:os';
 import { pino } from 'pino';
 import { isProcessOf } from '../membership/store/encoding.js';
 import { EtcdStore } from '../membership/store/etcd-store.js';
 import { stopPid } from '../providers/detached-process-provider.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError } from './config-error.js';
+import { loadConfig } from './config.js';
 
 /** This machine's addresses (and names for it): the registered replicas whose pids are its own. */
 function localHosts(): Set<string> {
@@ -21,7 +23,7 @@ function localHosts(): Set<string> {
  * entries, for `ringlb down` there.
  */
 export async function runDown(argv: readonly string[]): Promise<number> {
-  const config = loadConfig(['--workers', '1', ...argv]);
+  const config = loadConfig(['--workers', '1', ...argv], process.env, 'down');
   if (config.etcdEndpoints.length === 0) {
     throw new ConfigError(
       'down needs --etcd-endpoints URL,URL,...: the etcd that the balancers of the cluster share (see ringlb down --help)',
@@ -40,9 +42,9 @@ export async function runDown(argv: readonly string[]): Promise<number> {
     else await Promise.all(local.map(([name]) => store.unregister(name)));
     const hosts = [...new Set(elsewhere.map(([, entry]) => entry.host))].join(', ');
     process.stdout.write(
-      `cluster "${config.clusterName}": ${local.length} replicas stopped` +
+      `cluster "${config.clusterName}": ${counted(local.length, 'replica')} stopped` +
         (elsewhere.length > 0
-          ? `; ${elsewhere.length} run on other hosts (${hosts}): run ringlb down there\n`
+          ? `; ${elsewhere.length} ${elsewhere.length === 1 ? 'runs' : 'run'} on other hosts (${hosts}): run ringlb down there\n`
           : '\n'),
     );
     return 0;

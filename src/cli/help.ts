@@ -54,10 +54,18 @@ Options:
   -h, --help                this help
 `;
 
-export const REPLICA_HELP = `Usage: ringlb replica
+export const REPLICA_HELP = `Usage: ringlb replica [--cache --origin URL [--cache-size N]]
 
-Runs one replica server (the seed's): GET /home, GET /heartbeat. It takes no options; its settings
-come from the environment:
+Runs one replica server (the seed's): GET /home, GET /heartbeat.
+
+  --cache             cache mode: every GET or HEAD but /heartbeat is answered from its entries, by
+                      path and query; a miss is fetched from the previous owner that ringlb's
+                      x-ringlb-previous-owner names (--handoff-window), else from the origin.
+                      x-cache on the answer says which: hit, peer or origin
+  --origin URL        the origin misses are fetched from (http://host:port; needs --cache)
+  --cache-size N      entries kept, the least recently used dropped first (default 100000)
+
+Its other settings come from the environment:
   SERVER_ID     the number it answers with ("Hello from Server: <id>"; default 0)
   SERVER_NAME   its name, shown in its process title (default "Server <id>")
   PORT          the port to listen on (default 5000; 0 = any free port)

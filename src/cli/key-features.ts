@@ -1,9 +1,10 @@
 import type { RoutingTable } from '../membership/routing-table.js';
-import { HotKeyRecorder, HotKeys, type HotKeysReport } from '../ops/hot-keys.js';
+import { HotKeyRecorder, type HotKeysReport } from '../ops/hot-keys-recorder.js';
 import type { Telemetry } from '../ops/telemetry.js';
 import { hashKeyExtractor, keyTextReader, parseHashKey } from '../proxy/hash-key.js';
 import { hintHeaders, RingHistory } from '../proxy/key-hints.js';
 import type { RequestView } from '../proxy/request-view.js';
+import type { RouterOptions } from '../proxy/router.js';
 import type { Config } from './config.js';
 
 /**
@@ -15,7 +16,7 @@ export interface KeyFeatures {
   /** The request's ring key (`--hash-key`), recorded for hot keys on the way. */
   readonly keyOf: (view: RequestView) => number;
   /** The hint headers for a try, when hints are on. */
-  readonly hints: ((key: number, table: RoutingTable, index: number) => Record<string, string>) | undefined;
+  readonly hints: RouterOptions['hints'];
   /** The routing table changed: the one it replaced opens the hand-off window. */
   tableReplaced(replaced: RoutingTable): void;
   close(): void;
@@ -24,11 +25,6 @@ export interface KeyFeatures {
 /** Whether the settings ask for any hint header. */
 export function hintsOn(config: Pick<Config, 'handoffWindow' | 'ownersHeader'>): boolean {
   return config.handoffWindow > 0 || config.ownersHeader > 0;
-}
-
-/** The primary's (or the single process's) merge of every process's hot keys; undefined when off. */
-export function hotKeysOf(config: Config, table: () => RoutingTable): HotKeys | undefined {
-  return config.hotKeys ? new HotKeys(table, parseHashKey(config.hashKey).kind !== 'request-id') : undefined;
 }
 
 /** `sendHotKeys` receives this process's hot-keys summaries (to merge here, or to relay). */

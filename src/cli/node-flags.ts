@@ -3,13 +3,14 @@
  * (src/cli/main.ts), `npm start`, the Docker image, `--workers` processes and the benchmarks; a test
  * checks that they all carry these.
  *
- * `--max-semi-space-size=4` (MB): V8's young generation otherwise grows to 2 × 16 MB under load, and
+ * `--max-semi-space-size=2` (MB): V8's young generation otherwise grows to 2 × 16 MB under load, and
  * that alone took the balancer past issue 14's 80 MB RSS (83 MB after bench:proxy's workloads, 75 MB
- * with this; bare node 20 is 43 MB). Requests leave little alive across a scavenge, so the smaller
- * young generation costs little more GC time (measured: within the noise of this machine). V8 reads
+ * with 4 MB; bare node 20 is 43 MB). 2 MB took another 3 MB off after a GET/POST mix (82 → 79 MB) at
+ * the same req/s. Requests leave little alive across a scavenge, so the smaller young generation costs
+ * little more GC time (measured: within the noise of this machine). V8 reads
  * the flag when the heap is made: `v8.setFlagsFromString` at run time has no effect.
  */
-export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 
 /** `execArgv` plus whichever of NODE_FLAGS it lacks (for forked worker processes). */
 export function withNodeFlags(execArgv: readonly string[]): string[] {

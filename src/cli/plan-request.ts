@@ -1,7 +1,7 @@
 import { fromText } from '../core/setting.js';
 import { RING_FIELD, RING_SETTINGS, type RingSettingKey } from '../control/ring-settings.js';
 import type { ClientFlag } from './client-args.js';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-error.js';
 
 /** What `ringlb plan` previews: the change, named as the command line names it. */
 export type PlanSubject = 'add' | 'rm' | 'ring' | 'weight';
@@ -48,7 +48,7 @@ export const PLAN_FLAGS: readonly ClientFlag[] = [
 ];
 
 function usage(message: string): ConfigError {
-  return new ConfigError(`ringlb plan: ${message} (see ringlb plan --help)`);
+  return new ConfigError(`plan: ${message} (see ringlb plan --help)`);
 }
 
 function weightsOf(given: readonly string[], names: readonly string[]): Record<string, number> {

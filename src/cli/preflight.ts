@@ -1,10 +1,11 @@
 import { request } from 'node:http';
-import { connect as connectH2 } from 'node:http2';
 import { connect, createServer } from 'node:net';
 import { pino } from 'pino';
+import { http2 } from '../edge/lazy-protocols.js';
 import { tlsPairProblems } from '../edge/tls-pair.js';
 import { SwarmService } from '../providers/swarm/swarm-service.js';
 import type { Config } from './config.js';
+import { backendOrigin } from './protocols.js';
 import { SETTINGS, type SettingKey } from './settings/index.js';
 
 /**
@@ -12,12 +13,27 @@ import { SETTINGS, type SettingKey } from './settings/index.js';
  * own rules cannot see because it lives outside the process (ports, files, the Docker daemon, the
  * backends). Each problem names the setting, its value and what to do.
  */
-export interface Preflight {
+/** What the checks found that a start acts on. */
+export interface StartChecks {
+  /**
+   * Static backends (by origin) that did not answer, and why: the balancer starts them unhealthy
+   * (kept, checked, taken in once they answer) instead of waiting for them a second time.
+   */
+  readonly unanswered?: ReadonlyMap<string, string>;
+}
+
+export interface Preflight extends StartChecks {
   readonly problems: string[];
   readonly warnings: string[];
 }
 
 const PROBE_TIMEOUT_MS = 2_000;
+/**
+ * `ringlb start` waits this long for a static backend's first answer, not `PROBE_TIMEOUT_MS`: one
+ * that is silent (a link that drops packets) is only a warning, it is checked and taken in once it
+ * answers, and the others must not wait for it. `ringlb check` waits the whole time.
+ */
+const START_BACKEND_WAIT_MS = 250;
 
 const flagOf = (key: SettingKey) => `--${SETTINGS.find((s) => s.key === key)!.flag}`;
 
@@ -58,7 +74,7 @@ async function portProblems(config: Config): Promise<string[]> {
       );
       continue;
     }
-    if (a.port === 0) continue;
+    // Port 0 is any free port: nothing to clash with, but its address must still be one of ours.
     const code = await cannotListen(a.host, a.port);
     if (code === undefined) continue;
     const what =
@@ -68,8 +84,12 @@ async function portProblems(config: Config): Promise<string[]> {
           ? 'needs privileges (ports below 1024 need root or CAP_NET_BIND_SERVICE): choose a port from 1024 up'
           : code === 'EADDRNOTAVAIL'
             ? 'is not an address of this machine: choose one it has, or 0.0.0.0'
-            : `cannot be listened on (${code})`;
-    problems.push(`${flagOf(a.key)}: ${a.host}:${a.port} ${what}`);
+            : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+              ? `names no address (${code}): give an address of this machine, or 0.0.0.0`
+              : `cannot be listened on (${code})`;
+    // The address is --host's (the listeners on it share it), the port is the listener's own.
+    const blamed = a.key !== 'adminListen' && code !== 'EADDRINUSE' && code !== 'EACCES' ? 'host' : a.key;
+    problems.push(`${flagOf(blamed)}: ${a.host}:${a.port} ${what}`);
   }
   return problems;
 }
@@ -83,28 +103,39 @@ function tlsProblems(config: Config): Preflight {
   };
 }
 
-/** Asks the Docker daemon for `GET /_ping`; resolves with why it cannot be used, or undefined. */
-function dockerProblem(socketPath: string): Promise<string | undefined> {
+/** `GET path` from the Docker daemon: its status code, or the error that kept it from answering. */
+function dockerGet(socketPath: string, path: string): Promise<number | NodeJS.ErrnoException> {
   return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', timeout: PROBE_TIMEOUT_MS }, (res) => {
+    const req = request({ socketPath, path, timeout: PROBE_TIMEOUT_MS }, (res) => {
       res.resume();
-      resolve(res.statusCode === 200 ? undefined : `the daemon answered /_ping with ${res.statusCode}`);
+      resolve(res.statusCode ?? 0);
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      const where = JSON.stringify(socketPath);
-      resolve(
-        error.code === 'ENOENT'
-          ? `no Docker daemon at ${where} (ENOENT): start dockerd, or give its socket's path`
-          : error.code === 'EACCES'
-            ? `permission denied on ${where} (EACCES): run as root or as a member of the docker group`
-            : error.code === 'ECONNREFUSED'
-              ? `the Docker daemon at ${where} is not running (ECONNREFUSED): start dockerd`
-              : `the Docker daemon at ${where} did not answer (${error.code ?? error.message})`,
-      );
-    });
+    req.on('error', (error: NodeJS.ErrnoException) => resolve(error));
     req.end();
   });
+}
+
+/** Asks the Docker daemon for `GET /_ping`; resolves with why it cannot be used, or undefined. */
+async function dockerProblem(socketPath: string): Promise<string | undefined> {
+  const answer = await dockerGet(socketPath, '/_ping');
+  if (answer === 200) return undefined;
+  if (typeof answer === 'number') return `the daemon answered /_ping with ${answer}`;
+  const where = JSON.stringify(socketPath);
+  return answer.code === 'ENOENT'
+    ? `no Docker daemon at ${where} (ENOENT): start dockerd, or give its socket's path`
+    : answer.code === 'EACCES'
+      ? `permission denied on ${where} (EACCES): run as root or as a member of the docker group`
+      : answer.code === 'ECONNREFUSED'
+        ? `the Docker daemon at ${where} is not running (ECONNREFUSED): start dockerd`
+        : `the Docker daemon at ${where} did not answer (${answer.code ?? answer.message})`;
+}
+
+/** The replicas' image must be on the daemon: the provider creates containers from it, it pulls nothing. */
+async function dockerImageProblem(socketPath: string, image: string): Promise<string | undefined> {
+  const answer = await dockerGet(socketPath, `/images/${encodeURI(image)}/json`);
+  if (answer !== 404) return undefined;
+  return `the Docker daemon has no image ${JSON.stringify(image)} (docker image ls): build it (make build BASE=local), or docker pull it`;
 }
 
 /** Opens the service as the balancer would (a manager, the service, its network): why not, or undefined. */
@@ -128,12 +159,12 @@ async function swarmProblem(config: Config): Promise<string | undefined> {
 type Spoken = 'http1' | 'h2c' | 'nothing';
 
 /** What a server at host:port speaks: an HTTP/1.1 request answered with HTTP/1.x, or an HTTP/2 frame. */
-function probeHttp1(host: string, port: number, path: string): Promise<Spoken | string> {
+function probeHttp1(host: string, port: number, path: string, timeoutMs: number): Promise<Spoken | string> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
-    socket.setTimeout(PROBE_TIMEOUT_MS, () => {
+    socket.setTimeout(timeoutMs, () => {
       socket.destroy();
-      resolve(`did not answer within ${PROBE_TIMEOUT_MS / 1000} s`);
+      resolve(`did not answer within ${timeoutMs / 1000} s`);
     });
     socket.once('connect', () =>
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`),
@@ -155,7 +186,7 @@ function probeHttp1(host: string, port: number, path: string): Promise<Spoken | 
 
 function probeH2c(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const session = connectH2(`http://${host}:${port}`);
+    const session = http2().connect(`http://${host}:${port}`);
     const done = (ok: boolean) => {
       clearTimeout(timer);
       session.destroy();
@@ -168,17 +199,19 @@ function probeH2c(host: string, port: number): Promise<boolean> {
 }
 
 /** Each static backend spoken to in the protocol it is configured for. */
-async function backendProblems(config: Config): Promise<Preflight> {
+async function backendProblems(config: Config, waitMs: number): Promise<Preflight> {
   const problems: string[] = [];
   const warnings: string[] = [];
+  const unanswered = new Map<string, string>();
   await Promise.all(
     config.backends.map(async (url) => {
       const parsed = new URL(url);
       const host = parsed.hostname.replace(/^\[|\]$/g, '');
       const port = Number(parsed.port || 80);
       const wantsH2c = parsed.protocol === 'h2c:' || config.upstreamProtocol === 'h2c';
-      const http1 = await probeHttp1(host, port, config.healthPath);
+      const http1 = await probeHttp1(host, port, config.healthPath, waitMs);
       if (http1 !== 'http1' && http1 !== 'h2c' && http1 !== 'nothing') {
+        unanswered.set(backendOrigin(url), http1);
         warnings.push(
           `--backends: ${url} ${http1.startsWith('did not') ? http1 : `is not answering (${http1})`}; it is checked and taken in once it answers`,
         );
@@ -197,7 +230,7 @@ async function backendProblems(config: Config): Promise<Preflight> {
       }
     }),
   );
-  return { problems, warnings };
+  return { problems, warnings, unanswered };
 }
 
 const isLoopback = (host: string) => /^(127\.|localhost$|::1$|\[::1\]$)/.test(host);
@@ -231,25 +264,35 @@ async function advertiseProblems(config: Config): Promise<Preflight> {
   return { problems, warnings };
 }
 
-export async function preflight(config: Config): Promise<Preflight> {
+/** The checks, for `ringlb check` or before `ringlb start` (which waits less for silent backends). */
+export async function preflight(config: Config, command: 'start' | 'check' = 'check'): Promise<Preflight> {
   const advertise = await advertiseProblems(config);
   const tls = tlsProblems(config);
+  const backendWaitMs = command === 'start' ? START_BACKEND_WAIT_MS : PROBE_TIMEOUT_MS;
   const backends =
-    config.provider === 'static' ? await backendProblems(config) : { problems: [], warnings: [] };
+    config.provider === 'static'
+      ? await backendProblems(config, backendWaitMs)
+      : { problems: [], warnings: [] };
   const docker =
     config.provider === 'docker' || config.provider === 'swarm'
       ? await dockerProblem(config.dockerSocket)
       : undefined;
   const swarm = config.provider === 'swarm' && !docker ? await swarmProblem(config) : undefined;
+  const image =
+    config.provider === 'docker' && !docker
+      ? await dockerImageProblem(config.dockerSocket, config.dockerImage)
+      : undefined;
   return {
     problems: [
       ...(await portProblems(config)),
       ...tls.problems,
       ...(docker ? [`--docker-socket: ${docker}`] : []),
       ...(swarm ? [`--swarm-service: ${swarm}`] : []),
+      ...(image ? [`--docker-image: ${image}`] : []),
       ...backends.problems,
       ...advertise.problems,
     ],
     warnings: [...tls.warnings, ...backends.warnings, ...advertise.warnings],
+    ...(backends.unanswered ? { unanswered: backends.unanswered } : {}),
   };
 }

@@ -33,6 +33,7 @@ export function protocolsFromConfig(config: Config): EdgeProtocols {
       maxHeaderListSize: config.maxHeaderSize,
       headersTimeoutMs: config.headersTimeoutMs,
       idleTimeoutMs: config.keepAliveTimeoutMs,
+      maxBodySize: config.maxBodySize,
       maxResets: config.h2MaxResets,
       maxControlFrames: config.h2MaxControlFrames,
     },

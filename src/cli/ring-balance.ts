@@ -1,3 +1,4 @@
+import { counted } from '../core/words.js';
 import type { RingAlgorithm } from '../ring/registry.js';
 
 /**
@@ -21,7 +22,9 @@ export function ringBalanceLine(
   const spread =
     n === 0
       ? 'no replicas yet'
-      : `the busiest of ${n} replicas holds ${(busiest * 100).toFixed(0)}% of keys, ${maxOverMean}× the mean`;
+      : n === 1
+        ? 'its one replica holds every key'
+        : `the busiest of ${counted(n, 'replica')} holds ${(busiest * 100).toFixed(0)}% of keys, ${maxOverMean}× the mean`;
   const hint =
     algorithm === 'classic' && n > 1
       ? " (the seed's ring, uneven by design; --ring maglev or ketama spread keys evenly)"

@@ -9,19 +9,21 @@ import { SharedProvider } from '../membership/shared-provider.js';
 import { EtcdStore } from '../membership/store/etcd-store.js';
 import { DetachedProcessProvider } from '../providers/detached-process-provider.js';
 import type { Provider } from '../providers/provider.js';
-import { ringSettingsOf, type Config } from './config.js';
+import { ringSettingsOf } from '../ring/registry.js';
+import type { Config } from './config.js';
 import { createProvider } from './provider-factory.js';
 
 /**
  * `--membership etcd`: the desired set in etcd, leadership by election, and the provider. Replica
  * processes need the leader to start them (`SharedProvider`); static backends are attached and
- * checked by every instance alike.
+ * checked by every instance alike; an engine's provider made elsewhere (Swarm's, with its own
+ * store) is `given`.
  */
-export function createSharedMembership(config: Config, logger: Logger) {
+export function createSharedMembership(config: Config, logger: Logger, given?: Provider) {
   const store = new EtcdStore(config.etcdEndpoints, config.clusterName, logger.child({ store: 'etcd' }));
   const leadership = new EtcdLeadership(store, randomUUID(), config.etcdLeaseTtl, logger);
   const processes =
-    config.provider === 'process'
+    config.provider === 'process' && !given
       ? new SharedProvider(
           new DetachedProcessProvider(config.advertiseHost),
           store,
@@ -29,7 +31,7 @@ export function createSharedMembership(config: Config, logger: Logger) {
           leadership,
         )
       : undefined;
-  const provider: Provider = processes ?? createProvider(config, logger);
+  const provider: Provider = given ?? processes ?? createProvider(config, logger);
   return {
     store,
     leadership,

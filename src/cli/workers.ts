@@ -1,63 +1,17 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import type { Pool } from 'undici';
-import { undici } from '../core/lazy-undici.js';
-import type { Route } from '../membership/routing-table.js';
-import { buildRoutingTable } from '../membership/routing-table.js';
-import { ringFactory, type RingSettings } from '../ring/registry.js';
-import { accessLog } from '../ops/access-log.js';
-import { replayBatch, TelemetryRelay, type TelemetryBatch } from '../ops/telemetry-relay.js';
-import { relayWebSocketStats, type WebSocketMessage } from '../ops/websocket-stats.js';
-import { createDataPlane } from '../proxy/data-plane.js';
-import type { HotKeysReport } from '../ops/hot-keys.js';
-import { keyFeatures } from './key-features.js';
-import { relay } from '../proxy/relay.js';
-import {
-  createControlPlane,
-  createLocalServer,
-  edgeLimitsFromConfig,
-  localPaths,
-  listenOn,
-  ringFromConfig,
-} from './balancer.js';
+import { replayBatch } from '../ops/telemetry-relay.js';
+import { createControlPlane, createLocalServer, listenOn } from './balancer.js';
 import type { Config } from './config.js';
+import type { StartChecks } from './preflight.js';
 import { withNodeFlags } from './node-flags.js';
-import { protocolsFromConfig } from './protocols.js';
-
-/** Primary → worker: the healthy replicas; every worker builds the same ring from them. */
-interface TableMessage {
-  readonly type: 'ringlb:table';
-  readonly routes: readonly Route[];
-  /** The ring settings in force: `PUT /ring` changes them in the primary. */
-  readonly settings: RingSettings;
-}
-
-/** Primary → worker: answer once no request is in flight to `origin`. */
-interface DrainMessage {
-  readonly type: 'ringlb:drain';
-  readonly id: number;
-  readonly origin: string;
-}
-
-/**
- * Worker → primary: it listens for tables (`hello`), accepts connections (`listening`), has
- * drained an origin (`drained`), or saw a replica fail request after request (`outlier`).
- */
-type WorkerMessage =
-  | { readonly type: 'ringlb:hello' }
-  | { readonly type: 'ringlb:listening'; readonly port: number }
-  | { readonly type: 'ringlb:drained'; readonly id: number }
-  | { readonly type: 'ringlb:outlier'; readonly replica: string; readonly reason: string }
-  | TelemetryBatch
-  | WebSocketMessage
-  | HotKeysReport;
-
-const CONFIG_ENV = 'RINGLB_WORKER_CONFIG';
-const CONTROL_ENV = 'RINGLB_CONTROL_ORIGIN';
-
-export function isWorkerProcess(): boolean {
-  return cluster.isWorker && process.env[CONFIG_ENV] !== undefined;
-}
+import {
+  CONFIG_ENV,
+  CONTROL_ENV,
+  type DrainMessage,
+  type TableMessage,
+  type WorkerMessage,
+} from './worker-messages.js';
 
 /** A message to a worker that may be exiting: a closed channel is not an error worth dying for. */
 function send(worker: Worker, message: TableMessage | DrainMessage): void {
@@ -75,7 +29,7 @@ export interface Primary {
  * plane), serves the control API on a loopback port of its own, and pushes every routing change to
  * N worker processes that share the public port and do all the proxying.
  */
-export async function runPrimary(config: Config, logger: Logger): Promise<Primary> {
+export async function runPrimary(config: Config, logger: Logger, checks: StartChecks = {}): Promise<Primary> {
   const workers = new Set<Worker>();
   const drains = new Map<number, { waiting: number; done: () => void }>();
   let drainIds = 0;
@@ -101,15 +55,19 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
   const controlOrigin = await listenOn(internal, config.adminListen ?? '127.0.0.1:0');
   if (config.adminListen !== undefined)
     logger.info({ admin: controlOrigin }, 'control API on its own listener');
-  await control.start();
 
   let stopping = false;
+  // Workers are forked while the control plane starts (a process start is most of a start-up on a
+  // busy machine), and serve once they have a table: they get none before the start is done.
+  let controlStarted = false;
+  const greeted = new Set<Worker>();
   const tableMessage = (): TableMessage => ({
     type: 'ringlb:table',
     routes: control.cluster.table.routes,
     settings: control.ring.settings,
   });
   control.cluster.onChange(() => {
+    if (!controlStarted) return;
     const message = tableMessage();
     for (const worker of workers) send(worker, message);
   });
@@ -131,7 +89,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
     worker.on('message', (message: WorkerMessage) => {
       switch (message?.type) {
         case 'ringlb:hello':
-          send(worker, tableMessage());
+          greeted.add(worker);
+          if (controlStarted) send(worker, tableMessage());
           break;
         case 'ringlb:listening':
           if (++listening === config.workers) resolveFirst(message.port);
@@ -157,6 +116,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
     });
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
+      greeted.delete(worker);
       control.ops.webSockets.retire(worker.id);
       if (stopping) return;
       if (listening < config.workers) {
@@ -189,6 +149,10 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
   };
   let port: number;
   try {
+    // A worker that dies while the control plane starts ends the start at once (none can listen yet).
+    await Promise.race([control.start(checks), firstListening]);
+    controlStarted = true;
+    for (const worker of greeted) send(worker, tableMessage());
     port = await firstListening;
   } catch (error) {
     await close();
@@ -199,76 +163,4 @@ export async function runPrimary(config: Config, logger: Logger): Promise<Primar
     'ringlb listening',
   );
   return { port, close };
-}
-
-/** A worker process: the data plane only, with the routing table the primary sends. */
-export async function runWorker(logger: Logger): Promise<void> {
-  const config = JSON.parse(process.env[CONFIG_ENV]!) as Config;
-  // Made on the first control call: most workers never relay one, and undici costs memory.
-  let control: Pool | undefined;
-  const controlPool = () => (control ??= new (undici().Pool)(process.env[CONTROL_ENV]!, { connections: 8 }));
-  let table = buildRoutingTable(ringFromConfig(config).buildRing, []);
-  // Requests are counted in the primary, where metrics and the dashboard live.
-  const telemetry = new TelemetryRelay((batch) => {
-    if (process.connected) process.send!(batch);
-  });
-  // Hot keys are merged in the primary, like the rest of the telemetry.
-  const keys = keyFeatures(config, telemetry, (report) => {
-    if (process.connected) process.send!(report);
-  });
-  const data = createDataPlane({
-    limits: edgeLimitsFromConfig(config),
-    table: () => table,
-    isLocalPath: config.adminListen === undefined ? localPaths(config) : () => false,
-    handleLocal: (req, res) => relay(req, res, controlPool()),
-    keyOf: keys.keyOf,
-    hints: keys.hints,
-    retries: config.retries,
-    upstreamTimeoutMs: config.upstreamTimeoutMs,
-    seedNotFound: config.provider === 'process',
-    telemetry,
-    accessLog: config.accessLog ? accessLog(logger) : undefined,
-    logger,
-    outlierFailures: config.outlierFailures,
-    onOutlier: (replica, reason) =>
-      process.send!({ type: 'ringlb:outlier', replica, reason } satisfies WorkerMessage),
-    protocols: protocolsFromConfig(config),
-    drainTimeoutMs: config.drainTimeoutMs,
-  });
-  const stopWebSocketRelay = relayWebSocketStats(data.webSockets.stats, (message) => {
-    if (process.connected) process.send!(message);
-  });
-  process.on('message', (message: DrainMessage) => {
-    if (message?.type !== 'ringlb:drain') return;
-    void data.drained(message.origin, config.drainTimeoutMs).then(() => {
-      if (process.connected)
-        process.send!({ type: 'ringlb:drained', id: message.id } satisfies WorkerMessage);
-    });
-  });
-  // Serve only once the first table is here, so a new worker never answers "no replica".
-  const firstTable = new Promise<void>((resolve) => {
-    process.on('message', (message: TableMessage) => {
-      if (message?.type !== 'ringlb:table') return;
-      const replaced = table;
-      table = buildRoutingTable(ringFactory(message.settings).buildRing, message.routes);
-      keys.tableReplaced(replaced);
-      data.sync(table);
-      resolve();
-    });
-  });
-  process.send!({ type: 'ringlb:hello' } satisfies WorkerMessage);
-  await firstTable;
-  const stop = () => {
-    void data.close(config.drainTimeoutMs).finally(() => {
-      keys.close();
-      telemetry.close();
-      stopWebSocketRelay();
-      process.exit(0);
-    });
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', () => undefined);
-  process.on('disconnect', stop);
-  const port = await data.listen(config.port, config.host);
-  process.send!({ type: 'ringlb:listening', port } satisfies WorkerMessage);
 }

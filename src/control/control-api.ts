@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure, sendJson } from '../core/json-response.js';
 import type { Membership as DesiredMembership } from '../membership/membership.js';
-
+import type { ReplicaRow } from '../ops/dashboard.js';
+import { CONTROL_ROUTES as ROUTES, REPLICA_PREFIX } from './control-paths.js';
 import { parseControlQuery } from './control-query.js';
 import { previewReply, takePreviewKeys, type KeyOfText } from './preview.js';
 import { readBody } from './read-body.js';
@@ -13,20 +14,6 @@ export type Membership = Pick<
   DesiredMembership,
   'add' | 'remove' | 'names' | 'previewAdd' | 'previewRemove' | 'setWeight' | 'previewWeight'
 >;
-
-/** The seed's control endpoints and the methods each accepts. */
-const ROUTES: Record<string, readonly string[]> = {
-  '/rep': ['GET', 'HEAD'],
-  '/add': ['POST'],
-  '/rm': ['POST', 'DELETE'],
-};
-
-/** `PUT /replicas/<name>` changes one replica (its weight). */
-const REPLICA_PREFIX = '/replicas/';
-
-export function isControlPath(pathname: string): boolean {
-  return Object.hasOwn(ROUTES, pathname) || pathname.startsWith(REPLICA_PREFIX);
-}
 
 function allowedMethods(pathname: string): readonly string[] {
   return pathname.startsWith(REPLICA_PREFIX) ? ['PUT'] : ROUTES[pathname]!;
@@ -59,14 +46,27 @@ function replicasBody(cluster: Membership) {
   return { message: { N: replicas.length, replicas }, status: 'successful' };
 }
 
+/** `GET /rep?verbose=1`: the seed's reply, and beside its names each replica's row of the dashboard. */
+function verboseReplicasBody(cluster: Membership, rows: readonly ReplicaRow[]) {
+  const body = replicasBody(cluster);
+  return { ...body, message: { ...body.message, details: rows } };
+}
+
+export interface ControlSources {
+  readonly membership: Membership;
+  readonly keyOfText: KeyOfText;
+  /** Each replica as the dashboard shows it (address, process, state, last check, load). */
+  readonly replicaRows: () => readonly ReplicaRow[];
+}
+
 /** Serves `/rep`, `/add` and `/rm`; every failure is the seed's JSON failure body. */
 export async function handleControl(
   req: IncomingMessage,
   res: ServerResponse,
   pathname: string,
-  cluster: Membership,
-  keyOfText: KeyOfText,
+  sources: ControlSources,
 ): Promise<void> {
+  const { membership: cluster, keyOfText } = sources;
   const allowed = allowedMethods(pathname);
   const method = req.method ?? 'GET';
   try {
@@ -78,10 +78,13 @@ export async function handleControl(
         405,
       );
     }
-    const query = parseControlQuery(req.url ?? '/', pathname !== '/rep');
+    const query = parseControlQuery(req.url ?? '/', pathname === '/rep' ? ['verbose'] : ['dry_run']);
     if (pathname === '/rep') {
       req.resume();
-      sendJson(res, 200, replicasBody(cluster));
+      const body = query.verbose
+        ? verboseReplicasBody(cluster, sources.replicaRows())
+        : replicasBody(cluster);
+      sendJson(res, 200, body);
       return;
     }
     const text = await readBody(req);

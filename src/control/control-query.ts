@@ -1,10 +1,17 @@
 import { RinglbError, seedMessage } from '../core/errors.js';
 
-/** The query parameters a control call accepts: `dry_run` on calls that change something. */
+/**
+ * The query parameters control calls accept: `dry_run` on calls that change something, `verbose` on
+ * `GET /rep`.
+ */
 export interface ControlQuery {
   /** `?dry_run=true`: answer what the change would do and change nothing. */
   readonly dryRun: boolean;
+  /** `?verbose=1`: each replica's address, process, state and last check beside the seed's names. */
+  readonly verbose: boolean;
 }
+
+export type QueryParameter = 'dry_run' | 'verbose';
 
 const BOOLEAN = new Map([
   ['', true],
@@ -19,26 +26,22 @@ function invalid(message: string): RinglbError {
 }
 
 /**
- * Parses a control call's query string. A parameter the call does not know is refused (it would
+ * Parses a control call's query string. A parameter the call does not take is refused (it would
  * otherwise be ignored, as `?dry_run=true` once was, and the change made).
  */
-export function parseControlQuery(url: string, changes: boolean): ControlQuery {
+export function parseControlQuery(url: string, takes: readonly QueryParameter[]): ControlQuery {
+  const given = new Map<QueryParameter, boolean>();
   const mark = url.indexOf('?');
-  if (mark < 0) return { dryRun: false };
-  const params = new URLSearchParams(url.slice(mark + 1));
-  let dryRun = false;
-  const seen = new Set<string>();
-  for (const [name, value] of params) {
-    if (name !== 'dry_run' || !changes) {
-      throw invalid(
-        `unknown query parameter '${name}'${changes ? ": expected 'dry_run'" : ': this call takes none'}`,
-      );
+  for (const [name, value] of new URLSearchParams(mark < 0 ? '' : url.slice(mark + 1))) {
+    const known = takes.find((parameter) => parameter === name);
+    if (known === undefined) {
+      const expected = takes.length === 0 ? 'this call takes none' : `expected '${takes.join("' or '")}'`;
+      throw invalid(`unknown query parameter '${name}': ${expected}`);
     }
-    if (seen.has(name)) throw invalid(`query parameter '${name}' is given twice`);
-    seen.add(name);
+    if (given.has(known)) throw invalid(`query parameter '${name}' is given twice`);
     const parsed = BOOLEAN.get(value);
-    if (parsed === undefined) throw invalid(`'dry_run' must be true or false, not ${JSON.stringify(value)}`);
-    dryRun = parsed;
+    if (parsed === undefined) throw invalid(`'${name}' must be true or false, not ${JSON.stringify(value)}`);
+    given.set(known, parsed);
   }
-  return { dryRun };
+  return { dryRun: given.get('dry_run') ?? false, verbose: given.get('verbose') ?? false };
 }

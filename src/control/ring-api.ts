@@ -3,6 +3,7 @@ import { RinglbError, seedMessage } from '../core/errors.js';
 import { sendFailure, sendJson } from '../core/json-response.js';
 import type { ChangePreview, Cluster } from '../membership/cluster.js';
 import type { Ring } from '../ring/ring.js';
+import { RING_PATH } from './control-paths.js';
 import { parseControlQuery } from './control-query.js';
 import { previewReply, takePreviewKeys, type KeyOfText } from './preview.js';
 import { SerialQueue } from '../membership/serial-queue.js';
@@ -12,7 +13,6 @@ import { parseRingBody } from './ring-settings-body.js';
 import { parseBodyText } from './validation.js';
 
 /** `GET /ring` shows the ring; `PUT /ring` with a JSON body of settings switches it live. */
-export const RING_PATH = '/ring';
 const ALLOWED = ['GET', 'HEAD', 'PUT'];
 
 /** The ring settings in force, and the one way to change them (serialised, validated, measured). */
@@ -79,7 +79,7 @@ export async function handleRing(
 ): Promise<void> {
   const method = req.method ?? 'GET';
   try {
-    const query = parseControlQuery(req.url ?? '/', method === 'PUT');
+    const query = parseControlQuery(req.url ?? '/', method === 'PUT' ? ['dry_run'] : []);
     if (!ALLOWED.includes(method)) {
       req.resume();
       throw new RinglbError(

@@ -78,25 +78,6 @@ const USED_BY: Record<keyof RingSettings, readonly RingAlgorithm[]> = {
   balanceFactor: RING_ALGORITHMS,
 };
 
-/** The ring part of the configuration, as the ring registry takes it. */
-export function ringSettingsOf(config: {
-  readonly ring: RingAlgorithm;
-  readonly ringSize: number;
-  readonly vnodes: number;
-  readonly ketamaPoints: number;
-  readonly maglevTableSize: number;
-  readonly balanceFactor: number;
-}): RingSettings {
-  return {
-    algorithm: config.ring,
-    ringSize: config.ringSize,
-    vnodes: config.vnodes,
-    ketamaPoints: config.ketamaPoints,
-    maglevTableSize: config.maglevTableSize,
-    balanceFactor: config.balanceFactor,
-  };
-}
-
 export interface UnusedRingSetting {
   readonly key: RingSettingKey;
   readonly value: unknown;

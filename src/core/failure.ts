@@ -19,6 +19,11 @@ export function failure(status: number, message: string, headers?: Record<string
   return headers === undefined ? { status, message } : { status, message, headers };
 }
 
+/** A request body over `--max-body-size` (`limit` bytes): the same 413 on every protocol. */
+export function bodyTooLarge(limit: number): Failure {
+  return failure(413, `the body is larger than ${limit} bytes`);
+}
+
 export const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   404: 'Not Found',
@@ -125,6 +130,26 @@ export function grpcStatusOf(status: number): number {
       return 14; // UNAVAILABLE: the client may try again
     default:
       return 2; // UNKNOWN
+  }
+}
+
+/**
+ * The HTTP status a replica's gRPC status stands for, for passive health: the failures of the server
+ * (UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE, DATA_LOSS) as 5xx, everything else as 200.
+ * Envoy's outlier detection maps them the same way (Grpc::Utility::grpcToHttpStatus).
+ */
+export function httpStatusOfGrpc(grpcStatus: number): number {
+  switch (grpcStatus) {
+    case 2:
+    case 13:
+    case 15:
+      return 500;
+    case 4:
+      return 504;
+    case 14:
+      return 503;
+    default:
+      return 200;
   }
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
+import { tls } from './lazy-protocols.js';
 import type { Logger } from 'pino';
 import { tlsPairProblems } from './tls-pair.js';
 
@@ -36,7 +37,7 @@ export function loadCertificate(files: CertificateFiles): SecureContextOptions {
     minVersion: files.minVersion,
     ciphers: TLS12_CIPHERS,
   };
-  createSecureContext(options);
+  tls().createSecureContext(options);
   return options;
 }
 

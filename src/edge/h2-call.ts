@@ -1,7 +1,9 @@
 import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import {
+  bodyTooLarge,
   failure,
   grpcFailureTrailers,
+  httpStatusOfGrpc,
   respondGrpcFailure,
   resetH2Stream,
   respondH2Failure,
@@ -14,6 +16,7 @@ import type { Exchange, UpstreamError } from '../proxy/fast/exchange.js';
 import type { UpstreamConnection } from '../proxy/fast/upstream-connection.js';
 import type { UpstreamPool } from '../proxy/fast/upstream-pool.js';
 import { HOP_BY_HOP_FIELDS } from '../proxy/headers.js';
+import { withHintFields } from '../proxy/key-hints.js';
 import type { FailureKind } from '../proxy/retry-policy.js';
 import type { RoutedRequest, Router } from '../proxy/router.js';
 import { grpcTimeoutHeader, grpcTimeoutMs } from './h2-grpc.js';
@@ -34,7 +37,36 @@ export interface H2CallContext {
 }
 
 const PIPELINABLE = new Set(['GET', 'HEAD']);
+const NO_HEAD = Buffer.alloc(0);
 const HOP_BY_HOP = new Set([...HOP_BY_HOP_FIELDS, 'transfer-encoding', 'http2-settings']);
+/** Fields a trailer section must not carry (RFC 9110 §6.5.1), besides the hop-by-hop ones. */
+const NOT_IN_TRAILERS = new Set([...HOP_BY_HOP, 'content-length', 'content-type', 'host', 'te']);
+/** The trailer section of a replica's chunked response, at most (as its head: `--max-header-size`'s default). */
+const MAX_TRAILER_BYTES = 16 * 1024;
+
+/**
+ * An HTTP/1.1 trailer section as HTTP/2 trailers: names lowercased, fields that framing or routing
+ * own dropped, repeated fields kept as lists.
+ */
+export function trailerFields(lines: readonly string[]): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (name === '' || NOT_IN_TRAILERS.has(name)) continue;
+    addField(out, name, line.slice(colon + 1).trim());
+  }
+  return out;
+}
+
+/** A field into HTTP/2 headers: a repeated name becomes a list. */
+function addField(out: OutgoingHttpHeaders, name: string, value: string): void {
+  const seen = out[name];
+  if (seen === undefined) out[name] = value;
+  else if (Array.isArray(seen)) seen.push(value);
+  else out[name] = [String(seen), value];
+}
 
 /**
  * One client stream proxied to the replica the router picks, through the router's retries, until
@@ -48,7 +80,10 @@ export class H2Call implements Exchange, ResponseSink {
   readonly #request: H2Request;
   readonly #ctx: H2CallContext;
   readonly #onReset: () => void;
-  readonly bytes: Buffer;
+  /** The HTTP/1.1 head sent to the current try's replica, its hand-off hints included. */
+  bytes: Buffer;
+  /** The current try's hand-off hints (`RoutedRequest.hintHeaders`). */
+  #hints: Record<string, string> | undefined;
   readonly hasBody: boolean;
   readonly isHead: boolean;
   readonly pipelinable: boolean;
@@ -73,8 +108,20 @@ export class H2Call implements Exchange, ResponseSink {
   #last: Buffer | null = null;
   /** The response went out with room for trailers (so a gRPC status can still be given). */
   #trailersAllowed = false;
+  /** A gRPC call's health report waits for its status in the trailers. */
+  #healthDue = false;
 
-  constructor(stream: ServerHttp2Stream, request: H2Request, ctx: H2CallContext, onReset: () => void) {
+  readonly #maxBodySize: number;
+
+  /** `maxBodySize`: `--max-body-size` (0: no limit), for bodies whose length was not declared. */
+  constructor(
+    stream: ServerHttp2Stream,
+    request: H2Request,
+    ctx: H2CallContext,
+    onReset: () => void,
+    maxBodySize = 0,
+  ) {
+    this.#maxBodySize = maxBodySize;
     this.#stream = stream;
     this.#request = request;
     this.#ctx = ctx;
@@ -82,7 +129,8 @@ export class H2Call implements Exchange, ResponseSink {
     this.isHead = request.method === 'HEAD';
     this.pipelinable = request.bodyless && PIPELINABLE.has(request.method);
     this.hasBody = !request.bodyless;
-    this.bytes = request.http1Head();
+    // Built when a try goes to an HTTP/1.1 replica (#dispatch): an h2c replica never needs it.
+    this.bytes = NO_HEAD;
   }
 
   start(): void {
@@ -94,7 +142,7 @@ export class H2Call implements Exchange, ResponseSink {
     });
     this.#stream.once('close', () => this.#clientGone());
     if (!request.bodyless) {
-      this.#body = new ReplayBody(this.#stream);
+      this.#body = new ReplayBody(this.#stream, this.#maxBodySize, () => this.#bodyTooLarge());
       // The balancer takes the body whatever replica it goes to, so it says so itself (RFC 9110 §10.1.1).
       if (request.headers.expect?.toLowerCase() === '100-continue')
         this.#stream.additionalHeaders({ ':status': 100 });
@@ -116,6 +164,7 @@ export class H2Call implements Exchange, ResponseSink {
       this.#fail(routed.noReplica());
       return;
     }
+    this.#hints = routed.hintHeaders();
     if (this.#ctx.isH2(route.origin)) {
       this.#toH2(route.origin);
       return;
@@ -125,6 +174,8 @@ export class H2Call implements Exchange, ResponseSink {
       this.#retryOrFail('gone', 'the replica left the ring');
       return;
     }
+    const head = this.#request.http1Head();
+    this.bytes = this.#hints === undefined ? head : withHintFields(head, this.#hints);
     this.#pool = pool;
     pool.dispatch(this);
   }
@@ -139,6 +190,7 @@ export class H2Call implements Exchange, ResponseSink {
 
   #toH2(origin: string): void {
     let headers = this.#request.http2Headers();
+    if (this.#hints !== undefined) headers = { ...headers, ...this.#hints };
     if (this.#deadline > 0) {
       headers = { ...headers, 'grpc-timeout': grpcTimeoutHeader(this.#deadline - performance.now()) };
     }
@@ -171,17 +223,13 @@ export class H2Call implements Exchange, ResponseSink {
     for (let i = 0; i < fields.length; i += 2) {
       const name = fields[i]!.toLowerCase();
       if (HOP_BY_HOP.has(name) || head.connectionTokens.includes(name)) continue;
-      const value = fields[i + 1]!;
-      const seen = out[name];
-      if (seen === undefined) out[name] = value;
-      else if (Array.isArray(seen)) seen.push(value);
-      else out[name] = [seen as string, value];
+      addField(out, name, fields[i + 1]!);
     }
-    if (head.chunked) this.#chunked = new ChunkedScanner(502);
     const bodyless = this.isHead || head.status === 204 || head.status === 304 || head.contentLength === 0;
+    // A chunked body may end with trailers: they are kept, and the stream ends with them (HEADERS).
+    if (head.chunked && !bodyless) this.#chunked = new ChunkedScanner(502, MAX_TRAILER_BYTES, true);
     this.#remaining = head.chunked || bodyless ? -1 : head.contentLength;
-    // The fast pools pass no HTTP/1.1 trailers on: the stream ends with its last DATA frame.
-    this.#respond(head.status, out, bodyless, false);
+    this.#respond(head.status, out, bodyless, this.#chunked !== null);
   }
 
   onResponseData(buf: Buffer, start: number, end: number): void {
@@ -217,6 +265,8 @@ export class H2Call implements Exchange, ResponseSink {
   }
 
   onResponseEnd(): void {
+    const lines = this.#chunked?.trailerLines;
+    if (lines && lines.length > 0) this.#trailers = trailerFields(lines);
     this.#chunked = null;
     this.#release();
     if (this.#replaced !== undefined) {
@@ -252,7 +302,7 @@ export class H2Call implements Exchange, ResponseSink {
 
   #respond(status: number, headers: OutgoingHttpHeaders, endStream: boolean, trailers: boolean): void {
     this.#status = status;
-    this.#replaced = this.#routed.answered(status);
+    this.#replaced = this.#routed.answered(status, this.#headHealth(status, headers, endStream));
     if (this.#replaced !== undefined) return;
     const stream = this.#stream;
     if (stream.destroyed || stream.closed) return;
@@ -261,6 +311,20 @@ export class H2Call implements Exchange, ResponseSink {
     this.#trailersAllowed = waitForTrailers;
     stream.respond(headers, { endStream, waitForTrailers });
     if (waitForTrailers) stream.once('wantTrailers', () => this.#sendTrailers());
+  }
+
+  /**
+   * What the response head says of the replica's health. A gRPC call's own status counts (as the
+   * HTTP status it stands for): in a Trailers-Only head it is there; otherwise it comes with the
+   * trailers (null: `end` reports it).
+   */
+  #headHealth(status: number, headers: OutgoingHttpHeaders, endStream: boolean): number | null {
+    if (!this.#request.grpc || status !== 200) return status;
+    const grpcStatus = headers['grpc-status'];
+    if (grpcStatus !== undefined) return httpStatusOfGrpc(Number(grpcStatus));
+    if (endStream) return status;
+    this.#healthDue = true;
+    return null;
   }
 
   data(chunk: Buffer): boolean {
@@ -277,6 +341,11 @@ export class H2Call implements Exchange, ResponseSink {
   }
 
   end(trailers: OutgoingHttpHeaders | null): void {
+    if (this.#healthDue) {
+      this.#healthDue = false;
+      const grpcStatus = trailers?.['grpc-status'];
+      this.#routed.health(grpcStatus === undefined ? 200 : httpStatusOfGrpc(Number(grpcStatus)));
+    }
     const stream = this.#stream;
     if (this.#replaced !== undefined || stream.destroyed || stream.writableEnded || !stream.headersSent)
       return;
@@ -323,6 +392,17 @@ export class H2Call implements Exchange, ResponseSink {
     const f = failure(504, 'the call passed its deadline (grpc-timeout) before the replica answered');
     if (this.#stream.headersSent) {
       this.#finish(504);
+      this.#cut(f);
+    } else this.#fail(f);
+  }
+
+  /** The body passed `--max-body-size` while it streamed: 413, or a cut if the answer is under way. */
+  #bodyTooLarge(): void {
+    if (this.#finished) return;
+    this.#abandon();
+    const f = bodyTooLarge(this.#maxBodySize);
+    if (this.#stream.headersSent) {
+      this.#finish(f.status);
       this.#cut(f);
     } else this.#fail(f);
   }

@@ -1,16 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  constants,
-  createServer,
-  Http2ServerRequest,
-  Http2ServerResponse,
-  type Http2Server,
-  type IncomingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from 'node:http2';
+import type { Http2Server, IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
 import {
+  bodyTooLarge,
   failure,
   resetH2Stream,
   respondGrpcFailure,
@@ -18,9 +10,11 @@ import {
   type Failure,
 } from '../core/failure.js';
 import { PROTOCOL_INDEX } from '../core/protocol.js';
+import { methodRefusal } from '../proxy/router.js';
 import { H2Call, type H2CallContext } from './h2-call.js';
 import { H2Request } from './h2-request.js';
 import { SessionGuard, type H2GuardLimits } from './h2-session-guard.js';
+import { http2 } from './lazy-protocols.js';
 
 /** A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it: names, values, 32 per field. */
 function headerListSize(raw: string[]): number {
@@ -38,6 +32,8 @@ export interface H2Limits extends H2GuardLimits {
   readonly headersTimeoutMs: number;
   /** A connection with no stream open is closed after this (`--keepalive-timeout`). */
   readonly idleTimeoutMs: number;
+  /** A request whose Content-Length is over this gets a 413 (`--max-body-size`; 0 = no limit). */
+  readonly maxBodySize: number;
 }
 
 export const DEFAULT_H2_LIMITS: H2Limits = {
@@ -45,6 +41,7 @@ export const DEFAULT_H2_LIMITS: H2Limits = {
   maxHeaderListSize: 16 * 1024,
   headersTimeoutMs: 10_000,
   idleTimeoutMs: 5_000,
+  maxBodySize: 0,
   maxResets: 100,
   maxControlFrames: 100,
 };
@@ -92,7 +89,7 @@ export class H2Frontend {
   constructor(options: H2FrontendOptions) {
     this.#options = options;
     const { limits } = options;
-    this.server = createServer({
+    this.server = http2().createServer({
       settings: {
         maxConcurrentStreams: limits.maxConcurrentStreams,
         maxHeaderListSize: limits.maxHeaderListSize,
@@ -163,7 +160,7 @@ export class H2Frontend {
     const socket = session.socket as { remoteAddress?: string; encrypted?: boolean } | undefined;
     const request = new H2Request(
       headers,
-      (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0,
+      (flags & http2().constants.NGHTTP2_FLAG_END_STREAM) !== 0,
       socket?.remoteAddress,
       socket?.encrypted === true,
       options.trustForwarded,
@@ -173,17 +170,32 @@ export class H2Frontend {
       this.#refuse(stream, request, failure(431, 'request head too large'));
       return;
     }
-    if (headers[':method'] === 'CONNECT') {
-      if (headers[':protocol'] === 'websocket' && options.onExtendedConnect) {
-        options.onExtendedConnect(stream, headers);
-      } else this.#refuse(stream, request, failure(501, 'CONNECT is not supported'));
+    if (
+      headers[':method'] === 'CONNECT' &&
+      headers[':protocol'] === 'websocket' &&
+      options.onExtendedConnect
+    ) {
+      options.onExtendedConnect(stream, headers);
+      return;
+    }
+    // The same refusals as over HTTP/1.1: CONNECT (405 with Allow), a method not proxied (501).
+    const refusal = methodRefusal(request.method);
+    if (refusal !== undefined) {
+      this.#refuse(stream, request, refusal);
+      return;
+    }
+    const maxBody = options.limits.maxBodySize;
+    const declared = Number(headers['content-length'] ?? 0);
+    if (maxBody > 0 && declared > maxBody) {
+      // Refused before a byte goes upstream, as over HTTP/1.1.
+      this.#refuse(stream, request, bodyTooLarge(maxBody));
       return;
     }
     const pathname = request.pathname;
     if (options.isLocalPath(pathname)) {
       // The control API is written for node:http; the compatibility objects are close enough to it.
-      const req = new Http2ServerRequest(stream, headers, {}, rawHeaders);
-      const res = new Http2ServerResponse(stream);
+      const req = new (http2().Http2ServerRequest)(stream, headers, {}, rawHeaders);
+      const res = new (http2().Http2ServerResponse)(stream);
       options
         .handleLocal(req as unknown as IncomingMessage, res as unknown as ServerResponse, pathname)
         .catch((error: unknown) => {
@@ -192,11 +204,13 @@ export class H2Frontend {
         });
       return;
     }
-    new H2Call(stream, request, options.call, () => state.guard.prematureReset()).start();
+    new H2Call(stream, request, options.call, () => state.guard.prematureReset(), maxBody).start();
   }
 
   /** A request refused before routing: answered, counted and logged like any other. */
   #refuse(stream: ServerHttp2Stream, request: H2Request, f: Failure): void {
+    // Whatever body the client sends is read and dropped.
+    stream.resume();
     if (request.grpc) respondGrpcFailure(stream, f);
     else respondH2Failure(stream, f);
     const protocol = request.grpc ? PROTOCOL_INDEX.grpc : PROTOCOL_INDEX.h2;

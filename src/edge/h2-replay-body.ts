@@ -27,6 +27,10 @@ export function writableTarget(writable: Writable): BodyTarget {
 export class ReplayBody {
   readonly #source: Readable;
   readonly #kept = new ReplayBuffer();
+  /** Bytes read from the client so far, against `--max-body-size` (0: no limit). */
+  #received = 0;
+  readonly #limit: number;
+  readonly #tooLarge: () => void;
   #ended = false;
   #discarding = false;
   #target: BodyTarget | null = null;
@@ -36,8 +40,14 @@ export class ReplayBody {
     if (this.#target) this.#source.resume();
   };
 
-  constructor(source: Readable) {
+  /**
+   * `tooLarge` is called once the body passes `limit` bytes (0: no limit), whatever it declared: a
+   * stream without a Content-Length, or longer than the one it gave, is cut there as well.
+   */
+  constructor(source: Readable, limit = 0, tooLarge: () => void = () => undefined) {
     this.#source = source;
+    this.#limit = limit;
+    this.#tooLarge = tooLarge;
     source.on('data', (chunk: Buffer) => this.#onData(chunk));
     source.on('end', () => {
       this.#ended = true;
@@ -89,6 +99,12 @@ export class ReplayBody {
 
   #onData(chunk: Buffer): void {
     if (this.#discarding) return;
+    this.#received += chunk.length;
+    if (this.#limit > 0 && this.#received > this.#limit) {
+      this.discard();
+      this.#tooLarge();
+      return;
+    }
     this.#kept.push(chunk);
     const target = this.#target;
     if (!target) {

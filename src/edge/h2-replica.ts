@@ -1,9 +1,10 @@
-import { constants, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { http2 } from './lazy-protocols.js';
 import { UpstreamError } from '../proxy/fast/exchange.js';
 import { failureKindOf } from '../proxy/upstream-errors.js';
-import { downstreamResponseHeaders } from '../proxy/headers.js';
+import { HOP_BY_HOP_FIELDS } from '../proxy/headers.js';
 import type { UpstreamSession } from './h2-upstreams.js';
-import { writableTarget, type ReplayBody } from './h2-replay-body.js';
+import { writableTarget, type BodyTarget, type ReplayBody } from './h2-replay-body.js';
 
 /**
  * Where a replica's response goes: an HTTP/2 client stream or an HTTP/1.1 client's response. Each
@@ -28,9 +29,20 @@ export interface H2Attempt {
   cancel(): void;
 }
 
-function withoutPseudo(headers: Record<string, unknown>): Record<string, string | string[] | undefined> {
-  const out: Record<string, string | string[] | undefined> = {};
-  for (const name in headers) if (name[0] !== ':') out[name] = headers[name] as string | string[] | undefined;
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_FIELDS, 'transfer-encoding']);
+
+/**
+ * A replica's HTTP/2 header block as the client is sent it, in one pass: pseudo-headers and
+ * hop-by-hop fields dropped. (HTTP/2 has no Connection header to name others: nghttp2 refuses a
+ * response that carries one, RFC 9113 §8.2.2.)
+ */
+function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (name.charCodeAt(0) === 0x3a || HOP_BY_HOP.has(name)) continue;
+    const value = headers[name];
+    if (value !== undefined) out[name] = value;
+  }
   return out;
 }
 
@@ -50,7 +62,10 @@ export function attemptH2Replica(
 ): H2Attempt {
   let upstream: ClientHttp2Stream;
   try {
-    upstream = lease.session.request(headers, { endStream: body === null });
+    // A body's end is sent as an empty trailer section: a stream that ends with END_STREAM right
+    // before the RST_STREAM that cancels it (Node's close() ends the writable side first) reads to
+    // the replica as a whole request with a cut body. Waiting for trailers, a cancel is only a reset.
+    upstream = lease.session.request(headers, { endStream: body === null, waitForTrailers: body !== null });
   } catch (error) {
     lease.release();
     const failure = new UpstreamError('connect', (error as Error).message, false, false);
@@ -75,20 +90,37 @@ export function attemptH2Replica(
   const failure = (kind: 'connect' | 'reset' | 'timeout' | 'protocol', message: string, sent: boolean) =>
     finish({ ok: false, error: new UpstreamError(kind, message, sent, responded) });
 
-  if (headTimeoutMs > 0) {
+  // The per-try timeout is how long a try may go without progress before the response head, as on
+  // the HTTP/1.1 fast path (its socket's idle timer): every chunk of body the replica takes starts
+  // it again, so a large upload at the replica's own pace is not cut for the time it takes, while
+  // an upload that stalls (a client that stops sending, a replica that stops reading) is, after
+  // the same time as a replica that does not answer.
+  const arm = () => {
+    if (headTimeoutMs <= 0 || responded || settled) return;
+    if (timer) {
+      timer.refresh();
+      return;
+    }
     timer = setTimeout(() => {
-      if (responded) return;
+      if (responded || settled) return;
       failure('timeout', 'the replica did not answer in time', true);
-      upstream.close(constants.NGHTTP2_CANCEL);
+      upstream.close(http2().constants.NGHTTP2_CANCEL);
     }, headTimeoutMs);
+  };
+  arm();
+  if (body !== null) {
+    upstream.once('finish', arm);
+    upstream.once('wantTrailers', () => {
+      if (!cancelled && !settled) upstream.sendTrailers({});
+    });
   }
   upstream.on('response', (head, flags) => {
     if (cancelled || settled) return;
     responded = true;
     if (timer) clearTimeout(timer);
     status = Number(head[':status'] ?? 502);
-    const out = downstreamResponseHeaders(withoutPseudo(head)) as OutgoingHttpHeaders;
-    sink.head(status, out, (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0);
+    const out = endToEnd(head);
+    sink.head(status, out, (flags & http2().constants.NGHTTP2_FLAG_END_STREAM) !== 0);
   });
   upstream.on('data', (chunk: Buffer) => {
     if (cancelled || settled) return;
@@ -98,7 +130,7 @@ export function attemptH2Replica(
     }
   });
   upstream.on('trailers', (tail) => {
-    trailers = downstreamResponseHeaders(withoutPseudo(tail)) as OutgoingHttpHeaders;
+    trailers = endToEnd(tail);
   });
   upstream.on('end', () => {
     if (cancelled || settled || !responded) return;
@@ -117,7 +149,8 @@ export function attemptH2Replica(
     if (cancelled || settled) return;
     const rst = upstream.rstCode ?? 0;
     // A stream the replica refused, or one above its GOAWAY's last stream id, was never processed.
-    const unseen = !responded && (rst === constants.NGHTTP2_REFUSED_STREAM || lease.unprocessed(upstream.id));
+    const unseen =
+      !responded && (rst === http2().constants.NGHTTP2_REFUSED_STREAM || lease.unprocessed(upstream.id));
     const what = rst ? `reset the stream (code ${rst})` : `closed the stream (${reason})`;
     failure(unseen ? 'connect' : 'reset', `the replica ${what}`, !unseen);
   };
@@ -127,14 +160,30 @@ export function attemptH2Replica(
     if (responded && upstream.readableEnded) return;
     closed('no end');
   });
-  if (body) body.attach(writableTarget(upstream));
+  if (body) body.attach(progressing(writableTarget(upstream), arm));
   return {
     done,
     cancel() {
       if (settled) return;
       cancelled = true;
       finish({ ok: false, error: new UpstreamError('closed', 'cancelled', true, responded) });
-      if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
+      if (!upstream.closed) upstream.close(http2().constants.NGHTTP2_CANCEL);
     },
+  };
+}
+
+/** `target`, with `progress` called for every chunk written to it (and when it drains). */
+function progressing(target: BodyTarget, progress: () => void): BodyTarget {
+  return {
+    write(chunk) {
+      progress();
+      return target.write(chunk);
+    },
+    onceDrained: (drained) =>
+      target.onceDrained(() => {
+        progress();
+        drained();
+      }),
+    end: () => target.end(),
   };
 }

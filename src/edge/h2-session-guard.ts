@@ -1,4 +1,5 @@
-import { constants, type ServerHttp2Session } from 'node:http2';
+import type { ServerHttp2Session } from 'node:http2';
+import { http2 } from './lazy-protocols.js';
 
 export interface H2GuardLimits {
   /** Streams a client may reset before their response; past it, and past half its streams, GOAWAY. */
@@ -62,7 +63,7 @@ export class SessionGuard {
     this.#onFlood(reason);
     // GOAWAY with ENHANCE_YOUR_CALM, then the connection is closed without waiting for its streams.
     // (destroy(error, code) would drop the socket before the GOAWAY is written.)
-    this.#session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    this.#session.goaway(http2().constants.NGHTTP2_ENHANCE_YOUR_CALM);
     this.#session.destroy();
   }
 }

@@ -1,4 +1,5 @@
-import { connect, type ClientHttp2Session } from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
+import { http2 } from './lazy-protocols.js';
 import type { RoutingTable } from '../membership/routing-table.js';
 
 /** Sessions per replica at most: a few TCP connections spread the load without losing multiplexing. */
@@ -71,7 +72,7 @@ export class H2Upstreams {
   }
 
   #open(origin: string, list: Tracked[]): Tracked {
-    const session = connect(origin, { settings: { enablePush: false } });
+    const session = http2().connect(origin, { settings: { enablePush: false } });
     const tracked: Tracked = { session, open: 0, goawayLastStreamId: -1 };
     session.once('connect', () => {
       try {

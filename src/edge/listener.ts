@@ -1,12 +1,8 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Http2Server } from 'node:http2';
-import {
-  createServer as createTlsServer,
-  type SecureContextOptions,
-  type Server as TlsServer,
-  type TLSSocket,
-} from 'node:tls';
+import type { SecureContextOptions, Server as TlsServer, TLSSocket } from 'node:tls';
 import { seedMessage } from '../core/errors.js';
+import { tls as loadTls } from './lazy-protocols.js';
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -88,7 +84,7 @@ function sniffTls(socket: Socket, tls: TlsServer, timeoutMs: number): void {
 export function createListener(options: ListenerOptions): NetServer {
   const { http1, http2 } = options;
   if (options.tls) {
-    const tls = createTlsServer(
+    const tls = loadTls().createServer(
       {
         ...options.tls,
         noDelay: true,

@@ -8,7 +8,7 @@ export interface TlsPairProblem {
 }
 
 /** Why a file could not be read, in words (the errno code kept for searching). */
-function unreadable(path: string, error: NodeJS.ErrnoException): string {
+export function unreadable(path: string, error: NodeJS.ErrnoException): string {
   const why =
     error.code === 'ENOENT'
       ? 'no such file'

@@ -18,6 +18,7 @@ import {
 import { buildRoutingTable, type Route, type RoutingTable } from './routing-table.js';
 export type { Route, RoutingTable } from './routing-table.js';
 import { SerialQueue } from './serial-queue.js';
+import { settleLeftMs } from './settle.js';
 import { rampFraction, rampOf, rampStep, type Ramp } from './slow-start.js';
 
 import type { ReplicaState } from '../ops/telemetry.js';
@@ -102,6 +103,27 @@ export interface EjectionPolicy {
   readonly intervalMs: number;
 }
 
+/**
+ * How long a member whose life is not ours gets to answer its first check before it counts as
+ * unhealthy. One behind a link that drops packets answers nothing until the probe's timeout, and
+ * the members started with it (the balancer's start, an /add) must not wait for it: they serve at
+ * once, and the heartbeat goes on checking it and takes it in after `rise` good answers.
+ */
+const FIRST_CHECK_MS = 250;
+
+/** The check's outcome, or a reason of its own once `withinMs` has passed (the check runs on, unheard). */
+async function firstAnswer(check: Promise<string | null>, withinMs: number): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer within ${withinMs} ms`), withinMs);
+  });
+  try {
+    return await Promise.race([check, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const DEFAULT_EJECTION: EjectionPolicy = { maxShare: 0.5, baseMs: 5_000, rise: 2, intervalMs: 500 };
 const FLAP_WINDOW_MS = 60_000;
 
@@ -124,6 +146,8 @@ export class Cluster implements HealthSink {
   readonly #replicas = new Map<string, ReplicaRecord>();
   readonly #queue = new SerialQueue();
   readonly #listeners: ((table: RoutingTable) => void)[] = [];
+  /** Origins found not answering just before (the start's own checks), and why; each told once. */
+  readonly #notAnswering = new Map<string, string>();
   #table: RoutingTable;
   #closed = false;
   replacements = 0;
@@ -350,9 +374,9 @@ export class Cluster implements HealthSink {
     specs: readonly ReplicaSpec[],
     failFast: ReadonlySet<string> = new Set(),
     weights?: Readonly<Record<string, number>>,
-  ): Promise<{ moved: number; failed: Map<string, string> }> {
+  ): Promise<{ moved: number; failed: Map<string, Error> }> {
     return this.#queue.run(async () => {
-      const failed = new Map<string, string>();
+      const failed = new Map<string, Error>();
       if (this.#closed) return { moved: 0, failed };
       const before = this.#table.ring;
       // The desired set's weights (undefined: a store that keeps none, so weights stay as they are).
@@ -382,7 +406,7 @@ export class Cluster implements HealthSink {
         if (result.status === 'fulfilled' || this.#replicas.get(record.spec.name) !== record) return;
         const reason = (result.reason as Error).message;
         if (failFast.has(record.spec.name)) {
-          failed.set(record.spec.name, reason);
+          failed.set(record.spec.name, result.reason as Error);
           this.#replicas.delete(record.spec.name);
           this.#setState(record, undefined, `start failed: ${reason}`);
           dropped.push(record);
@@ -462,6 +486,15 @@ export class Cluster implements HealthSink {
       `${this.#options.provider.kind} runs it anew at ${replica.origin}; checked until it answers`,
     );
     if (inRing) this.#rebuild(`${replica.spec.name} runs anew`);
+  }
+
+  /**
+   * Origins found not answering just now (the start's own checks), and why: a member whose life is
+   * not ours attached there next is unhealthy at once (kept, checked, taken in once it answers),
+   * not given a first check of its own to wait for while the others could serve.
+   */
+  notAnswering(origins: ReadonlyMap<string, string>): void {
+    for (const [origin, reason] of origins) this.#notAnswering.set(origin, reason);
   }
 
   heartbeatTargets(): HeartbeatTarget[] {
@@ -627,18 +660,22 @@ export class Cluster implements HealthSink {
 
   /**
    * Starts the replica and waits for its first good heartbeat; marks it healthy (ring not rebuilt).
-   * A member whose life is not ours (`provider.external`) gets one heartbeat (or `settleMs` to
-   * answer one): if it does not answer it is unhealthy, kept and checked, rather than a failure.
+   * A member whose life is not ours (`provider.external`) gets one heartbeat, answered within
+   * `FIRST_CHECK_MS` (or `settleMs` to answer one), unless it was found not answering just now
+   * (`notAnswering`): if it does not answer it is unhealthy, kept and checked, rather than a failure.
    */
   async #launch(record: ReplicaRecord): Promise<void> {
     this.#setState(record, 'starting', record.running ? 'replacing' : 'starting');
     record.running = await this.#options.provider.start(record.spec);
     if (this.#options.provider.external) {
-      const settleMs = this.#options.provider.settleMs ?? 0;
+      const settleMs = settleLeftMs(this.#options.provider.settleMs ?? 0, record.running.since, Date.now());
+      const known = this.#notAnswering.get(record.running.origin);
+      this.#notAnswering.delete(record.running.origin);
       const reason =
-        settleMs > 0
+        known ??
+        (settleMs > 0
           ? await this.#awaitHeartbeat(record.running.origin, settleMs)
-          : await this.#options.probe.check(record.running.origin);
+          : await firstAnswer(this.#options.probe.check(record.running.origin), FIRST_CHECK_MS));
       if (this.#replicas.get(record.spec.name) !== record) return;
       if (reason === null) this.#setState(record, 'healthy', 'answered its first heartbeat');
       else
@@ -797,8 +834,10 @@ export class Cluster implements HealthSink {
   close(): Promise<void> {
     return this.#queue.run(async () => {
       this.#closed = true;
+      // A cluster closed before it had members (a start whose checks failed) changes no ring.
+      const had = this.#replicas.size > 0;
       this.#replicas.clear();
-      this.#rebuild('shutting down');
+      if (had) this.#rebuild('shutting down');
       await this.#options.provider.close();
     });
   }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { RinglbError, seedMessage } from '../core/errors.js';
 import { movedFraction } from '../ring/moved.js';
+import { StartRefusedError } from '../providers/provider.js';
 import type { Ring } from '../ring/ring.js';
 import type { ChangePreview, Cluster, WeightedAdd } from './cluster.js';
 import {
@@ -207,7 +208,13 @@ export class Membership {
   }
 }
 
-function startError(failed: ReadonlyMap<string, string>): RinglbError {
-  const [, reason] = [...failed][0]!;
-  return new RinglbError('ERR_REPLICA_START', seedMessage(`could not start replica: ${reason}`), 500);
+/** A start the provider refused for what was asked (a name taken) is the asker's to fix: 409. */
+function startError(failed: ReadonlyMap<string, Error>): RinglbError {
+  const [, error] = [...failed][0]!;
+  const refused = error instanceof StartRefusedError;
+  return new RinglbError(
+    refused ? 'ERR_REPLICA_REFUSED' : 'ERR_REPLICA_START',
+    seedMessage(`could not start replica: ${error.message}`),
+    refused ? 409 : 500,
+  );
 }

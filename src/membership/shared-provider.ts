@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HeartbeatProbe } from '../health/probe.js';
 import type { DetachedProcessProvider } from '../providers/detached-process-provider.js';
-import type { Provider, ReplicaSpec, RunningReplica } from '../providers/provider.js';
+import type { Provider, ReplicaProcess, ReplicaSpec, RunningReplica } from '../providers/provider.js';
 import type { LeadershipGate } from './leadership.js';
 import type { EtcdStore } from './store/etcd-store.js';
 import { isProcessOf, type RegistryEntry } from './store/encoding.js';
@@ -57,9 +57,14 @@ export class SharedProvider implements Provider {
   setRegistry(name: string, entry: RegistryEntry | undefined): void {
     if (entry) this.#registry.set(name, entry);
     else this.#registry.delete(name);
-    // A process this instance started while it led, which the leader has since replaced or removed.
+    this.#letGoIfReplaced(name);
+  }
+
+  /** A process this instance started while it led, which the leader has since replaced or removed, is stopped. */
+  #letGoIfReplaced(name: string): void {
     const pid = this.#local.pidOf(name);
     if (this.#leader || pid === undefined) return;
+    const entry = this.#registry.get(name);
     if (entry && isProcessOf(entry, this.#local.host) && entry.pid === pid) return;
     void this.#local.stop(name);
   }
@@ -100,6 +105,9 @@ export class SharedProvider implements Provider {
   /** Leadership lost: this instance stops starting and stopping replicas. */
   follow(): void {
     this.#leader = false;
+    // A leader cut off from etcd learns that its lease ran out only after its watch has caught up
+    // with the new leader's replacements: those were seen while it still led, so act on them now.
+    for (const replica of this.#local.list()) this.#letGoIfReplaced(replica.spec.name);
   }
 
   async start(spec: ReplicaSpec): Promise<RunningReplica> {
@@ -170,6 +178,11 @@ export class SharedProvider implements Provider {
 
   onExit(listener: (replica: RunningReplica, reason: string) => void): void {
     this.#exitListeners.push(listener);
+  }
+
+  /** A pid names a process of one host: only the processes this instance runs here are shown. */
+  processOf(name: string): ReplicaProcess | undefined {
+    return this.#local.processOf(name);
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,11 @@ export interface ReplicaRow {
   readonly name: string;
   readonly number: number;
   readonly state: ReplicaState;
+  /** Where the balancer reaches it (`http://127.0.0.1:40123`); null before it first started. */
+  readonly origin: string | null;
+  /** Its process (process providers) or container (Docker), for `ps` or `docker ps`; else null. */
+  readonly pid: number | null;
+  readonly containerId: string | null;
   /** Fraction of the key space it owns now; 0 when it is not in the ring. */
   readonly share: number;
   /** Slow start: the fraction of its weight it has while it ramps up; null otherwise. */
@@ -131,6 +136,9 @@ export class Dashboard implements Partial<Telemetry> {
         name: replica.name,
         number: replica.number,
         state: replica.state,
+        origin: replica.origin ?? null,
+        pid: replica.pid ?? null,
+        containerId: replica.containerId ?? null,
         share: shareOf.get(replica.name) ?? 0,
         warming: replica.warming ?? null,
         rps: load ? Math.round(load.rps * 10) / 10 : null,

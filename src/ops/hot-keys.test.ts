@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { buildRoutingTable, type RoutingTable } from '../membership/routing-table.js';
 import { RING_DEFAULTS, ringFactory } from '../ring/registry.js';
-import { HotKeyRecorder, HotKeys, type HotKeysReport } from './hot-keys.js';
+import { HotKeys } from './hot-keys.js';
+import { HotKeyRecorder, samplingPeriod, scaledSummary, type HotKeysReport } from './hot-keys-recorder.js';
 import { SpaceSaving } from './hot-keys-sketch.js';
 
 const table: RoutingTable = buildRoutingTable(
@@ -76,6 +77,42 @@ describe('hot keys: merged over processes and the window', () => {
     expect(summary.entries[0]).toMatchObject({ key: 7, hits: 10, label: 'text of hot' });
     await sleep(90);
     expect(reports).toHaveLength(1);
+    recorder.close();
+  });
+
+  it('offers every request below the sampling rate, and one in N above it, scaled back to the whole', async () => {
+    expect(samplingPeriod(0, 100)).toBe(1);
+    expect(samplingPeriod(199, 100)).toBe(1);
+    expect(samplingPeriod(1_000, 100)).toBe(10);
+    const summary = report([7, 7, 7, 8]).summary;
+    expect(scaledSummary(summary, 1, 4)).toEqual(summary);
+    expect(scaledSummary(summary, 10, 40)).toEqual({
+      total: 40,
+      entries: [
+        { key: 7, label: undefined, hits: 30, error: 0 },
+        { key: 8, label: undefined, hits: 10, error: 0 },
+      ],
+      floor: 0,
+    });
+
+    const reports: HotKeysReport[] = [];
+    const recorder = new HotKeyRecorder<string>((r) => reports.push(r), undefined, 40, 200);
+    const interval = async (requests: number) => {
+      const before = reports.length;
+      for (let i = 0; i < requests; i++) recorder.record(i % 5 === 0 ? 7 : 1_000_000 + i, '');
+      while (reports.length === before) await sleep(5);
+      return reports[reports.length - 1]!.summary;
+    };
+    // 20,000 requests in the first interval are all offered; the next one samples about 1 in 100.
+    const all = await interval(20_000);
+    expect(all.total).toBe(20_000);
+    expect(all.entries[0]).toMatchObject({ key: 7, hits: 4_000 });
+    const sampled = await interval(20_000);
+    expect(sampled.total).toBe(20_000);
+    // ~40 samples of key 7 (binomial spread ±6), each standing for 100 requests.
+    expect(sampled.entries[0]!.key).toBe(7);
+    expect(sampled.entries[0]!.hits).toBeGreaterThan(1_500);
+    expect(sampled.entries[0]!.hits).toBeLessThan(7_000);
     recorder.close();
   });
 });

@@ -1,57 +1,8 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { RoutingTable } from '../membership/routing-table.js';
 import { unbounded } from '../ring/bounded/bounded-load-ring.js';
-import { mergeSummaries, SpaceSaving, type SketchSummary } from './hot-keys-sketch.js';
-
-/** Keys monitored per interval in each process: any key above 1/128 of an interval's requests is. */
-export const HOT_KEYS_CAPACITY = 128;
-/** Each process closes an interval this often and hands its summary to the primary. */
-export const HOT_KEYS_INTERVAL_MS = 500;
-/** `GET /keys/hot` covers the intervals of the last this long, so a key hot now shows within it. */
-export const HOT_KEYS_WINDOW_MS = 2_000;
-
-/** One interval's summary from one process (a worker's comes over IPC). */
-export interface HotKeysReport {
-  readonly type: 'ringlb:hot-keys';
-  readonly summary: SketchSummary;
-}
-
-/**
- * The request path's part: one Space-Saving sketch per process, offered each request's ring key,
- * closed every interval and sent on. A key's text (`labelOf`, only for string hash keys) is read the
- * second time the key is seen for sure, so a request pays a text read only when its key may be hot.
- */
-export class HotKeyRecorder<View> {
-  readonly #sketch = new SpaceSaving(HOT_KEYS_CAPACITY);
-  readonly #labelOf: ((view: View) => string | undefined) | undefined;
-  readonly #timer: NodeJS.Timeout;
-
-  constructor(
-    send: (report: HotKeysReport) => void,
-    labelOf?: (view: View) => string | undefined,
-    intervalMs = HOT_KEYS_INTERVAL_MS,
-  ) {
-    this.#labelOf = labelOf;
-    this.#timer = setInterval(() => {
-      if (this.#sketch.total === 0) return;
-      const summary = this.#sketch.summary();
-      this.#sketch.clear();
-      send({ type: 'ringlb:hot-keys', summary });
-    }, intervalMs);
-    this.#timer.unref();
-  }
-
-  record(key: number, view: View): void {
-    const slot = this.#sketch.offer(key);
-    if (this.#labelOf !== undefined && this.#sketch.wantsLabel(slot)) {
-      this.#sketch.label(slot, this.#labelOf(view));
-    }
-  }
-
-  close(): void {
-    clearInterval(this.#timer);
-  }
-}
+import { HOT_KEYS_CAPACITY, HOT_KEYS_WINDOW_MS, type HotKeysReport } from './hot-keys-recorder.js';
+import { mergeSummaries, type SketchSummary } from './hot-keys-sketch.js';
 
 /** A hot key as `GET /keys/hot` lists it. */
 export interface HotKey {

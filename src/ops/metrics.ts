@@ -12,6 +12,11 @@ export interface MembershipView {
     readonly state: ReplicaState;
     /** While slow start ramps it up: the fraction of its weight it has. */
     readonly warming?: number;
+    /** Where the balancer reaches it, once started. */
+    readonly origin?: string | undefined;
+    /** What runs it: a local process or a container, when the provider says. */
+    readonly pid?: number;
+    readonly containerId?: string;
   }[];
   readonly table: { readonly ring: Ring };
 }

@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { httpOrigin } from '../core/origin.js';
-import type { Provider, ReplicaSpec, RunningReplica } from './provider.js';
+import type { Provider, ReplicaProcess, ReplicaSpec, RunningReplica } from './provider.js';
 import { replicaEntry } from './process-provider.js';
 
 /** A replica process this balancer knows by pid, whether it started it or adopted it. */
@@ -99,6 +99,11 @@ export class DetachedProcessProvider implements Provider {
 
   pidOf(name: string): number | undefined {
     return this.#replicas.get(name)?.pid;
+  }
+
+  processOf(name: string): ReplicaProcess | undefined {
+    const pid = this.pidOf(name);
+    return pid === undefined ? undefined : { pid };
   }
 
   onExit(listener: (replica: RunningReplica, reason: string) => void): void {

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { httpOrigin } from '../core/origin.js';
-import type { Provider, ReplicaSpec, RunningReplica } from './provider.js';
+import type { Provider, ReplicaProcess, ReplicaSpec, RunningReplica } from './provider.js';
 
 /** The compiled replica entry; from TypeScript sources (tests) it is the built copy under dist/. */
 export function replicaEntry(): string {
@@ -127,6 +127,11 @@ export class ProcessProvider implements Provider {
   /** The pid of a running replica, for operators and tests that need to signal it. */
   pidOf(name: string): number | undefined {
     return this.#children.get(name)?.process.pid;
+  }
+
+  processOf(name: string): ReplicaProcess | undefined {
+    const pid = this.pidOf(name);
+    return pid === undefined ? undefined : { pid };
   }
 
   async close(): Promise<void> {

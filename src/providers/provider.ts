@@ -16,6 +16,11 @@ export interface RunningReplica {
   readonly origin: string;
   /** Distinguishes this run of the replica from an earlier one with the same name. */
   readonly instance: number;
+  /**
+   * When the engine started it (ms since the epoch), if it says: with `settleMs`, one that has run
+   * that long already gets no more time to start listening.
+   */
+  readonly since?: number;
 }
 
 export interface Provider {
@@ -27,8 +32,9 @@ export interface Provider {
    */
   readonly external?: boolean;
   /**
-   * With `external`: how long a member just started may take to answer its first heartbeat before
-   * it counts as unhealthy (an engine's new task needs a moment to listen); 0 or none: one check.
+   * With `external`: how long a member just started (see `since`) may take to answer its first
+   * heartbeat before it counts as unhealthy (an engine's new task needs a moment to listen); 0 or
+   * none: one check.
    */
   readonly settleMs?: number;
   /** Starts the replica and resolves once it accepts connections. */
@@ -62,6 +68,22 @@ export interface Provider {
   status?(): ProviderStatus;
   /** Called when the provider becomes available again after being unavailable. */
   onAvailable?(listener: () => void): void;
+  /** What runs a replica, for an operator to find it (`ringlb status`, the dashboard); undefined if unknown. */
+  processOf?(name: string): ReplicaProcess | undefined;
+}
+
+/** A replica's process (a local child) or container (Docker), as `ps` or `docker ps` shows it. */
+export type ReplicaProcess = { readonly pid: number } | { readonly containerId: string };
+
+/**
+ * A start refused because of what was asked, not because the provider failed: a name that something
+ * else holds, say. The asker can fix it, so the control API answers 409 rather than 500.
+ */
+export class StartRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartRefusedError';
+  }
 }
 
 export interface ProviderStatus {

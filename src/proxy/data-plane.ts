@@ -185,8 +185,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       pool: (origin) => pools.get(origin),
       // The fast path speaks HTTP/1.1 to replicas: with replicas that speak only HTTP/2, every
       // request goes to the general server, which speaks both.
-      // So does every request when hints are on: the fast path does not write them (yet).
-      isLocalPath: hasH2Replicas(protocols) || options.hints ? () => true : options.isLocalPath,
+      isLocalPath: hasH2Replicas(protocols) ? () => true : options.isLocalPath,
       webSocket: frontWebSocket(webSockets, limits.trustForwarded),
       waiting,
       trustForwarded: limits.trustForwarded,

@@ -4,7 +4,15 @@ import { buildRoutingTable, type Route, type RoutingTable } from '../membership/
 import { unbounded } from '../ring/bounded/bounded-load-ring.js';
 import { movedFraction, MOVED_SAMPLE_KEYS } from '../ring/moved.js';
 import { RING_ALGORITHMS, RING_DEFAULTS, ringFactory, type RingSettings } from '../ring/registry.js';
-import { keyHints, ownersHint, previousOwnerHint, replicaLabel, RingHistory } from './key-hints.js';
+import {
+  hintHeaders,
+  keyHints,
+  ownersHint,
+  previousOwnerHint,
+  replicaLabel,
+  RingHistory,
+  withHintFields,
+} from './key-hints.js';
 
 const route = (number: number, name = `Server ${number}`): Route => ({
   name,
@@ -162,5 +170,41 @@ describe('RingHistory: the previous ring, for the hand-off window', () => {
     history.changed(table(settings, []));
     expect(history.previous).toBeUndefined();
     history.close();
+  });
+});
+
+describe('hintHeaders and withHintFields: what a frontend sends', () => {
+  const settings = { ...RING_DEFAULTS, algorithm: 'ketama' as const };
+  const before = table(settings, [route(1), route(2), route(3)]);
+  const after = table(settings, [route(1), route(2), route(3), route(4)]);
+
+  it('gives nothing, not an empty set, outside a window and without --owners-header', () => {
+    for (let key = 0; key < 500; key++)
+      expect(hintHeaders(key, owner(after, key), after, undefined, 0)).toBeUndefined();
+    // In a window, a key that did not move has nothing either.
+    const previous = { ring: unbounded(before.ring) };
+    let stayed = 0;
+    for (let key = 0; key < 500; key++) {
+      const got = hintHeaders(key, owner(after, key), after, previous, 0);
+      if (got === undefined) stayed++;
+      else expect(Object.keys(got)).toEqual(['x-ringlb-previous-owner']);
+    }
+    expect(stayed).toBeGreaterThan(0);
+    expect(stayed).toBeLessThan(500);
+  });
+
+  it('adds the fields before the blank line of an HTTP/1.1 head, and leaves the head given untouched', () => {
+    const head = Buffer.from('GET /x HTTP/1.1\r\nhost: a\r\nx-forwarded-proto: http\r\n\r\n', 'latin1');
+    const copy = Buffer.from(head);
+    const out = withHintFields(head, {
+      'x-ringlb-previous-owner': 'Server 2 http://127.0.0.1:4002',
+      'x-ringlb-owners': 'S4 http://h:1',
+    });
+    expect(out.toString('latin1')).toBe(
+      'GET /x HTTP/1.1\r\nhost: a\r\nx-forwarded-proto: http\r\n' +
+        'x-ringlb-previous-owner: Server 2 http://127.0.0.1:4002\r\nx-ringlb-owners: S4 http://h:1\r\n\r\n',
+    );
+    expect(head.equals(copy)).toBe(true);
+    expect(withHintFields(head, {}).equals(head)).toBe(true);
   });
 });

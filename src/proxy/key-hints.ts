@@ -121,17 +121,41 @@ export class RingHistory {
   }
 }
 
-/** The headers of `keyHints`, by name, as a frontend adds them to the request it sends. */
+/**
+ * The headers of `keyHints`, by name, as a frontend adds them to the request it sends; undefined
+ * when none applies. Outside a hand-off window and without `--owners-header` this allocates nothing
+ * and picks nothing: the request pays one comparison.
+ */
 export function hintHeaders(
   key: number,
   target: number,
   current: RoutingTable,
   previous: PreviousRing | undefined,
   owners: number,
-): Record<string, string> {
+): Record<string, string> | undefined {
+  if (previous === undefined && owners <= 0) return undefined;
   const hints = keyHints(key, target, current, previous, owners);
+  if (hints.previousOwner === undefined && hints.owners === undefined) return undefined;
   const headers: Record<string, string> = {};
   if (hints.previousOwner !== undefined) headers[PREVIOUS_OWNER_HEADER] = hints.previousOwner;
   if (hints.owners !== undefined) headers[OWNERS_HEADER] = hints.owners;
   return headers;
+}
+
+/**
+ * An HTTP/1.1 request head (ending in its blank line) with the hint fields added before that line:
+ * how the raw-socket paths (the fast HTTP/1.1 path, HTTP/2 to HTTP/1.1 replicas) send hints. The head
+ * given is the one built without them (the client's copies already dropped), so each try starts
+ * from it again.
+ */
+export function withHintFields(head: Buffer, hints: Record<string, string>): Buffer {
+  let fields = '';
+  for (const name in hints) fields += `${name}: ${hints[name]}\r\n`;
+  const out = Buffer.allocUnsafe(head.length + Buffer.byteLength(fields, 'latin1'));
+  // The head ends in CRLF CRLF: the fields go after the last header line's CRLF.
+  const at = head.length - 2;
+  head.copy(out, 0, 0, at);
+  out.write(fields, at, 'latin1');
+  head.copy(out, out.length - 2, at);
+  return out;
 }

@@ -20,10 +20,11 @@ export interface RouterOptions {
   readonly outliers: OutlierDetector;
   /**
    * ringlb's own headers for the replica a try goes to (hand-off hints, `key-hints.ts`): given the
-   * request's key, the table and the member picked. Absent when `--handoff-window` and
-   * `--owners-header` are off.
+   * request's key, the table and the member picked; undefined when none applies. Absent when
+   * `--handoff-window` and `--owners-header` are off.
    */
-  readonly hints?: ((key: number, table: RoutingTable, index: number) => Record<string, string>) | undefined;
+  readonly hints?:
+    ((key: number, table: RoutingTable, index: number) => Record<string, string> | undefined) | undefined;
 }
 
 /** The methods ringlb proxies (RFC 9110 §9 and RFC 5789's PATCH). */
@@ -113,7 +114,9 @@ export class RoutedRequest implements Retryable {
   /** Whether the policy allowed another try after the last failure. */
   #allowed = true;
   #finished = false;
-  /** Replicas tried so far, by name (null before the first pick). */
+  /** The replica of the first try, by name; most requests have no other (no array for them). */
+  #firstTried: string | undefined;
+  /** Replicas of the further tries, by name (null until there is one). */
   #tried: string[] | null = null;
 
   constructor(options: RouterOptions, view: RequestView, request: RouteRequest, key: number) {
@@ -147,14 +150,19 @@ export class RoutedRequest implements Retryable {
         return undefined;
       }
       const route = table.routes[index]!;
-      if (this.#tried !== null && this.#tried.includes(route.name)) continue;
-      (this.#tried ??= []).push(route.name);
+      if (this.#wasTried(route.name)) continue;
+      if (this.#firstTried === undefined) this.#firstTried = route.name;
+      else (this.#tried ??= []).push(route.name);
       this.#table = table;
       this.#index = index;
       table.loads[index]!++;
       this.#route = route;
       return route;
     }
+  }
+
+  #wasTried(name: string): boolean {
+    return this.#firstTried === name || (this.#tried !== null && this.#tried.includes(name));
   }
 
   /** The hint headers for the current try's replica (`RouterOptions.hints`), or undefined. */
@@ -171,14 +179,13 @@ export class RoutedRequest implements Retryable {
   }
 
   /**
-   * The current replica's response head arrived. Its status feeds passive health; the returned
+   * The current replica's response head arrived. Its status feeds passive health (or `health`, a
+   * status for it alone; null: `health()` will be called with it later); the returned
    * failure, if any, is what the client gets instead of the replica's response (the seed's 404 rule),
    * and the replica's body is then dropped.
    */
-  answered(status: number): Failure | undefined {
-    const name = this.#route?.name ?? '';
-    if (status >= 500) this.#options.outliers.failure(name, `status ${status}`);
-    else this.#options.outliers.success(name);
+  answered(status: number, health: number | null = status): Failure | undefined {
+    if (health !== null) this.health(health);
     if (status === 404 && this.#options.seedNotFound) {
       const target = this.view.target;
       const query = target.indexOf('?');
@@ -186,6 +193,16 @@ export class RoutedRequest implements Retryable {
       return failure(400, `'${pathname}' endpoint does not exist in server replicas`);
     }
     return undefined;
+  }
+
+  /**
+   * The current replica's answer for passive health, when `answered` was told to wait for it (a gRPC
+   * call's status comes in its trailers): 5xx counts against the replica, anything else for it.
+   */
+  health(status: number): void {
+    const name = this.#route?.name ?? '';
+    if (status >= 500) this.#options.outliers.failure(name, `status ${status}`);
+    else this.#options.outliers.success(name);
   }
 
   /**

@@ -1,11 +1,13 @@
+import { createCacheServer } from './cache-server.js';
+import type { ReplicaMode } from './replica-args.js';
 import { createReplicaServer } from './server.js';
 
 /**
- * Runs one replica from `SERVER_ID` (and its name, `SERVER_NAME`), `PORT` (0 picks a free port) and `HOST`. When started by the
+ * Runs one replica (the seed's, or a cache when `mode` says so: `ringlb replica --cache`) from `SERVER_ID` (and its name, `SERVER_NAME`), `PORT` (0 picks a free port) and `HOST`. When started by the
  * balancer over IPC it reports its port once listening, and exits when the balancer goes away, so a
  * balancer killed with SIGKILL leaves no replica behind.
  */
-export function runReplica(env: NodeJS.ProcessEnv = process.env): void {
+export function runReplica(env: NodeJS.ProcessEnv = process.env, mode?: ReplicaMode): void {
   const serverId = env.SERVER_ID ?? '0';
   const port = Number(env.PORT ?? 5000);
   const host = env.HOST ?? '0.0.0.0';
@@ -13,7 +15,10 @@ export function runReplica(env: NodeJS.ProcessEnv = process.env): void {
     console.error(`replica: PORT must be an integer from 0 to 65535, not ${JSON.stringify(env.PORT)}`);
     process.exit(2);
   }
-  const server = createReplicaServer(serverId);
+  const server =
+    mode?.cacheOrigin === undefined
+      ? createReplicaServer(serverId)
+      : createCacheServer({ origin: mode.cacheOrigin, capacity: mode.cacheSize, peerTimeoutMs: 500 });
   server.keepAliveTimeout = 65_000;
   server.listen(port, host, () => {
     const address = server.address();
@@ -22,7 +27,10 @@ export function runReplica(env: NodeJS.ProcessEnv = process.env): void {
     process.title = `ringlb replica ${JSON.stringify(env.SERVER_NAME ?? `Server ${serverId}`)} :${actual}`;
     if (process.send) {
       if (process.connected) process.send({ type: 'listening', port: actual }, () => undefined);
-    } else console.log(JSON.stringify({ msg: 'replica listening', serverId, host, port: actual }));
+    } else {
+      const cache = mode?.cacheOrigin === undefined ? {} : { cache: true, origin: mode.cacheOrigin };
+      console.log(JSON.stringify({ msg: 'replica listening', serverId, host, port: actual, ...cache }));
+    }
   });
   const stop = () => {
     server.close(() => process.exit(0));

@@ -32,6 +32,28 @@ export const RING_DEFAULTS: RingSettings = {
   balanceFactor: 0,
 };
 
+/**
+ * The ring part of the configuration, as the ring registry takes it (here rather than with the ring
+ * settings' declarations, which need zod: a `--workers` process builds rings without it).
+ */
+export function ringSettingsOf(config: {
+  readonly ring: RingAlgorithm;
+  readonly ringSize: number;
+  readonly vnodes: number;
+  readonly ketamaPoints: number;
+  readonly maglevTableSize: number;
+  readonly balanceFactor: number;
+}): RingSettings {
+  return {
+    algorithm: config.ring,
+    ringSize: config.ringSize,
+    vnodes: config.vnodes,
+    ketamaPoints: config.ketamaPoints,
+    maglevTableSize: config.maglevTableSize,
+    balanceFactor: config.balanceFactor,
+  };
+}
+
 /** The most replicas any ring takes (the control API's limit too). */
 export const MAX_REPLICAS = 1000;
 

@@ -2,34 +2,16 @@
 // in over HTTP/2 (GET /rep, /ring, /metrics by ALPN h2 on the TLS port, what curl does by default)
 // was relayed to the primary with its HTTP/2 pseudo-headers, which undici refuses
 // (UND_ERR_INVALID_ARG): every such call answered 502 "the control process did not answer".
-import { connect } from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeCertificate, tempDir } from '../certificates.js';
 import { startCli } from '../cli-process.js';
 import { echoReplicas } from '../websocket-peer.js';
+import { h2Call } from './h2-call.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-function h2Get(port: number, ca: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const session = connect(`https://localhost:${port}`, { ca, servername: 'localhost' });
-    session.on('error', reject);
-    const stream = session.request({ ':path': path, ':method': 'GET' });
-    let status = 0;
-    let body = '';
-    stream.on('response', (head) => (status = Number(head[':status'])));
-    stream.on('data', (chunk) => (body += chunk));
-    stream.on('end', () => {
-      session.close();
-      resolve({ status, body });
-    });
-    stream.on('error', reject);
-    stream.end();
-  });
-}
 
 describe('regression: the control API over HTTP/2 with --workers 2', () => {
   it('answers GET /rep, GET /ring and GET /metrics from the primary', async () => {
@@ -41,12 +23,12 @@ describe('regression: the control API over HTTP/2 with --workers 2', () => {
       ...['--workers', '2', '--replicas', '2', '--provider', 'static', '--backends', backends.join(',')],
       ...['--tls-cert', cert.cert, '--tls-key', cert.key, '--log-level', 'info'],
     );
-    const rep = await h2Get(lb.port, cert.pem, '/rep');
+    const rep = await h2Call(lb.port, cert.pem, { ':path': '/rep', ':method': 'GET' });
     expect(rep.status, rep.body).toBe(200);
     expect(JSON.parse(rep.body).message.N).toBe(2);
-    const ring = await h2Get(lb.port, cert.pem, '/ring');
+    const ring = await h2Call(lb.port, cert.pem, { ':path': '/ring', ':method': 'GET' });
     expect(ring.status, ring.body).toBe(200);
-    const metrics = await h2Get(lb.port, cert.pem, '/metrics');
+    const metrics = await h2Call(lb.port, cert.pem, { ':path': '/metrics', ':method': 'GET' });
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('ringlb_replicas{state="healthy"} 2');
   });

@@ -7,12 +7,13 @@
 // readers, big downloads: node's maxSessionMemory), so every client of that replica got 502s.
 // Here each replica A resets in the way named, and replica B answers: every GET must reach B.
 // Owner of the fix: the h2 helper (src/edge/h2-replica.ts, h2-forward.ts); see /work/notes/for-h2.md.
-import { connect, constants, createServer, type Http2Server, type ServerHttp2Session } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { constants, createServer, type Http2Server } from 'node:http2';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeCertificate, tempDir } from '../certificates.js';
 import { startCli } from '../cli-process.js';
+import { h2Call } from './h2-call.js';
+import { listenH2c } from './h2c-listen.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -42,41 +43,9 @@ async function h2cReplica(
     else stream.session?.destroy();
   });
   server.on('sessionError', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise((resolve) => server.close(() => resolve(undefined))));
-  const sessions = new Set<ServerHttp2Session>();
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
-  });
-  cleanups.push(() => {
-    for (const session of sessions) session.destroy();
-  });
-  return { url: `h2c://127.0.0.1:${(server.address() as AddressInfo).port}`, broken: () => broken };
-}
-
-/** One GET over HTTP/2 on a session of its own; a failure is a reply with status 0 and the error. */
-function h2Get(port: number, ca: string, id: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const session = connect(`https://localhost:${port}`, { ca, servername: 'localhost' });
-    const failed = (error: Error & { code?: string }) => {
-      session.destroy();
-      resolve({ status: 0, body: error.code ?? error.message });
-    };
-    session.on('error', failed);
-    const stream = session.request({ ':path': '/home', ':method': 'GET', 'x-request-id': String(id) });
-    let status = 0;
-    let body = '';
-    stream.on('response', (head) => (status = Number(head[':status'])));
-    stream.on('data', (chunk) => (body += chunk));
-    stream.on('end', () => {
-      session.close();
-      resolve({ status, body });
-    });
-    stream.on('error', failed);
-    stream.setTimeout(5000, () => failed(new Error('no answer in 5 s')));
-    stream.end();
-  });
+  const listening = await listenH2c(server);
+  cleanups.push(listening.close);
+  return { url: listening.origin, broken: () => broken };
 }
 
 const CASES: Misbehaviour[] = ['refused stream', 'enhance your calm', 'connection dropped'];
@@ -104,7 +73,9 @@ describe('regression: a GET to an h2c replica that breaks off before answering',
         signal: AbortSignal.timeout(5000),
       }).catch((error: Error) => ({ statusCode: 0, body: { text: async () => error.message } }));
       replies.push({ status: response.statusCode, body: await response.body.text() });
-      replies.push(await h2Get(lb.port, cert.pem, id));
+      replies.push(
+        await h2Call(lb.port, cert.pem, { ':path': '/home', ':method': 'GET', 'x-request-id': String(id) }),
+      );
     }
     expect(a.broken(), 'no GET reached replica A: the test proves nothing').toBeGreaterThan(0);
     expect(replies.filter((reply) => reply.status !== 200)).toEqual([]);

@@ -4,12 +4,12 @@
 // closes an idle upstream connection after 4 s. One idle timeout for both: here each client's
 // request leaves the connection idle, and 7 s later the replica must see it closed.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeCertificate, tempDir } from '../certificates.js';
 import { startCli } from '../cli-process.js';
+import { h2Call } from './h2-call.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -52,23 +52,6 @@ async function balancerFor(url: string): Promise<{ port: number; ca: string }> {
   return { port: lb.port, ca: cert.pem };
 }
 
-function h2Get(port: number, ca: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const session = connect(`https://localhost:${port}`, { ca, servername: 'localhost' });
-    session.on('error', reject);
-    const stream = session.request({ ':path': '/home', ':method': 'GET' });
-    let status = 0;
-    stream.on('response', (head) => (status = Number(head[':status'])));
-    stream.resume();
-    stream.on('end', () => {
-      session.close();
-      resolve(status);
-    });
-    stream.on('error', reject);
-    stream.end();
-  });
-}
-
 const IDLE_WAIT_MS = 7_000;
 
 describe('regression: idle connections to an HTTP/1.1 replica', () => {
@@ -88,7 +71,7 @@ describe('regression: idle connections to an HTTP/1.1 replica', () => {
   it('are closed within seconds after an HTTP/2 client’s request', async () => {
     const r = await replica();
     const { port, ca } = await balancerFor(r.url);
-    expect(await h2Get(port, ca)).toBe(200);
+    expect((await h2Call(port, ca, { ':path': '/home', ':method': 'GET' })).status).toBe(200);
     expect(r.open(), 'the request did not reach the replica').toBe(1);
     await new Promise((resolve) => setTimeout(resolve, IDLE_WAIT_MS));
     expect(r.open()).toBe(0);

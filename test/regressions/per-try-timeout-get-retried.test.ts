@@ -5,12 +5,12 @@
 // every request without answering (heartbeats it does answer, so it stays in the ring): each GET
 // must be answered by B, after about one per-try timeout.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeCertificate, tempDir } from '../certificates.js';
 import { startCli } from '../cli-process.js';
+import { h2Call } from './h2-call.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -38,29 +38,6 @@ async function replica(name: string, hangs: boolean): Promise<{ url: string; hel
     return new Promise((resolve) => server.close(resolve));
   });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, held: () => held };
-}
-
-function h2Get(port: number, ca: string, id: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const session = connect(`https://localhost:${port}`, { ca, servername: 'localhost' });
-    const failed = (error: Error & { code?: string }) => {
-      session.destroy();
-      resolve({ status: 0, body: error.code ?? error.message });
-    };
-    session.on('error', failed);
-    const stream = session.request({ ':path': '/home', ':method': 'GET', 'x-request-id': String(id) });
-    let status = 0;
-    let body = '';
-    stream.on('response', (head) => (status = Number(head[':status'])));
-    stream.on('data', (chunk) => (body += chunk));
-    stream.on('end', () => {
-      session.close();
-      resolve({ status, body });
-    });
-    stream.on('error', failed);
-    stream.setTimeout(5000, () => failed(new Error('no answer in 5 s')));
-    stream.end();
-  });
 }
 
 async function setup(): Promise<{ port: number; ca: string; agent: Agent; held: () => number }> {
@@ -101,7 +78,10 @@ describe('regression: a GET whose replica does not answer within the per-try tim
   it('is answered by the next replica, over HTTP/2', async () => {
     const { port, ca, held } = await setup();
     const replies: { status: number; body: string }[] = [];
-    for (const id of IDS) replies.push(await h2Get(port, ca, id));
+    for (const id of IDS)
+      replies.push(
+        await h2Call(port, ca, { ':path': '/home', ':method': 'GET', 'x-request-id': String(id) }),
+      );
     expect(held(), 'no GET reached replica A: the test proves nothing').toBeGreaterThan(0);
     expect(replies.filter((reply) => reply.status !== 200 || reply.body !== 'Hello from B')).toEqual([]);
   });

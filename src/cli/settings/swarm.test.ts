@@ -19,11 +19,11 @@ describe('swarm provider settings', () => {
     ).toMatchObject({ swarmNetwork: 'shop_replicas', swarmReplicaPort: 8080 });
   });
 
-  it('needs a service, takes no etcd, and says so', () => {
+  it('needs a service, and says so; works in etcd mode too', () => {
     expect(() => loadConfig(['--provider', 'swarm'], {})).toThrow(
       '--swarm-service: the swarm provider needs the name of the service whose tasks are the replicas',
     );
-    expect(() =>
+    expect(
       loadConfig(
         [
           '--provider',
@@ -37,7 +37,7 @@ describe('swarm provider settings', () => {
         ],
         {},
       ),
-    ).toThrow(/--membership: the swarm provider needs no etcd: Swarm is the state several balancers share/);
+    ).toMatchObject({ provider: 'swarm', membership: 'etcd' });
     expect(() => loadConfig(['--provider', 'swarm', '--swarm-service', 'a b'], {})).toThrow(
       /--swarm-service: expected a Swarm service name/,
     );

@@ -102,6 +102,21 @@ function renderTable() {
       warming.title = 'ramping up to its full weight after entering the ring (--slow-start)';
       stateCell.append(' ', warming);
     }
+    // Where it is and what runs it, to find it with curl, ps or docker ps.
+    const where = row.insertCell();
+    where.className = 'where';
+    const address = document.createElement('span');
+    address.className = 'addr';
+    address.textContent = replica.origin === null ? '–' : replica.origin.replace(/^[a-z0-9]+:\/\//, '');
+    const runs = document.createElement('span');
+    runs.className = 'proc';
+    runs.textContent =
+      replica.pid !== null
+        ? 'pid ' + replica.pid
+        : replica.containerId !== null
+          ? 'container ' + replica.containerId.slice(0, 12)
+          : '';
+    where.append(address, runs);
     cell(row, (replica.share * 100).toFixed(1) + ' %', 'num');
     cell(row, replica.rps === null ? '–' : String(replica.rps), 'num');
     cell(row, replica.p99Ms === null ? '–' : replica.p99Ms + ' ms', 'num');

@@ -29,7 +29,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <p id="error" class="error" role="alert" hidden></p>
     <div class="table-wrap">
       <table id="replicas">
-        <thead><tr><th>Replica</th><th>State</th><th>Key share</th><th>req/s</th><th>p99</th><th>Last check</th><th></th></tr></thead>
+        <thead><tr><th>Replica</th><th>State</th><th>Address, process</th><th>Key share</th><th>req/s</th><th>p99</th><th>Last check</th><th></th></tr></thead>
         <tbody></tbody>
       </table>
     </div>

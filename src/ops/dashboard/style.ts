@@ -43,6 +43,9 @@ th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--
 th { color: var(--muted); font-weight: 500; font-size: .85rem; }
 td.num { text-align: right; }
 td.key { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
+#replicas th, #replicas td { padding: .4rem .35rem; }
+td.where span { display: block; font-family: ui-monospace, monospace; font-size: .85em; }
+td.where .proc { color: var(--muted); }
 .swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 3px; margin-right: .45rem; vertical-align: -1px; }
 .state { font-size: .8rem; padding: .1rem .45rem; border-radius: 999px; border: 1px solid currentColor; }
 .state-healthy { color: var(--ok); }
@@ -59,7 +62,8 @@ td.key { font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
 @media (max-width: 600px) {
   body { font-size: 14px; }
   th, td { padding: .35rem .3rem; }
-  /* On a phone the last check is the column to give up; its state is in the State column. */
-  #replicas th:nth-child(6), #replicas td:nth-child(6) { display: none; }
+  /* On a phone address, process and last check are the columns to give up (ringlb status has them). */
+  #replicas th:nth-child(3), #replicas td:nth-child(3),
+  #replicas th:nth-child(7), #replicas td:nth-child(7) { display: none; }
 }
 `;

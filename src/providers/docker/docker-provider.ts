@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Provider, ProviderStatus, ReplicaSpec, RunningReplica } from '../provider.js';
+import type { Provider, ProviderStatus, ReplicaProcess, ReplicaSpec, RunningReplica } from '../provider.js';
+import { StartRefusedError } from '../provider.js';
 import { replicaContainerSpec, replicaOrigin, type ContainerSpecOptions } from './container-spec.js';
 import { Engine, EngineError, type EngineEvent } from './engine.js';
 import { LABEL_CLUSTER, specFromLabels } from './labels.js';
@@ -24,6 +25,16 @@ export interface DockerProviderOptions {
   /** How often to try the daemon again while it is unavailable (default 1000 ms). */
   readonly reconnectMs?: number;
   readonly logger: Logger;
+}
+
+/** `/add` asked for a container name that a container not of this replica already has. */
+export class ContainerNameTakenError extends StartRefusedError {
+  constructor(container: string, replica: string, cluster: string) {
+    super(
+      `container name "${container}" is taken by a container that is not replica "${replica}" of cluster "${cluster}": choose another hostname, or remove that container (docker rm -f ${container})`,
+    );
+    this.name = 'ContainerNameTakenError';
+  }
 }
 
 interface Entry {
@@ -194,6 +205,11 @@ export class DockerProvider implements Provider {
     return this.#entries.get(name)?.id;
   }
 
+  processOf(name: string): ReplicaProcess | undefined {
+    const containerId = this.containerIdOf(name);
+    return containerId === undefined ? undefined : { containerId };
+  }
+
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     if (!this.#options.keepOnClose) {
@@ -220,11 +236,7 @@ export class DockerProvider implements Provider {
     if (!existing) return;
     const owner = specFromLabels(this.#options.cluster, existing.Config.Labels);
     const ours = owner?.name === spec.name && this.#entries.get(spec.name)?.id !== existing.Id;
-    if (!ours) {
-      throw new Error(
-        `container name "${name}" is taken by a container that is not replica "${spec.name}" of cluster "${this.#options.cluster}"`,
-      );
-    }
+    if (!ours) throw new ContainerNameTakenError(name, spec.name, this.#options.cluster);
     await this.#engine.removeContainer(existing.Id);
   }
 

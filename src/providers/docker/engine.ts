@@ -68,6 +68,8 @@ export interface TaskDetails {
   readonly DesiredState: string;
   readonly Status: {
     readonly State: string;
+    /** When the task entered its state (the manager's clock). */
+    readonly Timestamp?: string;
     readonly Message?: string;
     readonly Err?: string;
     readonly ContainerStatus?: { readonly ContainerID?: string; readonly ExitCode?: number };

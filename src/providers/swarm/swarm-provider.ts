@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Provider, ProviderStatus, ReplicaSpec, RunningReplica } from '../provider.js';
+import type { Provider, ProviderStatus, ReplicaProcess, ReplicaSpec, RunningReplica } from '../provider.js';
 import type { ServiceSnapshot, SwarmService } from './swarm-service.js';
 import { newestOfSlot, taskStateText, type RunningTask } from './tasks.js';
 
@@ -98,6 +98,15 @@ export class SwarmProvider implements Provider {
     return running;
   }
 
+  /** The container of the member's task, as `docker ps` on the task's node shows it. */
+  processOf(name: string): ReplicaProcess | undefined {
+    const attached = this.#attached.get(name);
+    if (!attached || attached.gone) return undefined;
+    const task = this.#service.snapshot.running.get(attached.spec.number);
+    const containerId = task && task.taskId === attached.taskId ? task.containerId : undefined;
+    return containerId === undefined ? undefined : { containerId };
+  }
+
   onExit(listener: (replica: RunningReplica, reason: string) => void): void {
     this.#exitListeners.push(listener);
   }
@@ -118,7 +127,8 @@ export class SwarmProvider implements Provider {
       instance = this.#instances.size + 1;
       this.#instances.set(task.taskId, instance);
     }
-    return { spec, origin: `http://${task.address}:${this.#options.port}`, instance };
+    const origin = `http://${task.address}:${this.#options.port}`;
+    return { spec, origin, instance, ...(task.since === undefined ? {} : { since: task.since }) };
   }
 
   /** Each member's slot against what runs now: a task gone is an exit, a new one a replacement. */

@@ -206,14 +206,15 @@ export class SwarmService {
   /**
    * The service once its tasks match its spec: as many wanted slots as replicas. Right after a
    * scale the manager needs a moment to create or stop tasks; planning on a count it has not acted
-   * on yet would lose a change made by someone else.
+   * on yet would lose a change made by someone else. With `after`, only a spec newer than that
+   * version will do: not a given count, since another balancer may scale again right after us.
    */
-  async converged(replicas?: number): Promise<ServiceSnapshot> {
+  async converged(after?: number): Promise<ServiceSnapshot> {
     const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
     for (;;) {
       const snapshot = await this.refresh();
       const agreed = snapshot.wanted.size === snapshot.replicas;
-      if (agreed && (replicas === undefined || snapshot.replicas === replicas)) return snapshot;
+      if (agreed && (after === undefined || snapshot.service.Version.Index > after)) return snapshot;
       if (Date.now() > deadline) {
         throw new EngineError(
           `Swarm has not acted on the service's count yet: ${snapshot.replicas} replicas wanted, ${snapshot.wanted.size} tasks (try again)`,
@@ -249,7 +250,7 @@ export class SwarmService {
         { service: this.#options.service, from: snapshot.replicas, to: replicas },
         'service scaled',
       );
-      return this.converged(replicas);
+      return this.converged(service.Version.Index);
     }
     throw new EngineError('too many balancers scaling the service at once: try again', 503);
   }

@@ -16,7 +16,7 @@ function task(
     Slot: slot,
     CreatedAt: createdAt,
     DesiredState: desired,
-    Status: { State: state, ContainerStatus: { ContainerID: `c-${id}` } },
+    Status: { State: state, Timestamp: createdAt, ContainerStatus: { ContainerID: `c-${id}` } },
     ...(address
       ? {
           NetworksAttachments: [
@@ -46,7 +46,15 @@ describe('a service task list', () => {
   it('reaches each slot at its newest running task, on the given network only', () => {
     const running = runningBySlot(tasks, 'n1');
     expect([...running.keys()].sort()).toEqual([1, 2]);
-    expect(running.get(1)).toEqual({ slot: 1, taskId: 'b', containerId: 'c-b', address: '10.0.1.6' });
+    expect(running.get(1)).toEqual({
+      slot: 1,
+      taskId: 'b',
+      containerId: 'c-b',
+      address: '10.0.1.6',
+      since: Date.parse('2026-12-02T13:07:40.099Z'),
+    });
+    const undated = runningBySlot([{ ...tasks[1]!, Status: { State: 'running' } }], 'n1');
+    expect(undated.get(1)?.since).toBeUndefined();
     expect(runningBySlot(tasks, 'other').size).toBe(0);
   });
 

@@ -41,6 +41,8 @@ export interface RunningTask {
   readonly containerId: string | undefined;
   /** The task's IP on the network, without the prefix length. */
   readonly address: string;
+  /** When it entered its state (ms since the epoch, the manager's clock), if the manager said. */
+  readonly since: number | undefined;
 }
 
 /** The task on `networkId` of `task`, without its prefix length, if it has one. */
@@ -71,6 +73,7 @@ export function runningBySlot(tasks: readonly TaskDetails[], networkId: string):
       taskId: task.ID,
       containerId: task.Status.ContainerStatus?.ContainerID,
       address,
+      since: sinceOf(task),
     });
   }
   return running;
@@ -88,6 +91,11 @@ export function newestOfSlot(tasks: readonly TaskDetails[], slot: number): TaskD
   let newest: TaskDetails | undefined;
   for (const task of tasks) if (task.Slot === slot && (!newest || isNewer(task, newest))) newest = task;
   return newest;
+}
+
+function sinceOf(task: TaskDetails): number | undefined {
+  const at = task.Status.Timestamp === undefined ? NaN : Date.parse(task.Status.Timestamp);
+  return Number.isNaN(at) ? undefined : at;
 }
 
 /** Swarm's timestamps drop trailing zeros of the nanoseconds, so they are compared as times. */

@@ -13,6 +13,11 @@ export interface Exchange {
    * connection takes nothing else until the exchange calls `bodyWritten`.
    */
   readonly hasBody: boolean;
+  /**
+   * The head with the whole body behind it in one buffer, when the body is small and has arrived
+   * whole; the exchange then writes no body bytes itself on `attach`. Null: `bytes`, then the body.
+   */
+  withBody?(): Buffer | null;
   /** HEAD responses have no body whatever their headers say. */
   readonly isHead: boolean;
   /** May ride on a connection behind other requests (safe, bodyless). */
@@ -26,8 +31,19 @@ export interface Exchange {
    * replica answered early and would not read the rest).
    */
   onBodyCut(): void;
-  onResponseHead(head: ResponseHead, rawHeadLength: number): void;
+  /**
+   * `bodyFollows`: body bytes came in the same read, and `onResponseData` gets them right after this
+   * call, so the head may wait for them and leave with them.
+   */
+  onResponseHead(head: ResponseHead, rawHeadLength: number, bodyFollows: boolean): void;
+  /**
+   * Response body bytes `buf[start, end)`. With `borrowsReads`, `buf` is the connection's read
+   * buffer, overwritten by its next read: the exchange uses the bytes before it returns, or calls
+   * `holdReads` on the connection until it no longer needs them. Otherwise the bytes are its own.
+   */
   onResponseData(buf: Buffer, start: number, end: number): void;
+  /** Takes response bytes in the connection's read buffer (see onResponseData). */
+  readonly borrowsReads?: boolean;
   onResponseEnd(): void;
   /**
    * The exchange failed. `sent` is false when the bytes provably never reached the replica (the

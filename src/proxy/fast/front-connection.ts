@@ -94,12 +94,17 @@ export class FrontConnection {
 
   /** When the head being waited for started (the connection opened, or its first byte came). */
   #headSince = 0;
+  /**
+   * The socket's idle timeout as last set. It stays armed while a request is served (its 'timeout'
+   * is ignored then, and the response's writes re-arm it), so that a request costs no timer changes.
+   */
+  #timeoutMs = 0;
 
   constructor(socket: Socket, ctx: FrontContext) {
     this.#socket = socket;
     this.#ctx = ctx;
     socket.setNoDelay(true);
-    socket.setTimeout(ctx.limits.headerTimeoutMs);
+    this.#idleTimeout(ctx.limits.headerTimeoutMs);
     this.#waitForHead(performance.now());
     socket.on('data', this.#onData);
     socket.on('timeout', this.#onTimeout);
@@ -175,7 +180,7 @@ export class FrontConnection {
       } else if (hasBareLineBreak(buf.toString('latin1', start, judgedEnd(buf)))) {
         this.#refuse(new HttpParseError(400, 'line breaks must be CRLF'));
       } else {
-        this.#socket.setTimeout(this.#ctx.limits.headerTimeoutMs);
+        this.#idleTimeout(this.#ctx.limits.headerTimeoutMs);
       }
       return;
     }
@@ -220,7 +225,6 @@ export class FrontConnection {
     }
     const rest = end + 4;
     this.#buffer = null;
-    this.#socket.setTimeout(0);
     const request = new ProxiedRequest(this, this.#ctx, head, limit);
     this.#current = request;
     this.#body = request.body;
@@ -260,9 +264,15 @@ export class FrontConnection {
       if (this.#socket.isPaused()) this.#socket.resume();
       return;
     }
-    this.#socket.setTimeout(this.#ctx.limits.keepAliveTimeoutMs);
+    this.#idleTimeout(this.#ctx.limits.keepAliveTimeoutMs);
     if (this.#socket.isPaused()) this.#socket.resume();
     this.#next();
+  }
+
+  #idleTimeout(ms: number): void {
+    if (ms === this.#timeoutMs) return;
+    this.#timeoutMs = ms;
+    this.#socket.setTimeout(ms);
   }
 
   #handOver(start: number, reason: HandOverReason, to: FrontContext['handOver'] = this.#ctx.handOver): void {
@@ -273,7 +283,7 @@ export class FrontConnection {
     socket.off('timeout', this.#onTimeout);
     socket.off('close', this.#onClose);
     socket.off('error', this.#onError);
-    socket.setTimeout(0);
+    this.#idleTimeout(0);
     const pending = this.#buffer && start < this.#buffer.length ? this.#buffer.subarray(start) : null;
     this.#buffer = null;
     this.#closed = true;
@@ -301,7 +311,12 @@ export class FrontConnection {
   }
 
   #timeout(): void {
-    if (this.#current) return;
+    if (this.#current) {
+      // A request is being served: its time is the replica's per-try timeout's business. The timer
+      // is set again when the exchange is over.
+      this.#timeoutMs = -1;
+      return;
+    }
     if (this.#buffer && this.#buffer.length > 0) {
       this.#refuse(new HttpParseError(408, 'the request head did not arrive in time'));
     } else {

@@ -4,6 +4,7 @@ import type { Failure } from '../../core/failure.js';
 import { headerValue, type RequestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-head.js';
 import { HOP_BY_HOP_FIELDS } from '../headers.js';
+import { withHintFields } from '../key-hints.js';
 import type { RequestView } from '../request-view.js';
 import type { FailureKind } from '../retry-policy.js';
 import type { RoutedRequest } from '../router.js';
@@ -37,7 +38,9 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   readonly #front: FrontConnection;
   readonly #ctx: FrontContext;
   readonly #head: RequestHead;
-  readonly bytes: Buffer;
+  /** The head sent to the current try's replica: `#plainHead`, plus its hand-off hints if any. */
+  bytes: Buffer;
+  readonly #plainHead: Buffer;
   readonly isHead: boolean;
   readonly pipelinable: boolean;
   readonly hasBody: boolean;
@@ -55,6 +58,11 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   #responseEnded = false;
   /** Response bytes (or the balancer's own answer) have reached the client. */
   #responded = false;
+  /** The response head, held until the body bytes that came with it, to leave in one write. */
+  #heldHead: string | null = null;
+  /** The connection whose read buffer the client socket still holds bytes of (see onResponseData). */
+  #holding: UpstreamConnection | null = null;
+  readonly borrowsReads = true;
 
   /** `maxBodySize` is `--max-body-size` (0 = no limit); a larger Content-Length is refused before. */
   constructor(front: FrontConnection, ctx: FrontContext, head: RequestHead, maxBodySize: number) {
@@ -76,7 +84,8 @@ export class ProxiedRequest implements BodyOwner, RequestView {
     // stalled upload must not hold up the requests queued behind it.
     this.pipelinable = PIPELINABLE.has(head.method) && !this.hasBody;
     this.#keepAlive = head.keepAlive;
-    this.bytes = Buffer.from(this.#upstreamHead(), 'latin1');
+    this.#plainHead = Buffer.from(this.#upstreamHead(), 'latin1');
+    this.bytes = this.#plainHead;
   }
 
   /**
@@ -143,8 +152,14 @@ export class ProxiedRequest implements BodyOwner, RequestView {
       this.#retryOrFail('gone', 'the replica left the ring');
       return;
     }
+    const hints = routed.hintHeaders();
+    this.bytes = hints === undefined ? this.#plainHead : withHintFields(this.#plainHead, hints);
     this.#pool = pool;
     pool.dispatch(this);
+  }
+
+  withBody(): Buffer | null {
+    return this.body === null ? null : this.body.withHead(this.bytes, JOIN_LIMIT);
   }
 
   attach(connection: UpstreamConnection): void {
@@ -205,40 +220,57 @@ export class ProxiedRequest implements BodyOwner, RequestView {
     this.#pool = null;
   }
 
-  onResponseHead(head: ResponseHead): void {
+  onResponseHead(head: ResponseHead, _rawHeadLength: number, bodyFollows = false): void {
     this.#status = head.status;
     this.#replaced = this.#routed.answered(head.status);
     if (this.#replaced !== undefined) return;
-    const socket = this.#front.socket;
     const untilClose =
       !head.chunked && head.contentLength < 0 && !this.isHead && head.status !== 204 && head.status !== 304;
     if (untilClose) this.#keepAlive = false;
-    let out = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
-    const fields = head.fields;
-    for (let i = 0; i < fields.length; i += 2) {
-      const lower = fields[i]!.toLowerCase();
-      if (isHopByHop(lower, head.connectionTokens)) continue;
-      out += `${fields[i]}: ${fields[i + 1]}\r\n`;
-    }
-    if (!this.#keepAlive) out += 'connection: close\r\n';
+    const out = this.#keepAlive ? clientHeadOf(head) : `${clientFields(head)}connection: close\r\n\r\n`;
     this.#responded = true;
-    socket.cork();
-    socket.write(`${out}\r\n`, 'latin1');
-    process.nextTick(uncork, socket);
+    // A small response leaves in one write, head and body together (one system call, and one pass
+    // through the socket's stream machinery instead of a cork, two writes and an uncork).
+    if (bodyFollows) this.#heldHead = out;
+    else this.#front.socket.write(out, 'latin1');
   }
 
   onResponseData(buf: Buffer, start: number, end: number): void {
     if (this.#replaced !== undefined) return;
     const socket = this.#front.socket;
-    if (!socket.write(buf.subarray(start, end)) && this.#connection) {
-      const connection = this.#connection;
-      connection.pause();
-      socket.once('drain', () => connection.resume());
+    const held = this.#heldHead;
+    let bytes = buf.subarray(start, end);
+    if (held !== null) {
+      this.#heldHead = null;
+      if (end - start <= JOIN_LIMIT) bytes = joined(held, buf, start, end);
+      else socket.write(held, 'latin1');
     }
+    socket.write(bytes, this.#flushed);
+    // Bytes the client socket has not flushed are still the connection's read buffer: it reads no
+    // more until they have left (which is the backpressure, too).
+    if (socket.writableLength > 0 && this.#connection && this.#holding === null) {
+      this.#holding = this.#connection;
+      this.#holding.holdReads();
+    }
+  }
+
+  /** A response write has left (or failed): the connection reads again once all of them have. */
+  readonly #flushed = (error?: Error | null) => {
+    if (error || this.#front.socket.writableLength === 0) this.#releaseReads();
+  };
+
+  #releaseReads(): void {
+    const connection = this.#holding;
+    this.#holding = null;
+    connection?.releaseReads();
   }
 
   onResponseEnd(): void {
     this.#release();
+    if (this.#heldHead !== null) {
+      this.#front.socket.write(this.#heldHead, 'latin1');
+      this.#heldHead = null;
+    }
     const replaced = this.#replaced;
     if (replaced !== undefined) {
       this.#routed.finish(replaced.status);
@@ -285,6 +317,9 @@ export class ProxiedRequest implements BodyOwner, RequestView {
 
   /** The client closed its connection before the response was complete. */
   clientGone(): void {
+    // Its unflushed bytes will never leave: the replica's connection (which may carry other
+    // requests) reads again.
+    this.#releaseReads();
     if (this.abandoned) return;
     this.abandoned = true;
     // An upload cut short leaves half a request on the replica's connection: that connection goes.
@@ -297,6 +332,41 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   }
 }
 
-function uncork(socket: Socket): void {
-  socket.uncork();
+/** The status line and end-to-end fields of a replica's response as the client gets them. */
+function clientFields(head: ResponseHead): string {
+  let out = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
+  const fields = head.fields;
+  for (let i = 0; i < fields.length; i += 2) {
+    const lower = fields[i]!.toLowerCase();
+    if (isHopByHop(lower, head.connectionTokens)) continue;
+    out += `${fields[i]}: ${fields[i + 1]}\r\n`;
+  }
+  return out;
+}
+
+/**
+ * Keep-alive client heads by the replica head they were made from: an upstream connection hands out
+ * the same head object again for a byte-identical head (UpstreamConnection), so a run of alike
+ * responses builds the client's head once.
+ */
+const clientHeads = new WeakMap<ResponseHead, string>();
+
+function clientHeadOf(head: ResponseHead): string {
+  let out = clientHeads.get(head);
+  if (out === undefined) {
+    out = `${clientFields(head)}\r\n`;
+    clientHeads.set(head, out);
+  }
+  return out;
+}
+
+/** Body bytes up to this much are copied behind their head into one buffer (a response's, or a request's); more go on in their own write. */
+const JOIN_LIMIT = 16 * 1024;
+
+/** A response head and its first body bytes in one buffer of their own, to leave in one write. */
+function joined(head: string, buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(head.length + end - start);
+  out.write(head, 0, 'latin1');
+  buf.copy(out, head.length, start, end);
+  return out;
 }

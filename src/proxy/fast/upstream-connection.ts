@@ -1,8 +1,16 @@
-import { Socket } from 'node:net';
+import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { ChunkedScanner } from '../http1/chunked-scanner.js';
 import { HttpParseError } from '../http1/parse-error.js';
 import { parseResponseHead, type ResponseHead } from '../http1/response-head.js';
 import { UpstreamError, type Exchange } from './exchange.js';
+import { bodyBytesRead } from './read-garbage.js';
+
+/**
+ * Each connection reads into one buffer of its own, again and again (net's `onread`), instead of
+ * the fresh buffer Node gives every read: a 1 MiB response is 16 reads that allocate nothing, so
+ * downloads leave the collector nothing to do. 64 KiB is what Node reads at once anyway.
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 export interface UpstreamConnectionOptions {
   readonly host: string;
@@ -44,6 +52,9 @@ export class UpstreamConnection {
   #remaining = 0;
   #chunked: ChunkedScanner | null = null;
   #headSeen = false;
+  /** The last response head's bytes and its parse (see #parseHead). */
+  #lastHeadBytes: Buffer | null = null;
+  #lastHead: ResponseHead | null = null;
   #corked = false;
   /** The pool has been told this connection is gone (exactly once). */
   #reported = false;
@@ -52,6 +63,8 @@ export class UpstreamConnection {
    * pipelined), and it may outlive its response: a replica may answer before it read the body.
    */
   #writing: Exchange | null = null;
+  /** An exchange still holds bytes of the read buffer (see holdReads): nothing is read meanwhile. */
+  #held = false;
 
   constructor(
     options: UpstreamConnectionOptions,
@@ -61,9 +74,17 @@ export class UpstreamConnection {
     this.#options = options;
     this.#onIdle = onIdle;
     this.#onClose = onClose;
-    this.#socket = new Socket();
+    // The constructor takes `onread` (as `connect` does) since Node 18; the typings lack it.
+    this.#socket = new Socket({
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+        callback: (bytes: number, buffer: Uint8Array) => {
+          this.#onData(buffer as Buffer, bytes);
+          return !this.#held;
+        },
+      },
+    } as SocketConstructorOpts & { onread: OnReadOpts });
     this.#socket.setNoDelay(true);
-    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.#socket.on('error', (error: NodeJS.ErrnoException) => this.#fail(error));
     this.#socket.on('close', () => this.#fail(null));
     this.#socket.on('timeout', () => this.#onTimeout());
@@ -120,7 +141,7 @@ export class UpstreamConnection {
       this.#socket.cork();
       setImmediate(this.#uncork);
     }
-    this.#socket.write(exchange.bytes);
+    this.#socket.write((exchange.hasBody && exchange.withBody?.()) || exchange.bytes);
     if (exchange.hasBody) this.#writing = exchange;
     exchange.attach(this);
   }
@@ -165,39 +186,59 @@ export class UpstreamConnection {
     this.#socket.resume();
   }
 
+  /**
+   * The bytes `onResponseData` was just given are still in use (written to a client socket that has
+   * not flushed them): the connection reads nothing into its buffer until `releaseReads`.
+   */
+  holdReads(): void {
+    if (this.#held) return;
+    this.#held = true;
+    this.#socket.pause();
+  }
+
+  releaseReads(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#socket.resume();
+  }
+
   close(): void {
     this.#closed = true;
     this.#socket.destroy();
   }
 
-  #onData(chunk: Buffer): void {
-    let buf = chunk;
+  /** `read[0, length)` is the connection's read buffer: nothing may keep it past the next read. */
+  #onData(read: Buffer, length: number): void {
+    let buf = read;
+    let end = length;
     if (this.#pending) {
-      buf = Buffer.concat([this.#pending, chunk]);
+      buf = Buffer.concat([this.#pending, read.subarray(0, length)]);
+      end = buf.length;
       this.#pending = null;
     }
     try {
-      this.#consume(buf);
+      this.#consume(buf, end, buf === read);
     } catch (error) {
       const message = error instanceof HttpParseError ? error.message : String(error);
       this.#fail(Object.assign(new Error(message), { code: 'EPROTO' }));
     }
   }
 
-  #consume(buf: Buffer): void {
+  /** `inPlace`: `buf` is the read buffer (not a copy of what was pending). */
+  #consume(buf: Buffer, length: number, inPlace: boolean): void {
     let at = 0;
-    while (at < buf.length) {
+    while (at < length) {
       const exchange = this.#queue[0];
       if (!exchange) throw new HttpParseError(502, 'replica sent bytes nobody asked for');
       if (!this.#headSeen) {
-        const end = buf.indexOf('\r\n\r\n', at, 'latin1');
+        const end = buf.subarray(0, length).indexOf('\r\n\r\n', at, 'latin1');
         if (end < 0) {
-          if (buf.length - at > this.#options.maxHeadBytes)
+          if (length - at > this.#options.maxHeadBytes)
             throw new HttpParseError(502, 'replica response head too large');
-          this.#pending = buf.subarray(at);
+          this.#pending = Buffer.from(buf.subarray(at, length));
           return;
         }
-        const head = parseResponseHead(buf.toString('latin1', at, end));
+        const head = this.#parseHead(buf, at, end);
         const headLength = end + 4 - at;
         if (head.status < 200) {
           // Interim responses (100 Continue, 103 Early Hints) are not passed on.
@@ -208,15 +249,34 @@ export class UpstreamConnection {
         this.#startBody(exchange, head);
         this.#headSeen = true;
         if (head.close) this.#draining = true;
-        if (!exchange.abandoned) exchange.onResponseHead(head, headLength);
         at = end + 4;
+        if (!exchange.abandoned) {
+          exchange.onResponseHead(head, headLength, this.#body !== Body.None && at < length);
+        }
         if (this.#body === Body.None) {
           this.#finish();
           continue;
         }
       }
-      at = this.#consumeBody(exchange, buf, at);
+      at = this.#consumeBody(exchange, buf, at, length, inPlace);
     }
+  }
+
+  /**
+   * The response head in `buf[at, end)`. A replica tends to send the same head again and again (same
+   * type, length and Date within a second): a head byte-identical to the last one is that one's
+   * parse, which costs a compare instead of a string and a strict parse.
+   */
+  #parseHead(buf: Buffer, at: number, end: number): ResponseHead {
+    const last = this.#lastHeadBytes;
+    if (last !== null && last.length === end - at && buf.compare(last, 0, last.length, at, end) === 0) {
+      return this.#lastHead!;
+    }
+    const head = parseResponseHead(buf.toString('latin1', at, end));
+    // A copy: `buf` may be the read buffer, overwritten by the next read.
+    this.#lastHeadBytes = Buffer.from(buf.subarray(at, end));
+    this.#lastHead = head;
+    return head;
   }
 
   #startBody(exchange: Exchange, head: ResponseHead): void {
@@ -235,21 +295,28 @@ export class UpstreamConnection {
   }
 
   /** Passes body bytes on; returns where the next response starts. */
-  #consumeBody(exchange: Exchange, buf: Buffer, at: number): number {
+  #consumeBody(exchange: Exchange, buf: Buffer, at: number, length: number, inPlace: boolean): number {
     let end: number;
     let done = false;
     if (this.#body === Body.Length) {
-      end = Math.min(buf.length, at + this.#remaining);
+      end = Math.min(length, at + this.#remaining);
       this.#remaining -= end - at;
       done = this.#remaining === 0;
     } else if (this.#body === Body.Chunked) {
-      const stop = this.#chunked!.scan(buf, at, buf.length);
+      const stop = this.#chunked!.scan(buf, at, length);
       done = stop >= 0;
-      end = done ? stop : buf.length;
+      end = done ? stop : length;
     } else {
-      end = buf.length;
+      end = length;
     }
-    if (!exchange.abandoned && end > at) exchange.onResponseData(buf, at, end);
+    if (!exchange.abandoned && end > at) {
+      if (exchange.borrowsReads || !inPlace) exchange.onResponseData(buf, at, end);
+      else {
+        // An exchange that keeps response bytes past the call gets its own copy.
+        bodyBytesRead(end - at);
+        exchange.onResponseData(Buffer.from(buf.subarray(at, end)), 0, end - at);
+      }
+    }
     if (done) this.#finish();
     return end;
   }

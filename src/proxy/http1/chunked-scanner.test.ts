@@ -32,6 +32,29 @@ describe('ChunkedScanner', () => {
     expect(scanAll('A\r\n0123456789\r\n0\r\n\r\n').data).toBe('0123456789');
   });
 
+  it('keeps the trailer lines when asked, whatever the read boundaries', () => {
+    const withTrailers = '3\r\nabc\r\n0\r\ngrpc-status: 0\r\nX-Checksum: 12ab\r\n\r\n';
+    for (let split = 1; split <= withTrailers.length; split++) {
+      const scanner = new ChunkedScanner(502, 16 * 1024, true);
+      const buf = bytes(withTrailers);
+      let end = -1;
+      // Separate buffers, as reads give them, not ranges of one.
+      for (let start = 0; start < buf.length && end < 0; start += split) {
+        end = scanner.scan(
+          Buffer.from(buf.subarray(start, start + split)),
+          0,
+          Math.min(split, buf.length - start),
+        );
+      }
+      expect(end, `split every ${split}`).toBeGreaterThanOrEqual(0);
+      expect(scanner.trailerLines, `split every ${split}`).toEqual(['grpc-status: 0', 'X-Checksum: 12ab']);
+    }
+    expect(new ChunkedScanner(502).trailerLines).toBeNull();
+    const none = new ChunkedScanner(502, 16 * 1024, true);
+    none.scan(bytes('0\r\n\r\n'), 0, 5);
+    expect(none.trailerLines).toEqual([]);
+  });
+
   it('asks for more bytes while the body is incomplete', () => {
     expect(scanAll('5\r\nhel').end).toBe(-1);
     expect(scanAll('5\r\nhello\r\n0\r\n').end).toBe(-1);

@@ -22,6 +22,10 @@ for (let c = 0; c < 6; c++) {
   HEX[0x61 + c] = 10 + c;
 }
 
+function latin1(buf: Uint8Array, from: number, to: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('latin1', from, to);
+}
+
 /** Largest chunk size accepted: 2^40 bytes; a longer hex string is an attack, not a chunk. */
 const MAX_SIZE_DIGITS = 10;
 
@@ -38,10 +42,15 @@ export class ChunkedScanner {
   #trailerBytes = 0;
   readonly #status: number;
   readonly #maxTrailerBytes: number;
+  /** The trailer lines read so far, when kept (`keepTrailers`): for a receiver that frames them itself. */
+  readonly trailerLines: string[] | null;
+  /** The part of a trailer line that ended the previous range. */
+  #line = '';
 
-  constructor(status: number, maxTrailerBytes = 16 * 1024) {
+  constructor(status: number, maxTrailerBytes = 16 * 1024, keepTrailers = false) {
     this.#status = status;
     this.#maxTrailerBytes = maxTrailerBytes;
+    this.trailerLines = keepTrailers ? [] : null;
   }
 
   get done(): boolean {
@@ -59,6 +68,8 @@ export class ChunkedScanner {
     onData?: (buf: Uint8Array, from: number, to: number) => void,
   ): number {
     let i = start;
+    /** Where the trailer line in progress starts in this range (-1: none, or not kept). */
+    let lineFrom = this.#state === State.TrailerLine && this.trailerLines ? start : -1;
     while (i < end) {
       const c = buf[i]!;
       switch (this.#state) {
@@ -111,13 +122,22 @@ export class ChunkedScanner {
         case State.TrailerStart:
           if (c === 0x0d) this.#state = State.EndLf;
           else if (c === 0x20 || c === 0x09) this.#fail('obsolete line folding in trailer');
-          else this.#state = State.TrailerLine;
+          else {
+            this.#state = State.TrailerLine;
+            if (this.trailerLines) lineFrom = i;
+          }
           if (this.#state === State.TrailerLine) this.#countTrailer();
           i++;
           break;
         case State.TrailerLine:
-          if (c === 0x0d) this.#state = State.TrailerLf;
-          else if (FIELD_CHAR[c] !== 1) this.#fail('invalid character in trailer');
+          if (c === 0x0d) {
+            this.#state = State.TrailerLf;
+            if (lineFrom >= 0) {
+              this.trailerLines!.push(this.#line + latin1(buf, lineFrom, i));
+              this.#line = '';
+              lineFrom = -1;
+            }
+          } else if (FIELD_CHAR[c] !== 1) this.#fail('invalid character in trailer');
           this.#countTrailer();
           i++;
           break;
@@ -134,6 +154,7 @@ export class ChunkedScanner {
           return i;
       }
     }
+    if (lineFrom >= 0) this.#line += latin1(buf, lineFrom, end);
     return this.#state === State.Done ? i : -1;
   }
 

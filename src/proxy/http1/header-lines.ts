@@ -58,3 +58,22 @@ export function hasBareLineBreak(text: string): boolean {
 export function judgedEnd(buf: Buffer): number {
   return buf[buf.length - 1] === 0x0d ? buf.length - 1 : buf.length;
 }
+
+const NO_TOKENS: readonly string[] = Object.freeze([]);
+const KEEP_ALIVE: readonly string[] = Object.freeze(['keep-alive']);
+const CLOSE: readonly string[] = Object.freeze(['close']);
+
+/**
+ * The lower-case tokens of a Connection header's value(s), joined with commas. Most heads have none,
+ * or just `keep-alive` or `close`: those get shared lists, so a head allocates none.
+ */
+export function connectionTokensOf(connection: string): readonly string[] {
+  if (connection === '') return NO_TOKENS;
+  const lower = connection.toLowerCase();
+  if (lower === 'keep-alive') return KEEP_ALIVE;
+  if (lower === 'close') return CLOSE;
+  return lower
+    .split(',')
+    .map((token) => token.trim())
+    .filter(Boolean);
+}

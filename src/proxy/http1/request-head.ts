@@ -1,4 +1,4 @@
-import { hasBareLineBreak, parseHeaderLines } from './header-lines.js';
+import { connectionTokensOf, hasBareLineBreak, parseHeaderLines } from './header-lines.js';
 import { HttpParseError } from './parse-error.js';
 import { isToken, parseLength, TARGET_CHAR } from './syntax.js';
 
@@ -98,11 +98,7 @@ export function parseRequestHead(head: string, maxHeaders = DEFAULT_MAX_HEADERS)
   if (minor === 1 && hosts !== 1) {
     throw new HttpParseError(400, hosts === 0 ? 'missing Host header' : 'more than one Host header');
   }
-  const connectionTokens = connection
-    .toLowerCase()
-    .split(',')
-    .map((token) => token.trim())
-    .filter(Boolean);
+  const connectionTokens = connectionTokensOf(connection);
   const keepAlive =
     minor === 1 ? !connectionTokens.includes('close') : connectionTokens.includes('keep-alive');
   return {

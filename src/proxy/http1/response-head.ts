@@ -1,4 +1,4 @@
-import { hasBareLineBreak, parseHeaderLines } from './header-lines.js';
+import { connectionTokensOf, hasBareLineBreak, parseHeaderLines } from './header-lines.js';
 import { HttpParseError } from './parse-error.js';
 import { parseLength } from './syntax.js';
 
@@ -6,7 +6,7 @@ export interface ResponseHead {
   readonly status: number;
   readonly reason: string;
   readonly minor: number;
-  readonly fields: string[];
+  readonly fields: readonly string[];
   /** -1 when absent. */
   readonly contentLength: number;
   readonly chunked: boolean;
@@ -59,11 +59,7 @@ export function parseResponseHead(head: string, maxHeaders = 256): ResponseHead 
     }
     if (lengthSeen) throw new HttpParseError(502, 'replica response: Content-Length with Transfer-Encoding');
   }
-  const connectionTokens = connection
-    .toLowerCase()
-    .split(',')
-    .map((token) => token.trim())
-    .filter(Boolean);
+  const connectionTokens = connectionTokensOf(connection);
   const close = minor === 0 ? !connectionTokens.includes('keep-alive') : connectionTokens.includes('close');
   return {
     status,
