@@ -5,8 +5,8 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import type { Misbehaviour } from './misbehaving-replica.js';
+import { ReplicaListener } from './replica-listener.js';
 
 /**
  * A real gRPC replica (cleartext HTTP/2, as gRPC servers are reached) that misbehaves on request,
@@ -18,8 +18,7 @@ export class MisbehavingGrpcReplica {
   readonly #server: Http2Server;
   readonly #sessions = new Set<Http2Session>();
   readonly #held: ServerHttp2Stream[] = [];
-  #mode: Misbehaviour = 'answers';
-  #port = 0;
+  readonly #listener: ReplicaListener;
   /** Calls (not heartbeats) whose headers arrived. */
   calls = 0;
   /** 'answers-5xx' answers Trailers-Only (the status in the head), else with headers, then trailers. */
@@ -33,26 +32,21 @@ export class MisbehavingGrpcReplica {
       session.once('close', () => this.#sessions.delete(session));
     });
     this.#server.on('stream', (stream, headers) => this.#handle(stream, headers));
+    this.#listener = new ReplicaListener(this.#server, () => {
+      for (const session of this.#sessions) session.destroy();
+    });
   }
 
   get url(): string {
-    return `h2c://127.0.0.1:${this.#port}`;
+    return `h2c://127.0.0.1:${this.#listener.port}`;
   }
 
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(this.#port, '127.0.0.1', resolve));
-    this.#port = (this.#server.address() as AddressInfo).port;
+  listen(): Promise<void> {
+    return this.#listener.listen();
   }
 
-  async set(mode: Misbehaviour): Promise<void> {
-    const was = this.#mode;
-    this.#mode = mode;
-    if (mode === 'refuses' && was !== 'refuses') {
-      await new Promise<void>((resolve) => {
-        this.#server.close(() => resolve());
-        for (const session of this.#sessions) session.destroy();
-      });
-    } else if (mode !== 'refuses' && was === 'refuses') await this.listen();
+  set(mode: Misbehaviour): Promise<void> {
+    return this.#listener.set(mode);
   }
 
   /** Calls held by 'stays-silent' so far. */
@@ -73,7 +67,7 @@ export class MisbehavingGrpcReplica {
       return;
     }
     this.calls++;
-    const mode = this.#mode;
+    const mode = this.#listener.mode;
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     // Read the whole request before misbehaving, as a real handler would.
@@ -132,11 +126,8 @@ export class MisbehavingGrpcReplica {
     stream.end(Buffer.concat([frameHead(payload.length), payload]));
   }
 
-  async close(): Promise<void> {
-    for (const session of this.#sessions) session.destroy();
-    await new Promise<void>((resolve) =>
-      this.#server.listening ? this.#server.close(() => resolve()) : resolve(),
-    );
+  close(): Promise<void> {
+    return this.#listener.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { ReplicaListener } from './replica-listener.js';
 
 /** What the replica does with the next requests (its heartbeat is always answered). */
 export type Misbehaviour =
@@ -20,8 +21,7 @@ export type Misbehaviour =
 export class MisbehavingReplica {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
-  #mode: Misbehaviour = 'answers';
-  #port = 0;
+  readonly #listener: ReplicaListener;
   /** Requests (not heartbeats) whose head arrived. */
   requests = 0;
 
@@ -31,26 +31,21 @@ export class MisbehavingReplica {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
     });
+    this.#listener = new ReplicaListener(this.#server, () => {
+      for (const socket of this.#sockets) socket.destroy();
+    });
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `http://127.0.0.1:${this.#listener.port}`;
   }
 
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(this.#port, '127.0.0.1', resolve));
-    this.#port = (this.#server.address() as AddressInfo).port;
+  listen(): Promise<void> {
+    return this.#listener.listen();
   }
 
-  async set(mode: Misbehaviour): Promise<void> {
-    const was = this.#mode;
-    this.#mode = mode;
-    if (mode === 'refuses' && was !== 'refuses') {
-      await new Promise<void>((resolve) => {
-        this.#server.close(() => resolve());
-        for (const socket of this.#sockets) socket.destroy();
-      });
-    } else if (mode !== 'refuses' && was === 'refuses') await this.listen();
+  set(mode: Misbehaviour): Promise<void> {
+    return this.#listener.set(mode);
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
@@ -59,7 +54,7 @@ export class MisbehavingReplica {
       return;
     }
     this.requests++;
-    const mode = this.#mode;
+    const mode = this.#listener.mode;
     // Read the whole body before misbehaving, as a real handler would.
     req.resume();
     req.once('end', () => {
@@ -90,10 +85,7 @@ export class MisbehavingReplica {
     });
   }
 
-  async close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) =>
-      this.#server.listening ? this.#server.close(() => resolve()) : resolve(),
-    );
+  close(): Promise<void> {
+    return this.#listener.close();
   }
 }
