@@ -20,7 +20,10 @@ h2 { margin: 0 0 .6rem; font-size: 1rem; color: var(--muted); font-weight: 600; 
 .conn[data-live="true"] { color: var(--ok); }
 main { display: grid; gap: 1rem; padding: 0 1rem 1rem; grid-template-columns: minmax(0, 1fr); }
 @media (min-width: 900px) {
-  main { grid-template-columns: minmax(300px, 2fr) minmax(0, 3fr); }
+  /* The replica table's column takes two thirds: with the address and process column its rows
+     need about 690 px at 1280 px wide, and figures that grow (p99, req/s, the last check's age)
+     must not push it into a scroll. */
+  main { grid-template-columns: minmax(300px, 1fr) minmax(0, 2fr); }
   .timeline-card { grid-column: 2; }
 }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem; min-width: 0; }
