@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Campaign, Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import { RinglbError, seedMessage } from '../../core/errors.js';
+import { retryUntil } from '../../core/retry-until.js';
 import type { RingSettings } from '../../ring/registry.js';
 import type { DesiredSet } from '../desired-set.js';
 import type { DesiredStore, StoredDesired } from '../desired-store.js';
@@ -32,6 +33,22 @@ function watchBackoff(): unknown {
 }
 
 /**
+ * Each member's circuit breaker opens after 3 refusals in a row, as etcd3's own does, but lets a
+ * request through again after 500 ms rather than 5 s. During an election every member refuses ("no
+ * leader") for about a second, and breakers shut for 5 s made a balancer starting then give up
+ * ("the circuit breaker is open") although etcd had its leader again.
+ */
+function hostBreaker(): unknown {
+  const { circuitBreaker, handleWhen, ConsecutiveBreaker } =
+    fromEtcd3<typeof import('cockatiel')>('cockatiel');
+  const { isRecoverableError } = loadEtcd3();
+  return circuitBreaker(handleWhen(isRecoverableError), {
+    halfOpenAfter: 500,
+    breaker: new ConsecutiveBreaker(3),
+  });
+}
+
+/**
  * Every call and stream carries etcd's "require leader" metadata (`hasleader: true`, what etcd's own
  * Go client sets with `WithRequireLeader`): a member cut off from the others, which has no leader,
  * then refuses at once with "no leader" (gRPC UNAVAILABLE), so the client goes on to another member
@@ -54,6 +71,19 @@ function requireLeader(): { interceptors: unknown[] } {
 /** How long a store call may take before the balancer answers that the store is unavailable. */
 const CALL_TIMEOUT_MS = 2_000;
 const CONFLICT_RETRIES = 20;
+/** How soon a request refused for want of a leader is sent again (etcd elects in about a second). */
+const NO_LEADER_RETRY_MS = 100;
+
+/**
+ * A request refused before any member took it, for a reason that passes within an election: a
+ * member without a leader (gRPC UNAVAILABLE, "etcdserver: no leader"), or every member's breaker
+ * open after such refusals (hostBreaker).
+ */
+function isElectionRefusal(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { BrokenCircuitError } = fromEtcd3<typeof import('cockatiel')>('cockatiel');
+  return error.message.includes('etcdserver: no leader') || error instanceof BrokenCircuitError;
+}
 
 /**
  * Shared membership in etcd, under `/<cluster>/`: `desired` (one JSON value: name → number),
@@ -75,7 +105,7 @@ export class EtcdStore implements DesiredStore {
       hosts: [...endpoints],
       dialTimeout: CALL_TIMEOUT_MS,
       grpcOptions: requireLeader() as never,
-      faultHandling: { watchBackoff: watchBackoff() as never },
+      faultHandling: { host: () => hostBreaker() as never, watchBackoff: watchBackoff() as never },
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
     });
     this.#prefix = `/${cluster}/`;
@@ -88,7 +118,7 @@ export class EtcdStore implements DesiredStore {
 
   /** The desired set with its revision, or undefined if no instance has written one yet. */
   async read(): Promise<StoredDesired | undefined> {
-    const response = await this.#call(this.#client.get(this.#desiredKey).exec());
+    const response = await this.#call(() => this.#client.get(this.#desiredKey).exec());
     const kv = response.kvs[0];
     return kv ? { set: decodeDesired(kv.value.toString()), revision: Number(kv.mod_revision) } : undefined;
   }
@@ -99,13 +129,13 @@ export class EtcdStore implements DesiredStore {
    */
   async update(change: (current: DesiredSet | undefined) => DesiredSet): Promise<StoredDesired> {
     for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
-      const response = await this.#call(this.#client.get(this.#desiredKey).exec());
+      const response = await this.#call(() => this.#client.get(this.#desiredKey).exec());
       const kv = response.kvs[0];
       const next = change(kv ? decodeDesired(kv.value.toString()) : undefined);
       const txn = kv
         ? this.#client.if(this.#desiredKey, 'Mod', '==', kv.mod_revision)
         : this.#client.if(this.#desiredKey, 'Create', '==', 0);
-      const result = await this.#call(
+      const result = await this.#call(() =>
         txn.then(this.#client.put(this.#desiredKey).value(encodeDesired(next))).commit(),
       );
       if (result.succeeded) return { set: next, revision: Number(result.header.revision) };
@@ -123,7 +153,7 @@ export class EtcdStore implements DesiredStore {
    */
   async claimRing(settings: RingSettings): Promise<RingSettings> {
     const key = `${this.#prefix}ring`;
-    const result = await this.#call(
+    const result = await this.#call(() =>
       this.#client
         .if(key, 'Create', '==', 0)
         .then(this.#client.put(key).value(JSON.stringify(settings)))
@@ -138,7 +168,7 @@ export class EtcdStore implements DesiredStore {
 
   /** Where the leader's replicas run (process provider), with the store's revision at the read. */
   async readRegistry(): Promise<{ entries: Map<string, RegistryEntry>; revision: number }> {
-    const response = await this.#call(this.#client.getAll().prefix(this.#registryPrefix).exec());
+    const response = await this.#call(() => this.#client.getAll().prefix(this.#registryPrefix).exec());
     const entries = new Map<string, RegistryEntry>();
     for (const kv of response.kvs) {
       const entry = decodeRegistryEntry(kv.value.toString(), Number(kv.mod_revision));
@@ -150,7 +180,7 @@ export class EtcdStore implements DesiredStore {
   /** Records where a replica runs (address, pid, and the host the pid belongs to); resolves with the entry's revision. */
   async register(name: string, origin: string, pid: number, host: string): Promise<number> {
     const value = JSON.stringify({ origin, pid, host });
-    const response = await this.#call(
+    const response = await this.#call(() =>
       this.#client
         .put(this.#registryPrefix + name)
         .value(value)
@@ -160,7 +190,7 @@ export class EtcdStore implements DesiredStore {
   }
 
   async unregister(name: string): Promise<void> {
-    await this.#call(
+    await this.#call(() =>
       this.#client
         .delete()
         .key(this.#registryPrefix + name)
@@ -170,7 +200,7 @@ export class EtcdStore implements DesiredStore {
 
   /** Removes everything of this cluster (`ringlb down`). */
   async clear(): Promise<void> {
-    await this.#call(this.#client.delete().prefix(this.#prefix).exec());
+    await this.#call(() => this.#client.delete().prefix(this.#prefix).exec());
   }
 
   /** Reports every desired set written after `revision`; the watcher reconnects by itself. */
@@ -254,14 +284,28 @@ export class EtcdStore implements DesiredStore {
     return `${this.#prefix}registry/`;
   }
 
-  /** Every store call: bounded in time, and any failure is the same 503 to the client. */
-  async #call<T>(operation: Promise<T>): Promise<T> {
+  /**
+   * Every store call: bounded in time, and any failure is the same 503 to the client. A member that
+   * has no leader (an election under way: after a partition heals, or a member restarts) refuses a
+   * request before taking it, so the request is sent again every NO_LEADER_RETRY_MS within the same
+   * bound: an election of etcd's does not fail a balancer's start or a change, while a member cut
+   * off with a minority still answers 503 after CALL_TIMEOUT_MS.
+   */
+  async #call<T>(operation: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + CALL_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${CALL_TIMEOUT_MS} ms`)), CALL_TIMEOUT_MS);
     });
+    const attempts = retryUntil(
+      operation,
+      isElectionRefusal,
+      deadline,
+      NO_LEADER_RETRY_MS,
+      () => this.#closed,
+    );
     try {
-      return await Promise.race([operation, timeout]);
+      return await Promise.race([attempts, timeout]);
     } catch (error) {
       throw new RinglbError(
         'ERR_STORE_UNAVAILABLE',
