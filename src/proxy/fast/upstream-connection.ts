@@ -227,11 +227,13 @@ export class UpstreamConnection {
   /** `inPlace`: `buf` is the read buffer (not a copy of what was pending). */
   #consume(buf: Buffer, length: number, inPlace: boolean): void {
     let at = 0;
+    // Heads are searched for in the bytes read, never in what is left of an earlier read past them.
+    const read = length === buf.length ? buf : buf.subarray(0, length);
     while (at < length) {
       const exchange = this.#queue[0];
       if (!exchange) throw new HttpParseError(502, 'replica sent bytes nobody asked for');
       if (!this.#headSeen) {
-        const end = buf.subarray(0, length).indexOf('\r\n\r\n', at, 'latin1');
+        const end = read.indexOf('\r\n\r\n', at, 'latin1');
         if (end < 0) {
           if (length - at > this.#options.maxHeadBytes)
             throw new HttpParseError(502, 'replica response head too large');
