@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --single-threaded-gc
 import { exitWithError } from './fatal.js';
 import { isWorkerProcess } from './worker-messages.js';
 

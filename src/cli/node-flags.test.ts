@@ -19,6 +19,9 @@ describe('NODE_FLAGS', () => {
 
   it('are added to a worker’s execArgv unless it sets them already', () => {
     expect(withNodeFlags(['--inspect'])).toEqual(['--inspect', ...NODE_FLAGS]);
-    expect(withNodeFlags(['--max-semi-space-size=16'])).toEqual(['--max-semi-space-size=16']);
+    expect(withNodeFlags(['--max-semi-space-size=16'])).toEqual([
+      '--max-semi-space-size=16',
+      '--single-threaded-gc',
+    ]);
   });
 });

@@ -13,9 +13,5 @@ export const CONTROL_ROUTES: Record<string, readonly string[]> = {
 /** `PUT /replicas/<name>` changes one replica (its weight). */
 export const REPLICA_PREFIX = '/replicas/';
 
-export function isControlPath(pathname: string): boolean {
-  return Object.hasOwn(CONTROL_ROUTES, pathname) || pathname.startsWith(REPLICA_PREFIX);
-}
-
 /** `GET /ring` and `PUT /ring`: the ring settings in force (ring-api.ts). */
 export const RING_PATH = '/ring';

@@ -31,14 +31,18 @@ const ASSETS: Record<string, { type: string; body: string; csp?: string }> = {
 };
 
 /** Paths the balancer answers itself for operators; they are never proxied or counted as traffic. */
+export function opsPaths(endpoints: Pick<OpsEndpoints, 'renderMetrics'>): string[] {
+  return [
+    ...Object.keys(ASSETS),
+    '/events',
+    '/dashboard/state',
+    HOT_KEYS_PATH,
+    ...(endpoints.renderMetrics !== undefined ? ['/metrics'] : []),
+  ];
+}
+
 export function isOpsPath(pathname: string, endpoints: OpsEndpoints): boolean {
-  return (
-    Object.hasOwn(ASSETS, pathname) ||
-    pathname === '/events' ||
-    pathname === '/dashboard/state' ||
-    pathname === HOT_KEYS_PATH ||
-    (pathname === '/metrics' && endpoints.renderMetrics !== undefined)
-  );
+  return opsPaths(endpoints).includes(pathname);
 }
 
 /** Serves `/metrics`, `/dashboard` and its assets, `/dashboard/state` (JSON) and `/events` (SSE). */

@@ -65,6 +65,14 @@ export class UpstreamConnection {
   #writing: Exchange | null = null;
   /** An exchange still holds bytes of the read buffer (see holdReads): nothing is read meanwhile. */
   #held = false;
+  /**
+   * The socket's idle timeout as last set, and how long the connection has been silent in whole
+   * timeouts since its last read or write. One timeout stays armed while the connection alternates
+   * between busy and idle (see #onTimeout), so that a request costs no timer changes (each
+   * `setTimeout` makes a timer and a bound function).
+   */
+  #armedMs = 0;
+  #silentMs = 0;
 
   constructor(
     options: UpstreamConnectionOptions,
@@ -88,10 +96,11 @@ export class UpstreamConnection {
     this.#socket.on('error', (error: NodeJS.ErrnoException) => this.#fail(error));
     this.#socket.on('close', () => this.#fail(null));
     this.#socket.on('timeout', () => this.#onTimeout());
-    this.#socket.setTimeout(options.connectTimeoutMs);
+    this.#arm(options.connectTimeoutMs);
     this.#socket.connect(options.port, options.host, () => {
       this.#connected = true;
-      this.#socket.setTimeout(this.#queue.length > 0 ? options.responseTimeoutMs : options.idleTimeoutMs);
+      this.#silentMs = 0;
+      this.#arm(this.#tickMs);
     });
   }
 
@@ -132,10 +141,12 @@ export class UpstreamConnection {
   }
 
   send(exchange: Exchange): void {
-    if (this.#queue.length === 0 && this.#connected) this.#socket.setTimeout(this.#options.responseTimeoutMs);
+    this.#silentMs = 0;
     this.#queue.push(exchange);
     // Requests sent while the event loop handles one round of I/O leave in one system call: the
-    // socket is uncorked in the check phase, after every ready client socket has been read.
+    // socket is uncorked in the check phase, after every ready client socket has been read. That
+    // holds for a request nothing may join, too: its write would wake the replica, which (on a
+    // shared core) may then run before the rest of this turn's reads are handled.
     if (!this.#corked) {
       this.#corked = true;
       this.#socket.cork();
@@ -149,6 +160,7 @@ export class UpstreamConnection {
   /** Writes body bytes of the request being sent; false once the socket's buffer is full. */
   writeBody(chunk: Buffer): boolean {
     if (this.#closed) return true;
+    this.#silentMs = 0;
     return this.#socket.write(chunk);
   }
 
@@ -166,7 +178,6 @@ export class UpstreamConnection {
       this.close();
       return;
     }
-    this.#socket.setTimeout(this.#options.idleTimeoutMs);
     this.#onIdle(this);
   }
 
@@ -209,6 +220,7 @@ export class UpstreamConnection {
 
   /** `read[0, length)` is the connection's read buffer: nothing may keep it past the next read. */
   #onData(read: Buffer, length: number): void {
+    this.#silentMs = 0;
     let buf = read;
     let end = length;
     if (this.#pending) {
@@ -333,16 +345,35 @@ export class UpstreamConnection {
       this.close();
       return;
     }
-    if (this.#queue.length === 0 && this.#writing === null) {
-      this.#socket.setTimeout(this.#options.idleTimeoutMs);
-      this.#onIdle(this);
-    }
+    if (this.#queue.length === 0 && this.#writing === null) this.#onIdle(this);
   }
 
+  get #tickMs(): number {
+    return Math.min(this.#options.responseTimeoutMs, this.#options.idleTimeoutMs);
+  }
+
+  #arm(ms: number): void {
+    this.#armedMs = ms;
+    this.#socket.setTimeout(ms);
+  }
+
+  /**
+   * The socket was silent (no read, no write) for the armed timeout. Busy, the replica has that long
+   * to answer (`responseTimeoutMs`); idle, the connection is kept `idleTimeoutMs`. Until the one that
+   * applies has passed, the timeout is armed again for the rest of it.
+   */
   #onTimeout(): void {
     if (!this.#connected) {
       this.#fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT_CONNECT' }));
-    } else if (this.#queue.length > 0 || this.#writing !== null) {
+      return;
+    }
+    this.#silentMs += this.#armedMs;
+    const busy = this.#queue.length > 0 || this.#writing !== null;
+    const allowed = busy ? this.#options.responseTimeoutMs : this.#options.idleTimeoutMs;
+    if (this.#silentMs < allowed) {
+      // Never longer than the shorter timeout: the connection may change between busy and idle.
+      this.#arm(Math.min(allowed - this.#silentMs, this.#tickMs));
+    } else if (busy) {
       this.#fail(Object.assign(new Error('replica did not answer in time'), { code: 'ETIMEDOUT' }));
     } else {
       this.close();
