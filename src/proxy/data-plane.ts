@@ -172,7 +172,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
         `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
   });
-  const waiting = new Set<FrontConnection>();
+  const open = new Set<FrontConnection>();
   const webSockets = new WebSocketTunnels({
     router,
     idleTimeoutMs: protocols.wsIdleTimeoutMs,
@@ -187,7 +187,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       // request goes to the general server, which speaks both.
       isLocalPath: hasH2Replicas(protocols) ? () => true : options.isLocalPath,
       webSocket: frontWebSocket(webSockets, limits.trustForwarded),
-      waiting,
+      open,
       trustForwarded: limits.trustForwarded,
       limits: {
         maxHeadBytes: limits.maxHeaderSize,
@@ -237,7 +237,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   // Twice a second, connections whose request head is overdue are closed (slowloris).
   const sweeper = setInterval(() => {
     const now = performance.now();
-    for (const connection of waiting) if (connection.overdue(now)) connection.expire();
+    for (const connection of open) if (connection.overdue(now)) connection.expire();
   }, 500);
   sweeper.unref();
   const sockets = new Set<Socket>();

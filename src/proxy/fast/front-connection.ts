@@ -66,8 +66,12 @@ export interface FrontContext {
   handOver(socket: Socket, pending: Buffer | null, reason: HandOverReason): void;
   /** Takes the connection of a WebSocket upgrade, with the bytes after its head (the ws helper's). */
   readonly webSocket?: FrontWebSocket;
-  /** Client connections that are waiting for a request head, checked for their deadline. */
-  readonly waiting: Set<FrontConnection>;
+  /**
+   * The fast path's client connections, swept for an overdue request head. A connection is in it
+   * from its start to its end (not only while it waits for a head), so that a request costs no set
+   * changes; `overdue` tells the waiting ones.
+   */
+  readonly open: Set<FrontConnection>;
   /** Whether the client's own X-Forwarded-For is kept (appended to) or replaced. */
   readonly trustForwarded: boolean;
   readonly limits: FrontLimits;
@@ -105,7 +109,8 @@ export class FrontConnection {
     this.#ctx = ctx;
     socket.setNoDelay(true);
     this.#idleTimeout(ctx.limits.headerTimeoutMs);
-    this.#waitForHead(performance.now());
+    ctx.open.add(this);
+    this.#headSince = performance.now();
     socket.on('data', this.#onData);
     socket.on('timeout', this.#onTimeout);
     socket.on('close', this.#onClose);
@@ -135,18 +140,17 @@ export class FrontConnection {
 
   /** Called by the sweeper for an overdue connection. */
   expire(): void {
-    this.#ctx.waiting.delete(this);
     this.#refuse(new HttpParseError(408, 'the request head did not arrive in time'));
-  }
-
-  #waitForHead(since: number): void {
-    this.#headSince = since;
-    this.#ctx.waiting.add(this);
   }
 
   #headArrived(): void {
     this.#headSince = 0;
-    this.#ctx.waiting.delete(this);
+  }
+
+  /** The connection leaves the fast path (closed, refused or handed over): it is swept no more. */
+  #leave(): void {
+    this.#headSince = 0;
+    this.#ctx.open.delete(this);
   }
 
   #receive(chunk: Buffer): void {
@@ -156,7 +160,7 @@ export class FrontConnection {
       if (end === chunk.length || this.#closed) return;
       chunk = chunk.subarray(end);
     }
-    if (this.#headSince === 0 && !this.#current) this.#waitForHead(performance.now());
+    if (this.#headSince === 0 && !this.#current) this.#headSince = performance.now();
     this.#buffer = this.#buffer ? Buffer.concat([this.#buffer, chunk]) : chunk;
     if (this.#current) {
       // A pipelining client: hold its next requests until this one is answered.
@@ -276,7 +280,7 @@ export class FrontConnection {
   }
 
   #handOver(start: number, reason: HandOverReason, to: FrontContext['handOver'] = this.#ctx.handOver): void {
-    this.#headArrived();
+    this.#leave();
     const socket = this.#socket;
     socket.pause();
     socket.off('data', this.#onData);
@@ -297,7 +301,7 @@ export class FrontConnection {
   }
 
   #refuseWith(f: Failure): void {
-    this.#headArrived();
+    this.#leave();
     this.#buffer = null;
     this.#closed = true;
     this.#socket.off('data', this.#onData);
@@ -325,7 +329,7 @@ export class FrontConnection {
   }
 
   #gone(): void {
-    this.#headArrived();
+    this.#leave();
     this.#closed = true;
     this.#buffer = null;
     this.#body = null;
