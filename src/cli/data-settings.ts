@@ -19,9 +19,7 @@ export function ringFromConfig(config: Config): RingFactory {
  * proxied request, so the exact paths are one set: one lookup instead of a walk over each family.
  */
 export function localPaths(config: Pick<Config, 'metrics'>): (pathname: string) => boolean {
-  // Only whether /metrics exists matters to opsPaths.
-  const ops = opsPaths(config.metrics ? { renderMetrics: async () => '' } : {});
-  const exact = new Set([...Object.keys(CONTROL_ROUTES), RING_PATH, ...ops]);
+  const exact = new Set([...Object.keys(CONTROL_ROUTES), RING_PATH, ...opsPaths(config.metrics)]);
   return (pathname) => exact.has(pathname) || pathname.startsWith(REPLICA_PREFIX);
 }
 

@@ -30,19 +30,21 @@ const ASSETS: Record<string, { type: string; body: string; csp?: string }> = {
   '/dashboard/style.css': { type: 'text/css; charset=utf-8', body: DASHBOARD_CSS },
 };
 
+const OPS_PATHS_WITHOUT_METRICS: readonly string[] = [
+  ...Object.keys(ASSETS),
+  '/events',
+  '/dashboard/state',
+  HOT_KEYS_PATH,
+];
+const OPS_PATHS: readonly string[] = [...OPS_PATHS_WITHOUT_METRICS, '/metrics'];
+
 /** Paths the balancer answers itself for operators; they are never proxied or counted as traffic. */
-export function opsPaths(endpoints: Pick<OpsEndpoints, 'renderMetrics'>): string[] {
-  return [
-    ...Object.keys(ASSETS),
-    '/events',
-    '/dashboard/state',
-    HOT_KEYS_PATH,
-    ...(endpoints.renderMetrics !== undefined ? ['/metrics'] : []),
-  ];
+export function opsPaths(metrics: boolean): readonly string[] {
+  return metrics ? OPS_PATHS : OPS_PATHS_WITHOUT_METRICS;
 }
 
 export function isOpsPath(pathname: string, endpoints: OpsEndpoints): boolean {
-  return opsPaths(endpoints).includes(pathname);
+  return opsPaths(endpoints.renderMetrics !== undefined).includes(pathname);
 }
 
 /** Serves `/metrics`, `/dashboard` and its assets, `/dashboard/state` (JSON) and `/events` (SSE). */
