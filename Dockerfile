@@ -19,5 +19,5 @@ COPY --from=build /app/dist ./dist
 # Replicas run as `node`; the balancer's service runs as root to reach the Docker socket (compose.yaml).
 USER node
 EXPOSE 5000
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--single-threaded-gc", "dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--single-threaded-gc", "--v8-pool-size=1", "dist/cli/main.js"]
 CMD ["start"]

@@ -1,9 +1,33 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ClassicRing } from '../src/ring/classic/classic-ring.js';
 import { childrenOf, startCli } from './cli-process.js';
 import { call, isAlive, waitFor } from './helpers.js';
 import { parseMetrics } from './prometheus-text.js';
+
+/** The balancer's worker processes among the children of its primary (the rest are replicas). */
+function workersOf(primary: number): number[] {
+  return childrenOf(primary).filter((pid) => {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    // A replica is named by its entry file until it sets its process title, then by that title.
+    return !cmdline.includes('replica/entry') && !cmdline.startsWith('ringlb replica');
+  });
+}
+
+/** The inodes of a process's open sockets. */
+function socketsOf(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (link.startsWith('socket:')) inodes.add(link);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return inodes;
+}
 
 /** A request on a connection of its own, so that successive calls land on different workers. */
 async function fresh(url: string, id: number): Promise<string> {
@@ -16,8 +40,9 @@ describe('--workers 2', () => {
     const lb = await startCli('--workers', '2', '--replicas', '3');
     try {
       const processes = childrenOf(lb.child.pid!);
-      // 2 workers and 3 replicas, all children of the primary.
-      expect(processes).toHaveLength(5);
+      // The primary proxies too: 1 worker and 3 replicas, all children of the primary.
+      expect(processes).toHaveLength(4);
+      expect(workersOf(lb.child.pid!)).toHaveLength(1);
       for (const id of [5, 250, 4242]) {
         const answers = await Promise.all(Array.from({ length: 12 }, () => fresh(`${lb.url}/home`, id)));
         expect(new Set(answers).size).toBe(1);
@@ -40,13 +65,8 @@ describe('--workers 2', () => {
   it('replaces a worker that dies, keeps serving, and leaves nothing behind', async () => {
     const lb = await startCli('--workers', '2', '--replicas', '1');
     const before = childrenOf(lb.child.pid!);
-    const workers: number[] = [];
-    for (const pid of before) {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      // A replica is named by its entry file until it sets its process title, then by that title.
-      if (!cmdline.includes('replica/entry') && !cmdline.startsWith('ringlb replica')) workers.push(pid);
-    }
-    expect(workers).toHaveLength(2);
+    const workers = workersOf(lb.child.pid!);
+    expect(workers).toHaveLength(1);
     process.kill(workers[0]!, 'SIGKILL');
     await waitFor('a new worker', () => {
       const now = childrenOf(lb.child.pid!);
@@ -58,6 +78,38 @@ describe('--workers 2', () => {
     lb.child.kill('SIGTERM');
     expect(await lb.exited).toBe(0);
     for (const pid of all) expect(isAlive(pid)).toBe(false);
+  });
+
+  it('deals client connections out in turn: the primary serves every other one, the worker the rest', async () => {
+    const lb = await startCli('--workers', '2', '--replicas', '1');
+    const held: Socket[] = [];
+    try {
+      const primary = lb.child.pid!;
+      const [worker] = workersOf(primary);
+      const before = [socketsOf(primary), socketsOf(worker!)];
+      const port = Number(new URL(lb.url).port);
+      // Idle keep-alive connections, each answered once, held open while their owners are counted.
+      for (let i = 0; i < 10; i++) {
+        const socket = connect(port, '127.0.0.1');
+        held.push(socket);
+        await new Promise<void>((resolve, reject) => {
+          socket.once('error', reject);
+          socket.once('data', () => resolve());
+          socket.write(`GET /home HTTP/1.1\r\nhost: lb\r\nx-request-id: ${i}\r\n\r\n`);
+        });
+      }
+      const gained = [primary, worker!].map(
+        (pid, k) => [...socketsOf(pid)].filter((inode) => !before[k]!.has(inode)).length,
+      );
+      // Each client connection is in one process only (its upstream connection too, at most one).
+      expect(gained[0]! + gained[1]!).toBeLessThanOrEqual(20);
+      expect(gained[0]).toBeGreaterThanOrEqual(5);
+      expect(gained[1]).toBeGreaterThanOrEqual(5);
+    } finally {
+      for (const socket of held) socket.destroy();
+      lb.child.kill('SIGTERM');
+      expect(await lb.exited).toBe(0);
+    }
   });
 
   it('counts every request in /metrics whichever worker proxied it', async () => {

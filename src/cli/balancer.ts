@@ -15,7 +15,7 @@ import { Membership } from '../membership/membership.js';
 import { handleOps, isOpsPath } from '../ops/ops-http.js';
 import { createOps, type Ops } from '../ops/ops.js';
 import type { Provider } from '../providers/provider.js';
-import type { DataPlane, DataPlaneOptions } from '../proxy/data-plane.js';
+import { createDataPlane, type DataPlane, type DataPlaneOptions } from '../proxy/data-plane.js';
 import type { RequestView } from '../proxy/request-view.js';
 import { RING_PATH } from '../control/control-paths.js';
 import { handleRing, RingControl } from '../control/ring-api.js';
@@ -33,6 +33,7 @@ import { hotKeysOf } from './hot-keys-merge.js';
 import { keyFeatures } from './key-features.js';
 import type { HotKeys } from '../ops/hot-keys.js';
 import { createSwarm } from './swarm-factory.js';
+import { WorkerGroup } from './workers.js';
 
 export interface Balancer {
   readonly port: number;
@@ -268,21 +269,38 @@ export function listenOn(server: Server, hostPort: string): Promise<string> {
   });
 }
 
-/** The composition root for one process: control plane and data plane together. */
+/**
+ * The composition root: control plane and data plane in this process, and with `processes` > 1
+ * (the bin passes `--workers`) that many less one worker processes that proxy beside it
+ * (workers.ts). Workers run the bin's entry, so a balancer started in another program (a test) is
+ * one process.
+ */
 export async function startBalancer(
   config: Config,
   logger: Logger,
   provider?: Provider,
   checks: StartChecks = {},
+  processes = 1,
 ): Promise<Balancer> {
-  // Imported here: a `--workers` primary, which loads this module too, proxies nothing (issue 15).
-  const { createDataPlane } = await import('../proxy/data-plane.js');
-  // The data plane is created below; removals wait for it to finish requests to the leaving replica.
+  // Removals wait for every process to finish its requests to the leaving replica.
   let data: DataPlane | undefined;
-  const drain = (origin: string) => data?.drained(origin, config.drainTimeoutMs) ?? Promise.resolve();
+  let workers: WorkerGroup | undefined;
+  const drain = async (origin: string) => {
+    await Promise.all([data?.drained(origin, config.drainTimeoutMs), workers?.drain(origin)]);
+  };
   const control = createControlPlane(config, logger, provider, drain);
   const { cluster } = control;
   const admin = config.adminListen === undefined ? undefined : createLocalServer(control);
+  // Workers relay control calls to the primary: on the admin listener when one is set (then no
+  // process serves a control endpoint on the public port), else on a loopback port of its own.
+  let internal: Server | undefined;
+  let adminAddress: string | undefined;
+  if (processes > 1) {
+    let controlOrigin: string;
+    if (admin) controlOrigin = adminAddress = await listenOn(admin, config.adminListen!);
+    else controlOrigin = await listenOn((internal = createLocalServer(control)), '127.0.0.1:0');
+    workers = new WorkerGroup(config, logger, control, controlOrigin, processes - 1);
+  }
   const keys = keyFeatures(config, control.ops.telemetry, (report) => control.hotKeys?.add(report));
   data = createDataPlane({
     limits: edgeLimitsFromConfig(config),
@@ -316,22 +334,26 @@ export async function startBalancer(
     keys.close();
     admin?.close();
     admin?.closeAllConnections();
-    await dataPlane.close(config.drainTimeoutMs);
+    internal?.close();
+    await Promise.all([dataPlane.close(config.drainTimeoutMs), workers?.close()]);
     await control.close();
   };
   let port: number;
   try {
-    await control.start(checks);
-    port = await dataPlane.listen(config.port, config.host);
-    if (admin) {
-      const address = await listenOn(admin, config.adminListen!);
-      logger.info({ admin: address }, 'control API on its own listener');
-    }
+    // A worker that dies while the control plane starts ends the start at once.
+    await (workers ? Promise.race([control.start(checks), workers.ready]) : control.start(checks));
+    workers?.controlStarted();
+    // Every process serves before the port opens, so the first connections are dealt to all.
+    await workers?.ready;
+    const group = workers;
+    port = await dataPlane.listen(config.port, config.host, group && ((socket) => group.share(socket)));
+    if (admin && adminAddress === undefined) adminAddress = await listenOn(admin, config.adminListen!);
+    if (adminAddress !== undefined) logger.info({ admin: adminAddress }, 'control API on its own listener');
   } catch (error) {
     await close();
     throw error;
   }
-  logger.info({ host: config.host, port, replicas: cluster.names() }, 'ringlb listening');
+  logger.info({ host: config.host, port, workers: processes, replicas: cluster.names() }, 'ringlb listening');
   return {
     port,
     cluster,

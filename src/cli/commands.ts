@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseReplicaArgs } from '../replica/replica-args.js';
 import { startBalancer } from './balancer.js';
-import { runPrimary } from './workers.js';
 import { clientHelp, isClientCommand, parseClientArgs } from './client-args.js';
 import { runClient } from './client.js';
 import { counted } from '../core/words.js';
@@ -72,10 +71,7 @@ async function start(argv: string[]): Promise<void> {
     );
     process.exit(1);
   });
-  balancer =
-    config.workers > 1
-      ? await runPrimary(config, logger, checks)
-      : await startBalancer(config, logger, undefined, checks);
+  balancer = await startBalancer(config, logger, undefined, checks, config.workers);
 }
 
 /** Runs one `ringlb` command (every run of the bin but a `--workers` process). */

@@ -22,6 +22,7 @@ describe('NODE_FLAGS', () => {
     expect(withNodeFlags(['--max-semi-space-size=16'])).toEqual([
       '--max-semi-space-size=16',
       '--single-threaded-gc',
+      '--v8-pool-size=1',
     ]);
   });
 });

@@ -35,12 +35,20 @@ export interface DrainMessage {
 }
 
 /**
- * Worker → primary: it listens for tables (`hello`), accepts connections (`listening`), has
+ * Primary → worker, with a client connection the primary accepted: serve it. The message carries
+ * the socket as its handle.
+ */
+export interface ConnectionMessage {
+  readonly type: 'ringlb:connection';
+}
+
+/**
+ * Worker → primary: it listens for tables (`hello`), takes connections (`ready`), has
  * drained an origin (`drained`), or saw a replica fail request after request (`outlier`).
  */
 export type WorkerMessage =
   | { readonly type: 'ringlb:hello' }
-  | { readonly type: 'ringlb:listening'; readonly port: number }
+  | { readonly type: 'ringlb:ready' }
   | { readonly type: 'ringlb:drained'; readonly id: number }
   | { readonly type: 'ringlb:outlier'; readonly replica: string; readonly reason: string }
   | TelemetryBatch

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Pool } from 'undici';
 import { undici } from '../core/lazy-undici.js';
 import { buildRoutingTable } from '../membership/routing-table.js';
@@ -15,6 +16,7 @@ import { protocolsFromConfig } from './protocols.js';
 import {
   CONFIG_ENV,
   CONTROL_ENV,
+  type ConnectionMessage,
   type DrainMessage,
   type TableMessage,
   type WorkerMessage,
@@ -95,6 +97,9 @@ export async function runWorker(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', () => undefined);
   process.on('disconnect', stop);
-  const port = await data.listen(config.port, config.host);
-  process.send!({ type: 'ringlb:listening', port } satisfies WorkerMessage);
+  // The primary listens and deals out the connections: a worker serves those it is sent.
+  process.on('message', (message: ConnectionMessage, socket: Socket | undefined) => {
+    if (message?.type === 'ringlb:connection' && socket) data.accept(socket);
+  });
+  process.send!({ type: 'ringlb:ready' } satisfies WorkerMessage);
 }

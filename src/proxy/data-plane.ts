@@ -1,5 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import type { Logger } from 'pino';
 import { seedMessage } from '../core/errors.js';
 import { sendJson } from '../core/json-response.js';
@@ -64,7 +69,14 @@ export interface DataPlane {
   readonly webSockets: WebSocketTunnels;
   /** Brings connection pools in line with a new routing table. */
   sync(table: RoutingTable): void;
-  listen(port: number, host: string): Promise<number>;
+  /**
+   * Listens on the public port. With `share`, every connection is first offered to it (other
+   * processes of the balancer take their turns; `share` returns whether it took the connection), and
+   * those it leaves are served here.
+   */
+  listen(port: number, host: string, share?: (socket: Socket) => boolean): Promise<number>;
+  /** Serves a client connection accepted by another process of the balancer. */
+  accept(socket: Socket): void;
   /** Resolves once no request is in flight to `origin` (or after `timeoutMs`). */
   drained(origin: string, timeoutMs: number): Promise<void>;
   /** Stops accepting, lets requests in flight finish (at most `drainTimeoutMs`), then closes. */
@@ -220,10 +232,10 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   );
   const { server } = edge;
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
-  // Connections past the cap are refused by Node before any handler runs; say so, at most every 10 s.
+  // Connections past the cap are refused before any handler runs; say so, at most every 10 s.
   let refused = 0;
   let lastRefusalLog = 0;
-  server.on('drop', () => {
+  const refuse = () => {
     refused++;
     const now = Date.now();
     if (now - lastRefusalLog < 10_000) return;
@@ -233,7 +245,22 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       'connections refused: --max-connections reached',
     );
     refused = 0;
-  });
+  };
+  // Node refuses past server.maxConnections for connections this process accepted itself.
+  server.on('drop', refuse);
+  // A connection another process accepted (or the sharing acceptor here) goes to the same handlers,
+  // under the same cap: Node's cap counts only what `server` accepted itself.
+  const accept = (socket: Socket) => {
+    if (limits.maxConnections > 0 && sockets.size >= limits.maxConnections) {
+      socket.destroy();
+      return refuse();
+    }
+    // Shared connections are accepted paused, so that no byte is read before it is known which
+    // process serves them.
+    socket.resume();
+    server.emit('connection', socket);
+  };
+  let acceptor: NetServer | undefined;
   // Twice a second, connections whose request head is overdue are closed (slowloris).
   const sweeper = setInterval(() => {
     const now = performance.now();
@@ -261,22 +288,30 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       pools.sync(table);
       edge.sync(table);
     },
-    listen(port, host) {
+    listen(port, host, share) {
+      const listening = share
+        ? createNetServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+            if (!share(socket)) accept(socket);
+          })
+        : server;
+      acceptor = listening;
       return new Promise<number>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const bound = (server.address() as AddressInfo).port;
+        listening.once('error', reject);
+        listening.listen(port, host, () => {
+          listening.off('error', reject);
+          const bound = (listening.address() as AddressInfo).port;
           edge.listenExtras(host, bound).then(() => resolve(bound), reject);
         });
       });
     },
+    accept,
     drained(origin, timeoutMs) {
       return until(() => pools.inFlight(origin) === 0 && !upstreams.draining(origin), timeoutMs);
     },
     async close(drainTimeoutMs = 0) {
       clearInterval(sweeper);
       server.close();
+      if (acceptor !== server) acceptor?.close();
       // HTTP/2 clients get GOAWAY: their streams in flight finish, new ones go elsewhere.
       edge.close();
       http.closeIdleConnections();

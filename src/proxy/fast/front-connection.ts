@@ -92,27 +92,21 @@ export class FrontConnection {
   #body: RequestBody | null = null;
   #closed = false;
   readonly #onData = (chunk: Buffer) => this.#receive(chunk);
-  readonly #onTimeout = () => this.#timeout();
   readonly #onClose = () => this.#gone();
   readonly #onError = () => this.#gone();
 
   /** When the head being waited for started (the connection opened, or its first byte came). */
   #headSince = 0;
-  /**
-   * The socket's idle timeout as last set. It stays armed while a request is served (its 'timeout'
-   * is ignored then, and the response's writes re-arm it), so that a request costs no timer changes.
-   */
-  #timeoutMs = 0;
+  /** When the connection went idle after a response (0 while a request is read or served). */
+  #idleSince = 0;
 
   constructor(socket: Socket, ctx: FrontContext) {
     this.#socket = socket;
     this.#ctx = ctx;
     socket.setNoDelay(true);
-    this.#idleTimeout(ctx.limits.headerTimeoutMs);
     ctx.open.add(this);
     this.#headSince = performance.now();
     socket.on('data', this.#onData);
-    socket.on('timeout', this.#onTimeout);
     socket.on('close', this.#onClose);
     socket.on('error', this.#onError);
   }
@@ -131,16 +125,30 @@ export class FrontConnection {
   }
 
   /**
-   * Whether the head has been awaited longer than the headers timeout allows: a client dribbling a
-   * byte at a time keeps resetting an idle timer, so the deadline counts from the first byte.
+   * Whether the connection has waited too long: for a request head, longer than the headers timeout
+   * allows (counted from its first byte, or from the connection's start: a client dribbling a byte
+   * at a time would keep resetting an idle timer); idle between requests, longer than the keep-alive
+   * timeout. The sweeper asks, instead of a timer per socket: a socket keeps its timer object and
+   * refreshes it on every read and write once it has had one, and a WebSocket tunnel that was a
+   * request first would carry it for good.
    */
   overdue(now: number): boolean {
-    return this.#headSince > 0 && now - this.#headSince > this.#ctx.limits.headerTimeoutMs;
+    const limits = this.#ctx.limits;
+    if (this.#headSince > 0) return now - this.#headSince > limits.headerTimeoutMs;
+    return this.#idleSince > 0 && now - this.#idleSince > limits.keepAliveTimeoutMs;
   }
 
-  /** Called by the sweeper for an overdue connection. */
+  /**
+   * Called by the sweeper for an overdue connection: a head begun gets a 408; a connection that
+   * sent nothing is closed.
+   */
   expire(): void {
-    this.#refuse(new HttpParseError(408, 'the request head did not arrive in time'));
+    if (this.#buffer && this.#buffer.length > 0) {
+      this.#refuse(new HttpParseError(408, 'the request head did not arrive in time'));
+    } else {
+      this.#leave();
+      this.#socket.destroy();
+    }
   }
 
   #headArrived(): void {
@@ -150,6 +158,7 @@ export class FrontConnection {
   /** The connection leaves the fast path (closed, refused or handed over): it is swept no more. */
   #leave(): void {
     this.#headSince = 0;
+    this.#idleSince = 0;
     this.#ctx.open.delete(this);
   }
 
@@ -160,7 +169,10 @@ export class FrontConnection {
       if (end === chunk.length || this.#closed) return;
       chunk = chunk.subarray(end);
     }
-    if (this.#headSince === 0 && !this.#current) this.#headSince = performance.now();
+    if (this.#headSince === 0 && !this.#current) {
+      this.#headSince = performance.now();
+      this.#idleSince = 0;
+    }
     this.#buffer = this.#buffer ? Buffer.concat([this.#buffer, chunk]) : chunk;
     if (this.#current) {
       // A pipelining client: hold its next requests until this one is answered.
@@ -183,8 +195,9 @@ export class FrontConnection {
         this.#refuse(new HttpParseError(431, 'request head too large'));
       } else if (hasBareLineBreak(buf.toString('latin1', start, judgedEnd(buf)))) {
         this.#refuse(new HttpParseError(400, 'line breaks must be CRLF'));
-      } else {
-        this.#idleTimeout(this.#ctx.limits.headerTimeoutMs);
+      } else if (this.#headSince === 0) {
+        // The start of a pipelined head, held while the request before it was served.
+        this.#headSince = performance.now();
       }
       return;
     }
@@ -268,15 +281,9 @@ export class FrontConnection {
       if (this.#socket.isPaused()) this.#socket.resume();
       return;
     }
-    this.#idleTimeout(this.#ctx.limits.keepAliveTimeoutMs);
     if (this.#socket.isPaused()) this.#socket.resume();
-    this.#next();
-  }
-
-  #idleTimeout(ms: number): void {
-    if (ms === this.#timeoutMs) return;
-    this.#timeoutMs = ms;
-    this.#socket.setTimeout(ms);
+    if (this.#buffer === null) this.#idleSince = performance.now();
+    else this.#next();
   }
 
   #handOver(start: number, reason: HandOverReason, to: FrontContext['handOver'] = this.#ctx.handOver): void {
@@ -284,10 +291,8 @@ export class FrontConnection {
     const socket = this.#socket;
     socket.pause();
     socket.off('data', this.#onData);
-    socket.off('timeout', this.#onTimeout);
     socket.off('close', this.#onClose);
     socket.off('error', this.#onError);
-    this.#idleTimeout(0);
     const pending = this.#buffer && start < this.#buffer.length ? this.#buffer.subarray(start) : null;
     this.#buffer = null;
     this.#closed = true;
@@ -312,20 +317,6 @@ export class FrontConnection {
   writeFailure(f: Failure, keepAlive: boolean): void {
     if (this.#socket.writable) this.#socket.write(rawFailure(f, keepAlive));
     if (!keepAlive) this.#socket.end();
-  }
-
-  #timeout(): void {
-    if (this.#current) {
-      // A request is being served: its time is the replica's per-try timeout's business. The timer
-      // is set again when the exchange is over.
-      this.#timeoutMs = -1;
-      return;
-    }
-    if (this.#buffer && this.#buffer.length > 0) {
-      this.#refuse(new HttpParseError(408, 'the request head did not arrive in time'));
-    } else {
-      this.#socket.destroy();
-    }
   }
 
   #gone(): void {
