@@ -45,7 +45,7 @@ function tcpSockets(): Map<string, TcpSocket> {
 }
 
 /**
- * Established connections the balancer keeps by design, each bounded by one per process and peer:
+ * Established connections the balancer keeps by design (bounded by pooledBound):
  * to replicas (its upstream pool: an h2c session stays open, HTTP/1.1 keep-alive idles out) and to
  * etcd members (its membership client).
  */
@@ -53,6 +53,15 @@ const POOLED = ['replica established', 'etcd established'];
 
 export function pooled(kinds: Record<string, number>): number {
   return POOLED.reduce((sum, kind) => sum + (kinds[kind] ?? 0), 0);
+}
+
+/**
+ * How many pooled connections the balancer may keep: one per process and peer for proxying (every
+ * process proxies, the primary too), and one more per peer for the primary's heartbeat and
+ * membership clients.
+ */
+export function pooledBound(processes: number, peers: number): number {
+  return (processes + 1) * peers;
 }
 
 export interface FdPeers {

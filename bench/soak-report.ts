@@ -18,7 +18,7 @@ import {
 import type { SoakOptions } from './soak-options.js';
 import type { Failure, Recorder } from './soak-record.js';
 import type { Sample } from './soak-sampler.js';
-import { describeKinds, pooled } from './soak-fds.js';
+import { describeKinds, pooled, pooledBound } from './soak-fds.js';
 
 export interface SoakRun {
   readonly opts: SoakOptions;
@@ -110,7 +110,7 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
   const fdsBackMs = fdsBackAfter(own, run.stoppedAt, baselineOwn);
   const lastOwn = own.at(-1)?.fds ?? NaN;
   const lastPooled = run.after.at(-1)?.pooled ?? NaN;
-  const poolBound = run.endProcesses * run.pooledPeers;
+  const poolBound = pooledBound(run.endProcesses, run.pooledPeers);
 
   // p99 of the clean phase against p99 outside the fault windows afterwards.
   const seconds = recorder.seconds;
@@ -172,7 +172,7 @@ export async function writeSoakReport(run: SoakRun): Promise<{ lastLine: string;
       fatal: true,
       text:
         `open fds back to the ${baselineOwn} of the start within 10 s of the load stopping, pooled connections (to replicas, to etcd) left out: ${fdsBackMs === undefined ? `not within ${fmt((run.after.at(-1)?.at ?? run.stoppedAt) - run.stoppedAt)} ms (${lastOwn} at the end)` : `after ${fmt(fdsBackMs)} ms`}; ` +
-        `pooled connections ${lastPooled} (${baselinePooled} at the start), at most ${poolBound} allowed (one per balancer process and server: ${run.endProcesses} × ${run.pooledPeers})`,
+        `pooled connections ${lastPooled} (${baselinePooled} at the start), at most ${poolBound} allowed (one per balancer process and server, and one per server for the primary's heartbeat: (${run.endProcesses} + 1) × ${run.pooledPeers})`,
     },
     {
       name: 'orphans',

@@ -13,7 +13,7 @@ import { onInterrupt, stopAll } from './lib/processes.js';
 import { assertBuilt, RINGLB_MAIN } from './lib/ringlb.js';
 import { CertificateRotation } from './soak-certs.js';
 import { closeControl } from './soak-control.js';
-import { describeKinds, fdKinds, pooled } from './soak-fds.js';
+import { describeKinds, fdKinds, pooled, pooledBound } from './soak-fds.js';
 import { faultCycle, faultPlan, inject, type FaultTiming } from './soak-faults.js';
 import type { FaultWindow } from './soak-judge.js';
 import { dockerEnvironment } from './soak-docker.js';
@@ -169,7 +169,7 @@ async function main(): Promise<number> {
     };
     after.push(sample);
     // Back, and the pools within their bound (what the report checks): no need to wait out 12 s.
-    const poolBound = pids.length * environment.pooledPeers;
+    const poolBound = pooledBound(pids.length, environment.pooledPeers);
     if (
       sample.fds - sample.pooled <= baselineOwn &&
       sample.pooled <= poolBound &&
