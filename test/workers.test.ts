@@ -112,6 +112,30 @@ describe('--workers 2', () => {
     }
   });
 
+  it('holds every process to --max-connections for the connections it is dealt', async () => {
+    const lb = await startCli('--workers', '2', '--replicas', '1', '--max-connections', '2');
+    const held: Socket[] = [];
+    try {
+      const port = Number(new URL(lb.url).port);
+      const closed = new Set<Socket>();
+      // Six idle connections, one after the other: three for each process, which keeps two.
+      for (let i = 0; i < 6; i++) {
+        const socket = connect(port, '127.0.0.1');
+        held.push(socket);
+        socket.on('close', () => closed.add(socket));
+        socket.on('error', () => undefined);
+        await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      }
+      await waitFor('the connections over the cap to be closed', () => (closed.size >= 2 ? true : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(closed.size).toBe(2);
+    } finally {
+      for (const socket of held) socket.destroy();
+      lb.child.kill('SIGTERM');
+      expect(await lb.exited).toBe(0);
+    }
+  });
+
   it('counts every request in /metrics whichever worker proxied it', async () => {
     const lb = await startCli('--workers', '2', '--replicas', '2');
     try {
