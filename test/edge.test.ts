@@ -1,7 +1,7 @@
 import { createServer as createNetServer, connect, type AddressInfo, type Server } from 'node:net';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { balancer, call } from './helpers.js';
+import { balancer, call, waitFor } from './helpers.js';
 
 type Started = Awaited<ReturnType<typeof balancer>>;
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -142,6 +142,31 @@ describe('slow and greedy clients', () => {
     const { out, closed } = await rawExchange(lb.port, 'GET /home HTTP/1.1\r\nHost: t\r\n\r\n', 900);
     expect(out).toMatch(/^HTTP\/1\.1 200/);
     expect(closed).toBe(true);
+  });
+
+  it('closes a connection it ended when the client leaves its own side open past the keep-alive timeout', async () => {
+    const lb = await withBalancer({ replicas: 1, keepAliveTimeoutMs: 300 });
+    // allowHalfOpen: the client never ends its side on its own after the balancer's FIN.
+    const socket = connect({ port: lb.port, host: '127.0.0.1', allowHalfOpen: true });
+    cleanups.push(() => void socket.destroy());
+    socket.on('error', () => undefined);
+    let out = '';
+    socket.on('data', (chunk: Buffer) => (out += chunk.toString('latin1')));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET /home HTTP/1.1\r\nHost: t\r\nbad header line\r\n\r\n');
+    await new Promise<void>((resolve) => socket.once('end', () => resolve()));
+    expect(out).toMatch(/^HTTP\/1\.1 400/);
+    const connections = () =>
+      new Promise<number>((resolve, reject) =>
+        lb.server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      );
+    // Ended but still open on the client's side: the balancer holds it, then closes it.
+    expect(await connections()).toBe(1);
+    await waitFor(
+      'the balancer to close the connection',
+      async () => ((await connections()) === 0 ? true : undefined),
+      3_000,
+    );
   });
 
   it('refuses connections over --max-connections at once', async () => {

@@ -99,6 +99,8 @@ export class FrontConnection {
   #headSince = 0;
   /** When the connection went idle after a response (0 while a request is read or served). */
   #idleSince = 0;
+  /** When the balancer ended the connection (its side closed, the client's still open), or 0. */
+  #closingSince = 0;
 
   constructor(socket: Socket, ctx: FrontContext) {
     this.#socket = socket;
@@ -128,22 +130,24 @@ export class FrontConnection {
    * Whether the connection has waited too long: for a request head, longer than the headers timeout
    * allows (counted from its first byte, or from the connection's start: a client dribbling a byte
    * at a time would keep resetting an idle timer); idle between requests, longer than the keep-alive
-   * timeout. The sweeper asks, instead of a timer per socket: a socket keeps its timer object and
-   * refreshes it on every read and write once it has had one, and a WebSocket tunnel that was a
-   * request first would carry it for good.
+   * timeout; ended by the balancer while the client keeps its side open (a lingering close, its
+   * last bytes read and dropped), longer than the keep-alive timeout. The sweeper asks, instead of a
+   * timer per socket: a socket keeps its timer object and refreshes it on every read and write once
+   * it has had one, and a WebSocket tunnel that was a request first would carry it for good.
    */
   overdue(now: number): boolean {
     const limits = this.#ctx.limits;
     if (this.#headSince > 0) return now - this.#headSince > limits.headerTimeoutMs;
+    if (this.#closingSince > 0) return now - this.#closingSince > limits.keepAliveTimeoutMs;
     return this.#idleSince > 0 && now - this.#idleSince > limits.keepAliveTimeoutMs;
   }
 
   /**
    * Called by the sweeper for an overdue connection: a head begun gets a 408; a connection that
-   * sent nothing is closed.
+   * sent nothing, or that the client left open after the balancer ended it, is closed.
    */
   expire(): void {
-    if (this.#buffer && this.#buffer.length > 0) {
+    if (this.#closingSince === 0 && this.#buffer && this.#buffer.length > 0) {
       this.#refuse(new HttpParseError(408, 'the request head did not arrive in time'));
     } else {
       this.#leave();
@@ -155,11 +159,19 @@ export class FrontConnection {
     this.#headSince = 0;
   }
 
-  /** The connection leaves the fast path (closed, refused or handed over): it is swept no more. */
+  /** The connection leaves the fast path (closed or handed over): it is swept no more. */
   #leave(): void {
     this.#headSince = 0;
     this.#idleSince = 0;
+    this.#closingSince = 0;
     this.#ctx.open.delete(this);
+  }
+
+  /** The balancer ended the connection: it is swept until the client closes its side too. */
+  #ending(): void {
+    this.#headSince = 0;
+    this.#idleSince = 0;
+    this.#closingSince = performance.now();
   }
 
   #receive(chunk: Buffer): void {
@@ -276,6 +288,7 @@ export class FrontConnection {
       this.#closed = true;
       this.#buffer = null;
       this.#socket.end();
+      this.#ending();
       // Whatever the client still sends is read and dropped until it closes (a paused socket would
       // leave its reply stuck behind unread bytes).
       if (this.#socket.isPaused()) this.#socket.resume();
@@ -306,7 +319,7 @@ export class FrontConnection {
   }
 
   #refuseWith(f: Failure): void {
-    this.#leave();
+    this.#ending();
     this.#buffer = null;
     this.#closed = true;
     this.#socket.off('data', this.#onData);
