@@ -41,7 +41,7 @@ export interface Balancer {
   /** What the control API changes: the desired set, applied by the cluster. */
   readonly membership: Membership;
   readonly provider: Provider;
-  /** The listening server (the fast path). */
+  /** The fast path's server (it listens itself when the balancer is one process). */
   readonly server: NetServer;
   /** The general-purpose server that connections are handed to (control API, bodies, upgrades). */
   readonly http: Server;
@@ -345,8 +345,7 @@ export async function startBalancer(
     workers?.controlStarted();
     // Every process serves before the port opens, so the first connections are dealt to all.
     await workers?.ready;
-    const group = workers;
-    port = await dataPlane.listen(config.port, config.host, group && ((socket) => group.share(socket)));
+    port = await dataPlane.listen(config.port, config.host, workers?.share);
     if (admin && adminAddress === undefined) adminAddress = await listenOn(admin, config.adminListen!);
     if (adminAddress !== undefined) logger.info({ admin: adminAddress }, 'control API on its own listener');
   } catch (error) {

@@ -29,6 +29,8 @@ export class WorkerGroup {
   readonly #logger: Logger;
   readonly #control: ControlPlane;
   readonly #controlOrigin: string;
+  /** Worker processes to keep running. */
+  readonly #count: number;
   readonly #workers = new Set<Worker>();
   readonly #greeted = new Set<Worker>();
   /** Workers that have a routing table and take connections, in the order they take them. */
@@ -45,14 +47,12 @@ export class WorkerGroup {
   /** Resolves once every worker serves; rejects if one dies first. */
   readonly ready: Promise<void>;
 
-  readonly #count: number;
-
   constructor(config: Config, logger: Logger, control: ControlPlane, controlOrigin: string, count: number) {
-    this.#count = count;
     this.#config = config;
     this.#logger = logger;
     this.#control = control;
     this.#controlOrigin = controlOrigin;
+    this.#count = count;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#onReady = resolve;
       this.#onStartFailure = reject;
@@ -82,7 +82,7 @@ export class WorkerGroup {
    * Offers a connection the primary accepted: in turn, the primary keeps one and each serving worker
    * takes one. Returns whether a worker took it.
    */
-  share(socket: Socket): boolean {
+  readonly share = (socket: Socket): boolean => {
     const serving = this.#serving;
     const turn = this.#turn++ % (serving.length + 1);
     if (turn === serving.length) return false;
@@ -100,7 +100,7 @@ export class WorkerGroup {
     } catch {
       return false;
     }
-  }
+  };
 
   /** Resolves once every worker has finished its requests to `origin` (or after the drain timeout). */
   drain(origin: string): Promise<void> {

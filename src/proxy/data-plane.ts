@@ -260,6 +260,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     socket.resume();
     server.emit('connection', socket);
   };
+  /** The public listener when connections are shared with other processes (`server` listens otherwise). */
   let acceptor: NetServer | undefined;
   // Twice a second, connections whose request head is overdue are closed (slowloris).
   const sweeper = setInterval(() => {
@@ -289,12 +290,12 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
       edge.sync(table);
     },
     listen(port, host, share) {
-      const listening = share
-        ? createNetServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
-            if (!share(socket)) accept(socket);
-          })
-        : server;
-      acceptor = listening;
+      if (share) {
+        acceptor = createNetServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+          if (!share(socket)) accept(socket);
+        });
+      }
+      const listening = acceptor ?? server;
       return new Promise<number>((resolve, reject) => {
         listening.once('error', reject);
         listening.listen(port, host, () => {
@@ -311,7 +312,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     async close(drainTimeoutMs = 0) {
       clearInterval(sweeper);
       server.close();
-      if (acceptor !== server) acceptor?.close();
+      acceptor?.close();
       // HTTP/2 clients get GOAWAY: their streams in flight finish, new ones go elsewhere.
       edge.close();
       http.closeIdleConnections();

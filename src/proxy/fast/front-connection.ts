@@ -147,7 +147,8 @@ export class FrontConnection {
    * sent nothing, or that the client left open after the balancer ended it, is closed.
    */
   expire(): void {
-    if (this.#closingSince === 0 && this.#buffer && this.#buffer.length > 0) {
+    // An ended connection holds no buffer: only a head begun is answered.
+    if (this.#buffer && this.#buffer.length > 0) {
       this.#refuse(new HttpParseError(408, 'the request head did not arrive in time'));
     } else {
       this.#leave();
