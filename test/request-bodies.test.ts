@@ -154,6 +154,43 @@ describe('request bodies on the fast path', () => {
     expect(replica.seen.some((s) => s.url === '/abandoned')).toBe(false);
   });
 
+  it('keeps concurrent uploads and pipelined bodies intact while the client connections reuse read buffers', async () => {
+    // Every plain TCP client connection reads into one shared buffer, and an upload into a buffer of
+    // its own (client-reads.ts): a byte kept past a read without a copy, or a read into a buffer a
+    // write still uses, would show here as a wrong digest.
+    const handedOverBefore = handedOver();
+    const uploads = Array.from({ length: 6 }, (_, n) => {
+      // Larger than the loopback socket buffers, so that writes upstream wait on the paused replica.
+      const body = Buffer.alloc(12 * 1024 * 1024 + n * 7919);
+      for (let i = 0; i < body.length; i++) body[i] = (i * (n + 3) + (i >> 9)) & 0xff;
+      return body;
+    });
+    const uploading = uploads.map(async (body, n) => {
+      const response = await fetch(`${lb.url}/sink?pause=${200 + 50 * n}`, { method: 'PUT', body });
+      expect(await response.json()).toMatchObject({
+        method: 'PUT',
+        bytes: body.length,
+        sha256: sha256(body),
+      });
+    });
+    const small = Array.from({ length: 40 }, (_, n) => Buffer.alloc(100 + n * 37, 65 + (n % 26)));
+    const pipelined = Array.from({ length: 3 }, async (_, c) => {
+      const client = new RawClient(lb.port);
+      const requests = small.map((body, n) => post(`/echo/${c}/${n}`, body)).join('');
+      // Cut into pieces that do not line up with the requests, written as the uploads run.
+      for (let at = 0; at < requests.length; at += 1500 + c * 311) {
+        client.socket.write(requests.slice(at, at + 1500 + c * 311), 'latin1');
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      await client.until(() => client.statuses().length === small.length, 20_000);
+      const digests = [...client.text.matchAll(/"sha256":"([0-9a-f]+)"/g)].map((m) => m[1]);
+      client.close();
+      expect(digests).toEqual(small.map((body) => sha256(body)));
+    });
+    await Promise.all([...uploading, ...pipelined]);
+    expect(handedOver()).toBe(handedOverBefore);
+  }, 60_000);
+
   it('holds a fast uploader back while the replica does not read (backpressure), then delivers it all', async () => {
     const size = 128 * 1024 * 1024;
     const client = new RawClient(lb.port);

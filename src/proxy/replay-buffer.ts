@@ -34,6 +34,11 @@ export class ReplayBuffer {
     return this.#chunks ?? [];
   }
 
+  /** Whether `push` of `bytes` more would keep them. */
+  keeps(bytes: number): boolean {
+    return this.#chunks !== null && this.#bytes + bytes <= this.#limit;
+  }
+
   /** Keeps `chunk` (not copied: the caller must not reuse its memory) while the body fits. */
   push(chunk: Buffer): void {
     this.#bytes += chunk.length;

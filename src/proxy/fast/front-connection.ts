@@ -4,6 +4,16 @@ import { hasBareLineBreak, judgedEnd } from '../http1/header-lines.js';
 import { HttpParseError } from '../http1/parse-error.js';
 import { parseRequestHead, type RequestHead } from '../http1/request-head.js';
 import { methodRefusal, type Router } from '../router.js';
+import {
+  giveReadBuffer,
+  READ_STOP_BODY,
+  READ_STOP_HELD,
+  READ_STOP_PIPELINED,
+  readIntoOwnBuffers,
+  sharedReadBuffer,
+  takeReadBuffer,
+  type ReadBuffer,
+} from './client-reads.js';
 import { ProxiedRequest } from './proxied-request.js';
 import type { RequestBody } from './request-body.js';
 import { isWebSocketUpgrade, type FrontWebSocket } from './websocket-front.js';
@@ -91,7 +101,44 @@ export class FrontConnection {
   /** The current request's body while it is still arriving. */
   #body: RequestBody | null = null;
   #closed = false;
+  /** The socket reads into reused buffers (client-reads.ts), not into a fresh one per read. */
+  readonly #borrowing: boolean;
+  /** Where the bytes being handled now are (see ReadBuffer); `own` outside a read. */
+  #reading: ReadBuffer = 'own';
+  /** This connection's own read buffer while a request body streams past a read, or null. */
+  #private: Buffer | null = null;
+  /** The next read goes to `#private` (Node was given it after the last read). */
+  #nextIsPrivate = false;
+  /** Why the socket is not read (READ_STOP_* bits); it is read while none is left. */
+  #stops = 0;
+  /** Handed to another server: reads are passed on as Node would, as 'data' of buffers of their own. */
+  #handedOver = false;
   readonly #onData = (chunk: Buffer) => this.#receive(chunk);
+  readonly #onRead = (bytes: number, buffer: Buffer): boolean => {
+    if (this.#handedOver) return this.#socket.push(Buffer.from(buffer.subarray(0, bytes)));
+    this.#reading = buffer === this.#private ? 'private' : 'shared';
+    this.#receive(bytes === buffer.length ? buffer : buffer.subarray(0, bytes));
+    this.#reading = 'own';
+    // What stays for later (a head still arriving, pipelined requests) is copied: the next read
+    // overwrites the buffer.
+    const kept = this.#buffer;
+    if (kept !== null && kept.buffer === buffer.buffer) this.#buffer = Buffer.from(kept);
+    return true;
+  };
+  /** The buffer the next read goes to: the connection's own while a body streams, the shared one otherwise. */
+  readonly #nextBuffer = (): Buffer => {
+    this.#nextIsPrivate = this.#body !== null && !this.#closed;
+    if (this.#nextIsPrivate) return (this.#private ??= takeReadBuffer());
+    this.#spareIdle();
+    return sharedReadBuffer();
+  };
+
+  /** Gives the private read buffer back once no read goes to it and no write uses it. */
+  #spareIdle(): void {
+    if (this.#private === null || this.#nextIsPrivate || (this.#stops & READ_STOP_HELD) !== 0) return;
+    giveReadBuffer(this.#private);
+    this.#private = null;
+  }
   readonly #onClose = () => this.#gone();
   readonly #onError = () => this.#gone();
 
@@ -108,13 +155,28 @@ export class FrontConnection {
     socket.setNoDelay(true);
     ctx.open.add(this);
     this.#headSince = performance.now();
-    socket.on('data', this.#onData);
+    this.#borrowing = readIntoOwnBuffers(socket, this.#onRead, this.#nextBuffer);
+    if (!this.#borrowing) socket.on('data', this.#onData);
     socket.on('close', this.#onClose);
     socket.on('error', this.#onError);
   }
 
   get socket(): Socket {
     return this.#socket;
+  }
+
+  /** Stops reading the client for `reason` (a READ_STOP_* bit) until `goOn(reason)`. */
+  stopReading(reason: number): void {
+    if (this.#stops === 0) this.#socket.pause();
+    this.#stops |= reason;
+  }
+
+  /** Takes back `reason` to stop reading; reading goes on once no reason is left. */
+  goOn(reason: number): void {
+    if ((this.#stops & reason) === 0) return;
+    this.#stops &= ~reason;
+    if ((reason & READ_STOP_HELD) !== 0) this.#spareIdle();
+    if (this.#stops === 0 && !this.#handedOver) this.#socket.resume();
   }
 
   get remoteAddress(): string | undefined {
@@ -189,7 +251,7 @@ export class FrontConnection {
     this.#buffer = this.#buffer ? Buffer.concat([this.#buffer, chunk]) : chunk;
     if (this.#current) {
       // A pipelining client: hold its next requests until this one is answered.
-      if (this.#buffer.length > this.#ctx.limits.maxHeadBytes * 4) this.#socket.pause();
+      if (this.#buffer.length > this.#ctx.limits.maxHeadBytes * 4) this.stopReading(READ_STOP_PIPELINED);
       return;
     }
     this.#next();
@@ -270,7 +332,7 @@ export class FrontConnection {
     const body = this.#body!;
     let end: number;
     try {
-      end = body.receive(buf, start, buf.length);
+      end = body.receive(buf, start, buf.length, this.#reading);
     } catch (error) {
       this.#body = null;
       const status = error instanceof HttpParseError ? error.status : 400;
@@ -283,6 +345,7 @@ export class FrontConnection {
 
   /** The current exchange is over; go on with the next request or close. */
   finished(keepAlive: boolean): void {
+    this.#current?.body?.dispose();
     this.#current = null;
     this.#body = null;
     if (!keepAlive || this.#closed) {
@@ -291,11 +354,12 @@ export class FrontConnection {
       this.#socket.end();
       this.#ending();
       // Whatever the client still sends is read and dropped until it closes (a paused socket would
-      // leave its reply stuck behind unread bytes).
-      if (this.#socket.isPaused()) this.#socket.resume();
+      // leave its reply stuck behind unread bytes); a read buffer still being written from is not
+      // read into until that write is through.
+      this.goOn(this.#stops & ~READ_STOP_HELD);
       return;
     }
-    if (this.#socket.isPaused()) this.#socket.resume();
+    this.goOn(READ_STOP_PIPELINED | READ_STOP_BODY);
     if (this.#buffer === null) this.#idleSince = performance.now();
     else this.#next();
   }
@@ -307,9 +371,12 @@ export class FrontConnection {
     socket.off('data', this.#onData);
     socket.off('close', this.#onClose);
     socket.off('error', this.#onError);
-    const pending = this.#buffer && start < this.#buffer.length ? this.#buffer.subarray(start) : null;
+    let pending = this.#buffer && start < this.#buffer.length ? this.#buffer.subarray(start) : null;
+    if (pending !== null && this.#reading !== 'own') pending = Buffer.from(pending);
     this.#buffer = null;
     this.#closed = true;
+    this.#handedOver = true;
+    this.#stops = 0;
     to(socket, pending, reason);
   }
 
@@ -323,7 +390,7 @@ export class FrontConnection {
     this.#ending();
     this.#buffer = null;
     this.#closed = true;
-    this.#socket.off('data', this.#onData);
+    if (!this.#borrowing) this.#socket.off('data', this.#onData);
     this.writeFailure(f, false);
   }
 
@@ -335,6 +402,8 @@ export class FrontConnection {
 
   #gone(): void {
     this.#leave();
+    // A write may still use it: it is not given back for reuse.
+    this.#private = null;
     this.#closed = true;
     this.#buffer = null;
     this.#body = null;

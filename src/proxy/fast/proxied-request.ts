@@ -75,7 +75,7 @@ export class ProxiedRequest implements BodyOwner, RequestView {
     this.body = this.hasBody
       ? new RequestBody(
           this,
-          front.socket,
+          front,
           new BodyFraming(head.contentLength, head.chunked, maxBodySize),
           head.expectContinue,
         )

@@ -1,9 +1,20 @@
 import type { Socket } from 'node:net';
 import { BodyFraming } from '../http1/body-framing.js';
+import {
+  giveReadBuffer,
+  READ_BUFFER_BYTES,
+  READ_STOP_BODY,
+  READ_STOP_HELD,
+  takeReadBuffer,
+  type ReadBuffer,
+} from './client-reads.js';
 import { PER_REQUEST_BUFFER_LIMIT_BYTES, ReplayBuffer } from '../replay-buffer.js';
 import type { Exchange } from './exchange.js';
 import { bodyBytesRead } from './read-garbage.js';
 import type { UpstreamConnection } from './upstream-connection.js';
+
+/** Copies up to this size go to Node's shared buffer pool (Buffer.from), as any small buffer does. */
+const SMALL_COPY_BYTES = 4 * 1024;
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
@@ -11,6 +22,14 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 export interface BodyOwner extends Exchange {
   /** The last body byte has arrived from the client (and, when attached, was written upstream). */
   bodyReceived(): void;
+}
+
+/** The client connection as its request body sees it (FrontConnection). */
+export interface BodySource {
+  readonly socket: Socket;
+  /** Stops reading the client for `reason` (READ_STOP_*) until `goOn(reason)`. */
+  stopReading(reason: number): void;
+  goOn(reason: number): void;
 }
 
 /**
@@ -22,7 +41,7 @@ export interface BodyOwner extends Exchange {
  */
 export class RequestBody {
   readonly #owner: BodyOwner;
-  readonly #client: Socket;
+  readonly #client: BodySource;
   readonly #framing: BodyFraming;
   readonly #replay = new ReplayBuffer();
   /** Bytes that arrived while no connection was attached (all of them for the first attempt). */
@@ -35,6 +54,19 @@ export class RequestBody {
   #pausedForConnection = false;
   /** This attempt's body already left in its head's write (see withHead). */
   #sentWithHead = false;
+  /** Writes of bytes in the client's read buffer, counted; the one reads are held for, or 0. */
+  #borrowedWrites = 0;
+  #heldFor = 0;
+  /**
+   * A reused 64 KiB block that kept bytes of larger reads are copied into, in order, instead of a
+   * fresh allocation each (an upload's first read would be one); given back by `dispose`.
+   */
+  #copies: Buffer | null = null;
+  #copied = 0;
+  /** The connection body bytes were written to (a write to it may still use `#copies`). */
+  #writtenTo: UpstreamConnection | null = null;
+  /** Body bytes went to more than one connection (a retry): `#copies` is not reused. */
+  #writtenToMore = false;
   /**
    * `Expect: 100-continue`, still to be answered. The balancer answers it itself, once a replica's
    * connection takes the request, and does not pass the expectation on: the body is then kept for a
@@ -44,7 +76,7 @@ export class RequestBody {
   #continueOwed: boolean;
   readonly #drained = () => this.#upstreamDrained();
 
-  constructor(owner: BodyOwner, client: Socket, framing: BodyFraming, expectContinue: boolean) {
+  constructor(owner: BodyOwner, client: BodySource, framing: BodyFraming, expectContinue: boolean) {
     this.#owner = owner;
     this.#client = client;
     this.#framing = framing;
@@ -67,23 +99,32 @@ export class RequestBody {
   }
 
   /**
-   * Takes the body's bytes out of `buf[start, end)`; returns where the body ends (or `end`). Throws
-   * an HttpParseError when the framing is broken or the body passes `--max-body-size`.
+   * Takes the body's bytes out of `buf[start, end)`, which are in `where` (see ReadBuffer); returns
+   * where the body ends (or `end`). Throws an HttpParseError when the framing is broken or the body
+   * passes `--max-body-size`.
    */
-  receive(buf: Buffer, start: number, end: number): number {
+  receive(buf: Buffer, start: number, end: number, where: ReadBuffer = 'own'): number {
     const stop = this.#framing.take(buf, start, end);
     if (stop > start) {
-      bodyBytesRead(stop - start);
-      const chunk = start === 0 && stop === buf.length ? buf : buf.subarray(start, stop);
+      let chunk = start === 0 && stop === buf.length ? buf : buf.subarray(start, stop);
+      const connection = this.#connection;
+      if (where === 'own') bodyBytesRead(stop - start);
+      else if (where === 'shared' || connection === null || this.#replay.keeps(chunk.length)) {
+        // Kept past this read (for a retry, or until a connection takes it): a copy of its own.
+        chunk = this.#copy(chunk);
+        where = 'own';
+      }
       this.#replay.push(chunk);
-      if (this.#connection) {
-        if (!this.#connection.writeBody(chunk)) this.#waitForUpstream();
+      if (connection) {
+        this.#wroteTo(connection);
+        if (where === 'private') this.#writeBorrowed(connection, chunk);
+        else if (!connection.writeBody(chunk)) this.#waitForUpstream();
       } else {
         this.#unsent.push(chunk);
         this.#unsentBytes += chunk.length;
         if (this.#unsentBytes > PER_REQUEST_BUFFER_LIMIT_BYTES && !this.#pausedForConnection) {
           this.#pausedForConnection = true;
-          this.#client.pause();
+          this.#client.stopReading(READ_STOP_BODY);
         }
       }
     }
@@ -124,17 +165,18 @@ export class RequestBody {
     }
     if (this.#continueOwed) {
       this.#continueOwed = false;
-      if (this.#replay.bytes === 0 && !this.#framing.done) this.#client.write(CONTINUE);
+      if (this.#replay.bytes === 0 && !this.#framing.done) this.#client.socket.write(CONTINUE);
     }
     // A retry sends the whole body again; the first attempt what has arrived so far.
     const chunks = this.#replay.replayable ? this.#replay.chunks : this.#unsent;
+    if (chunks.length > 0) this.#wroteTo(connection);
     let full = false;
     for (const chunk of chunks) full = !connection.writeBody(chunk) || full;
     this.#unsent = [];
     this.#unsentBytes = 0;
     if (this.#pausedForConnection) {
       this.#pausedForConnection = false;
-      if (!full) this.#client.resume();
+      if (!full) this.#client.goOn(READ_STOP_BODY);
     }
     if (full) this.#waitForUpstream();
     if (this.#framing.done) this.#finishWrite();
@@ -144,9 +186,10 @@ export class RequestBody {
   detach(): void {
     this.#connection = null;
     this.#written = false;
+    this.#release();
     if (this.#pausedForUpstream) {
       this.#pausedForUpstream = false;
-      this.#client.resume();
+      this.#client.goOn(READ_STOP_BODY);
     }
   }
 
@@ -155,6 +198,63 @@ export class RequestBody {
     const connection = this.#connection;
     this.#connection = null;
     if (connection && !this.#written) connection.abort(this.#owner);
+    this.#release();
+  }
+
+  /**
+   * A copy of bytes of a reused read buffer: small ones in Node's buffer pool, larger ones in this
+   * body's block while they fit (the replay buffer's limit is the block's size), else on their own
+   * (garbage soon after, like a read buffer of Node's: see bodyBytesRead).
+   */
+  #copy(chunk: Buffer): Buffer {
+    if (chunk.length <= SMALL_COPY_BYTES) return Buffer.from(chunk);
+    if (chunk.length <= READ_BUFFER_BYTES - this.#copied) {
+      this.#copies ??= takeReadBuffer();
+      const at = this.#copied;
+      this.#copied += chunk.copy(this.#copies, at);
+      return this.#copies.subarray(at, this.#copied);
+    }
+    bodyBytesRead(chunk.length);
+    return Buffer.from(chunk);
+  }
+
+  /**
+   * The exchange is over: the copy block goes back for reuse, unless a write to a replica that
+   * has not passed it on whole may still use it (then it is left to the collector).
+   */
+  dispose(): void {
+    const copies = this.#copies;
+    if (copies === null) return;
+    this.#copies = null;
+    if (!this.#writtenToMore && !this.#writtenTo?.unflushed) giveReadBuffer(copies);
+  }
+
+  #wroteTo(connection: UpstreamConnection): void {
+    if (this.#writtenTo !== null && this.#writtenTo !== connection) this.#writtenToMore = true;
+    this.#writtenTo = connection;
+  }
+
+  /**
+   * Writes bytes of the client connection's own read buffer, which its next read overwrites: while
+   * the socket has not passed them on whole, the client is not read (nginx reuses its buffer the
+   * same way). That is the backpressure, too.
+   */
+  #writeBorrowed(connection: UpstreamConnection, chunk: Buffer): void {
+    const write = ++this.#borrowedWrites;
+    connection.writeBody(chunk, () => {
+      if (this.#heldFor === write) this.#release();
+    });
+    if (connection.unflushed) {
+      this.#heldFor = write;
+      this.#client.stopReading(READ_STOP_HELD);
+    }
+  }
+
+  /** No write uses the client's read buffer any more (written, or its connection is gone). */
+  #release(): void {
+    if (this.#heldFor === 0) return;
+    this.#heldFor = 0;
+    this.#client.goOn(READ_STOP_HELD);
   }
 
   #finishWrite(): void {
@@ -166,13 +266,13 @@ export class RequestBody {
   #waitForUpstream(): void {
     if (this.#pausedForUpstream || !this.#connection) return;
     this.#pausedForUpstream = true;
-    this.#client.pause();
+    this.#client.stopReading(READ_STOP_BODY);
     this.#connection.onceDrained(this.#drained);
   }
 
   #upstreamDrained(): void {
     if (!this.#pausedForUpstream) return;
     this.#pausedForUpstream = false;
-    this.#client.resume();
+    this.#client.goOn(READ_STOP_BODY);
   }
 }

@@ -157,11 +157,19 @@ export class UpstreamConnection {
     exchange.attach(this);
   }
 
-  /** Writes body bytes of the request being sent; false once the socket's buffer is full. */
-  writeBody(chunk: Buffer): boolean {
+  /**
+   * Writes body bytes of the request being sent; false once the socket's buffer is full. `written`
+   * is called once they have left (or failed), unless the connection is closed already.
+   */
+  writeBody(chunk: Buffer, written?: (error?: Error | null) => void): boolean {
     if (this.#closed) return true;
     this.#silentMs = 0;
-    return this.#socket.write(chunk);
+    return this.#socket.write(chunk, written);
+  }
+
+  /** Bytes written are still in the socket (not yet with the kernel): their buffers are in use. */
+  get unflushed(): boolean {
+    return !this.#closed && this.#socket.writableLength > 0;
   }
 
   /** Calls `drained` once the socket's buffer has room again (after `writeBody` returned false). */
