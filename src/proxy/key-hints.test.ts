@@ -207,4 +207,13 @@ describe('hintHeaders and withHintFields: what a frontend sends', () => {
     expect(head.equals(copy)).toBe(true);
     expect(withHintFields(head, {}).equals(head)).toBe(true);
   });
+
+  it('adds them before the blank line of a head that has its body behind it, the body untouched', () => {
+    const head = 'POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 8\r\n\r\n';
+    const request = Buffer.from(`${head}\r\n\r\nbody`, 'latin1');
+    const out = withHintFields(request, { 'x-ringlb-owners': 'S4 http://h:1' }, head.length);
+    expect(out.toString('latin1')).toBe(
+      'POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 8\r\nx-ringlb-owners: S4 http://h:1\r\n\r\n\r\n\r\nbody',
+    );
+  });
 });

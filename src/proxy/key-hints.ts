@@ -146,16 +146,20 @@ export function hintHeaders(
  * An HTTP/1.1 request head (ending in its blank line) with the hint fields added before that line:
  * how the raw-socket paths (the fast HTTP/1.1 path, HTTP/2 to HTTP/1.1 replicas) send hints. The head
  * given is the one built without them (the client's copies already dropped), so each try starts
- * from it again.
+ * from it again. A body may follow the head in `request`: `headLength` says where the head ends.
  */
-export function withHintFields(head: Buffer, hints: Record<string, string>): Buffer {
+export function withHintFields(
+  request: Buffer,
+  hints: Record<string, string>,
+  headLength = request.length,
+): Buffer {
   let fields = '';
   for (const name in hints) fields += `${name}: ${hints[name]}\r\n`;
-  const out = Buffer.allocUnsafe(head.length + Buffer.byteLength(fields, 'latin1'));
+  const out = Buffer.allocUnsafe(request.length + Buffer.byteLength(fields, 'latin1'));
   // The head ends in CRLF CRLF: the fields go after the last header line's CRLF.
-  const at = head.length - 2;
-  head.copy(out, 0, 0, at);
-  out.write(fields, at, 'latin1');
-  head.copy(out, out.length - 2, at);
+  const at = headLength - 2;
+  request.copy(out, 0, 0, at);
+  const after = at + out.write(fields, at, 'latin1');
+  request.copy(out, after, at);
   return out;
 }

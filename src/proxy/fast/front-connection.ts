@@ -14,7 +14,7 @@ import {
   takeReadBuffer,
   type ReadBuffer,
 } from './client-reads.js';
-import { ProxiedRequest } from './proxied-request.js';
+import { ProxiedRequest, WHOLE_BODY_BYTES } from './proxied-request.js';
 import type { RequestBody } from './request-body.js';
 import { isWebSocketUpgrade, type FrontWebSocket } from './websocket-front.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -317,7 +317,18 @@ export class FrontConnection {
     }
     const rest = end + 4;
     this.#buffer = null;
-    const request = new ProxiedRequest(this, this.#ctx, head, limit);
+    const length = head.contentLength;
+    const whole =
+      !head.chunked && length > 0 && length <= WHOLE_BODY_BYTES && rest + length <= buf.length
+        ? buf.subarray(rest, rest + length)
+        : null;
+    const request = new ProxiedRequest(this, this.#ctx, head, limit, whole);
+    if (whole !== null) {
+      this.#current = request;
+      if (rest + length < buf.length) this.#buffer = buf.subarray(rest + length);
+      request.start();
+      return;
+    }
     this.#current = request;
     this.#body = request.body;
     // Body bytes that came with the head go first, so that a small body leaves with its head.

@@ -38,13 +38,16 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   readonly #front: FrontConnection;
   readonly #ctx: FrontContext;
   readonly #head: RequestHead;
-  /** The head sent to the current try's replica: `#plainHead`, plus its hand-off hints if any. */
+  /** What is sent to the current try's replica: `#plain`, plus its hand-off hints if any. */
   bytes: Buffer;
-  readonly #plainHead: Buffer;
+  /** The upstream head, and the whole body behind it when it came with the head. */
+  readonly #plain: Buffer;
+  readonly #headLength: number;
   readonly isHead: boolean;
   readonly pipelinable: boolean;
+  /** A body follows the head, streamed by `body` (one that came whole with the head is in `bytes`). */
   readonly hasBody: boolean;
-  /** The request body on its way upstream; null without one. */
+  /** The request body on its way upstream; null without one, or when it came whole with the head. */
   readonly body: RequestBody | null;
   abandoned = false;
   readonly #routed: RoutedRequest;
@@ -64,14 +67,23 @@ export class ProxiedRequest implements BodyOwner, RequestView {
   #holding: UpstreamConnection | null = null;
   readonly borrowsReads = true;
 
-  /** `maxBodySize` is `--max-body-size` (0 = no limit); a larger Content-Length is refused before. */
-  constructor(front: FrontConnection, ctx: FrontContext, head: RequestHead, maxBodySize: number) {
+  /**
+   * `maxBodySize` is `--max-body-size` (0 = no limit); a larger Content-Length is refused before.
+   * `wholeBody`: the body, when all of it came with the head and it is small (see WHOLE_BODY_BYTES).
+   */
+  constructor(
+    front: FrontConnection,
+    ctx: FrontContext,
+    head: RequestHead,
+    maxBodySize: number,
+    wholeBody: Buffer | null = null,
+  ) {
     this.#front = front;
     this.#ctx = ctx;
     this.#head = head;
     this.#routed = ctx.router.begin(this, { protocol: 0, grpc: false, bodyReplayable: true });
     this.isHead = head.method === 'HEAD';
-    this.hasBody = head.chunked || head.contentLength > 0;
+    this.hasBody = wholeBody === null && (head.chunked || head.contentLength > 0);
     this.body = this.hasBody
       ? new RequestBody(
           this,
@@ -82,10 +94,19 @@ export class ProxiedRequest implements BodyOwner, RequestView {
       : null;
     // A request with a body is never pipelined: it is not known to be safe to send twice, and one
     // stalled upload must not hold up the requests queued behind it.
-    this.pipelinable = PIPELINABLE.has(head.method) && !this.hasBody;
+    this.pipelinable = PIPELINABLE.has(head.method) && !this.hasBody && wholeBody === null;
     this.#keepAlive = head.keepAlive;
-    this.#plainHead = Buffer.from(this.#upstreamHead(), 'latin1');
-    this.bytes = this.#plainHead;
+    const upstreamHead = this.#upstreamHead();
+    this.#headLength = upstreamHead.length;
+    if (wholeBody === null) {
+      this.#plain = Buffer.from(upstreamHead, 'latin1');
+    } else {
+      // Head and body in one buffer, sent in one write: no body to follow, and a retry sends it again.
+      this.#plain = Buffer.allocUnsafe(upstreamHead.length + wholeBody.length);
+      this.#plain.write(upstreamHead, 0, 'latin1');
+      wholeBody.copy(this.#plain, upstreamHead.length);
+    }
+    this.bytes = this.#plain;
   }
 
   /**
@@ -153,7 +174,7 @@ export class ProxiedRequest implements BodyOwner, RequestView {
       return;
     }
     const hints = routed.hintHeaders();
-    this.bytes = hints === undefined ? this.#plainHead : withHintFields(this.#plainHead, hints);
+    this.bytes = hints === undefined ? this.#plain : withHintFields(this.#plain, hints, this.#headLength);
     this.#pool = pool;
     pool.dispatch(this);
   }
@@ -359,6 +380,12 @@ function clientHeadOf(head: ResponseHead): string {
   }
   return out;
 }
+
+/**
+ * A request body up to this size that came whole with its head is sent in the head's buffer, with
+ * no RequestBody at all (the usual small POST or PUT).
+ */
+export const WHOLE_BODY_BYTES = 16 * 1024;
 
 /** Body bytes up to this much are copied behind their head into one buffer (a response's, or a request's); more go on in their own write. */
 const JOIN_LIMIT = 16 * 1024;
