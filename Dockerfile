@@ -13,6 +13,7 @@ RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 FROM ${BASE}
 WORKDIR /app
 ENV NODE_ENV=production
+ENV MALLOC_MMAP_THRESHOLD_=65536
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach } from 'vitest';
 import { waitFor } from './helpers.js';
+import { PROCESS_ENV } from '../src/cli/node-flags.js';
 import { MAIN } from './main-path.js';
 
 export { MAIN };
@@ -23,13 +24,17 @@ export function startCli(...args: string[]): Promise<Started> {
   return startCliWith([], ...args);
 }
 
-/** As startCli, with node flags (NODE_FLAGS, to run as the `ringlb` bin does). */
+/**
+ * As startCli, with node flags; with NODE_FLAGS, in PROCESS_ENV too, to run as the `ringlb` bin
+ * does.
+ */
 export async function startCliWith(nodeArgs: readonly string[], ...args: string[]): Promise<Started> {
   const child = spawn(
     process.execPath,
     [...nodeArgs, MAIN, 'start', '--host', '127.0.0.1', '--port', '0', '--workers', '1', ...args],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: nodeArgs.length > 0 ? { ...process.env, ...PROCESS_ENV } : process.env,
     },
   );
   running.push(child);

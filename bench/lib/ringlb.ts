@@ -41,12 +41,27 @@ export interface LogLine {
   readonly fields: Record<string, unknown>;
 }
 
-/** The node flags in the built CLI's shebang (`#!/usr/bin/env -S node --flag ...`). */
-export function binNodeFlags(): string[] {
+/** The built CLI's shebang (`#!/usr/bin/env -S NAME=value ... node --flag ...`), parsed. */
+function binShebang(): { env: Record<string, string>; flags: string[] } {
   const first = readFileSync(RINGLB_MAIN, 'utf8').split('\n', 1)[0]!;
-  const match = /^#!\/usr\/bin\/env -S node((?: --[\w-]+(?:=\S+)?)*)$/.exec(first);
+  const match = /^#!\/usr\/bin\/env -S((?: [A-Z_]+=\S+)*) node((?: --[\w-]+(?:=\S+)?)*)$/.exec(first);
   if (!match) throw new Error(`${RINGLB_MAIN}: unexpected first line ${JSON.stringify(first)}`);
-  return match[1]!.split(' ').filter(Boolean);
+  const env: Record<string, string> = {};
+  for (const word of match[1]!.split(' ').filter(Boolean)) {
+    const eq = word.indexOf('=');
+    env[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return { env, flags: match[2]!.split(' ').filter(Boolean) };
+}
+
+/** The node flags in the built CLI's shebang. */
+export function binNodeFlags(): string[] {
+  return binShebang().flags;
+}
+
+/** The environment the built CLI's shebang sets (`env -S NAME=value ...`). */
+export function binEnv(): Record<string, string> {
+  return binShebang().env;
 }
 
 /**
@@ -58,13 +73,15 @@ export function startRinglb(
   options: StartOptions & { onLog?: (line: LogLine) => void; nodeArgs?: readonly string[] } = {},
 ): Started {
   const { onLog, nodeArgs = [], ...rest } = options;
-  // Run as the `ringlb` bin runs (with its shebang's node flags), so memory is measured as users see it.
+  // Run as the `ringlb` bin runs (with its shebang's node flags and environment), so memory is
+  // measured as users see it.
   return startGroup(
     'ringlb',
     process.execPath,
     [...binNodeFlags(), ...nodeArgs, RINGLB_MAIN, 'start', ...args],
     {
       ...rest,
+      env: { ...(rest.env ?? process.env), ...binEnv() },
       onLine: (line) => {
         if (!onLog || !line.startsWith('{')) return;
         try {

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --single-threaded-gc --v8-pool-size=1
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=65536 node --max-semi-space-size=2 --single-threaded-gc --v8-pool-size=1
 import { exitWithError } from './fatal.js';
 import { isWorkerProcess } from './worker-messages.js';
 

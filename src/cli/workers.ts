@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { replayBatch } from '../ops/telemetry-relay.js';
 import type { ControlPlane } from './balancer.js';
 import type { Config } from './config.js';
-import { withNodeFlags } from './node-flags.js';
+import { missingProcessEnv, withNodeFlags } from './node-flags.js';
 import {
   CONFIG_ENV,
   CONTROL_ENV,
@@ -148,6 +148,7 @@ export class WorkerGroup {
     // Workers never check the admin token themselves: it stays in the primary.
     const { adminToken: _secret, ...workerConfig } = this.#config;
     const worker = cluster.fork({
+      ...missingProcessEnv(process.env),
       [CONFIG_ENV]: JSON.stringify(workerConfig),
       [CONTROL_ENV]: this.#controlOrigin,
     });
