@@ -1,6 +1,6 @@
 import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readIntoOwnBuffers, sharedReadBuffer } from './client-reads.js';
+import { readIntoOwnBuffers, readLikeNode, sharedReadBuffer } from './client-reads.js';
 
 const servers: ReturnType<typeof createServer>[] = [];
 afterEach(() => {
@@ -68,6 +68,31 @@ describe('client reads into reused buffers', () => {
     server.resume();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(texts).toEqual(['held']);
+    client.destroy();
+    server.destroy();
+  });
+
+  it('passes reads on as data events of buffers of their own once handed on', async () => {
+    const { server, client } = await accepted();
+    let calls = 0;
+    readIntoOwnBuffers(
+      server,
+      () => {
+        calls++;
+        return true;
+      },
+      sharedReadBuffer,
+    );
+    readLikeNode(server);
+    const chunks: Buffer[] = [];
+    server.on('data', (chunk: Buffer) => chunks.push(chunk));
+    client.write('one');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.write('two');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls).toBe(0);
+    expect(chunks.map((chunk) => chunk.toString())).toEqual(['one', 'two']);
+    expect(chunks[0]!.buffer).not.toBe(sharedReadBuffer().buffer);
     client.destroy();
     server.destroy();
   });

@@ -71,6 +71,24 @@ interface UserBufferHandle {
   useUserBuffer?(buffer: Uint8Array): void;
 }
 
+/** A read as Node passes it on without `onread`: a buffer of its own, pushed as 'data'. */
+function pushCopy(this: Socket, bytes: number, buffer: Buffer): boolean {
+  return this.push(Buffer.from(buffer.subarray(0, bytes)));
+}
+
+/**
+ * A socket set up by readIntoOwnBuffers reads as Node's own do from now on (its reads pushed as
+ * 'data', through the shared buffer), for another server to take it. What is set holds nothing of
+ * the caller's: a WebSocket tunnel held for hours does not keep its first request's state.
+ */
+export function readLikeNode(socket: Socket): void {
+  const names = readFields(socket);
+  if (names === null) return;
+  const target = socket as unknown as Record<symbol, unknown>;
+  target[names.callback] = pushCopy;
+  target[names.generator] = sharedReadBuffer;
+}
+
 /**
  * Makes a plain TCP socket read into the buffers `next` returns (asked again after every read; the
  * first one now), calling `onRead(bytes, buffer)` for each read instead of emitting 'data'. `onRead`

@@ -10,6 +10,7 @@ import {
   READ_STOP_HELD,
   READ_STOP_PIPELINED,
   readIntoOwnBuffers,
+  readLikeNode,
   sharedReadBuffer,
   takeReadBuffer,
   type ReadBuffer,
@@ -111,11 +112,10 @@ export class FrontConnection {
   #nextIsPrivate = false;
   /** Why the socket is not read (READ_STOP_* bits); it is read while none is left. */
   #stops = 0;
-  /** Handed to another server: reads are passed on as Node would, as 'data' of buffers of their own. */
+  /** Handed to another server, which reads the socket as Node's own (readLikeNode). */
   #handedOver = false;
   readonly #onData = (chunk: Buffer) => this.#receive(chunk);
   readonly #onRead = (bytes: number, buffer: Buffer): boolean => {
-    if (this.#handedOver) return this.#socket.push(Buffer.from(buffer.subarray(0, bytes)));
     this.#reading = buffer === this.#private ? 'private' : 'shared';
     this.#receive(bytes === buffer.length ? buffer : buffer.subarray(0, bytes));
     this.#reading = 'own';
@@ -388,6 +388,7 @@ export class FrontConnection {
     this.#closed = true;
     this.#handedOver = true;
     this.#stops = 0;
+    if (this.#borrowing) readLikeNode(socket);
     to(socket, pending, reason);
   }
 
