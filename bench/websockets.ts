@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '../src/cli/node-flags.js';
+import { NODE_FLAGS, PROCESS_ENV } from '../src/cli/node-flags.js';
 import { openWebSocket, type WebSocketClient } from '../test/websocket-peer.js';
 
 const [connections = 10_000, rate = 1_000, seconds = 5] = process.argv.slice(2).map(Number);
@@ -79,7 +79,8 @@ async function startReplica(): Promise<{ url: string; stop: () => void }> {
 }
 
 async function startBalancer(backend: string): Promise<{ pid: number; port: number; stop: () => void }> {
-  // Started as the `ringlb` bin starts it: with the balancer's node flags (its workers get them too).
+  // Started as the `ringlb` bin starts it: with the balancer's node flags and environment (its
+  // workers get them too).
   const child = spawn(
     process.execPath,
     [
@@ -101,7 +102,7 @@ async function startBalancer(backend: string): Promise<{ pid: number; port: numb
       '--log-level',
       'info',
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...PROCESS_ENV } },
   );
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = '';
